@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Word count reducer.
+
+Reads "key<TAB>value" lines from stdin, sorted so that all lines of one key
+are contiguous, and writes one "key<TAB>sum" line per run of equal keys.
+The key is everything before the first tab; the value is the integer at the
+start of the rest of the line (0 if there is none).  Empty lines are
+skipped.  Works on raw bytes, so non-UTF-8 input is handled.
+"""
+import re
+import sys
+
+LEADING_INT = re.compile(rb"[ \t\r\n\v\f]*([+-]?[0-9]+)")
+
+
+def parse_value(raw):
+    match = LEADING_INT.match(raw)
+    return int(match.group(1)) if match else 0
+
+
+def main():
+    out = sys.stdout.buffer
+    current = None
+    total = 0
+    for line in sys.stdin.buffer:
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        if not line:
+            continue
+        key, _, value = line.partition(b"\t")
+        if key != current:
+            if current is not None:
+                out.write(current + b"\t" + str(total).encode() + b"\n")
+            current = key
+            total = 0
+        total += parse_value(value)
+    if current is not None:
+        out.write(current + b"\t" + str(total).encode() + b"\n")
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+// Package group orders key/value lines the way the reducers need them. A
+// line's key is its text before the first tab, or the whole line without
+// one, as in Hadoop Streaming. Lines are ordered by key, then by the whole
+// line, so that all lines of a key are contiguous even when another key
+// extends it with bytes that sort below a tab.
+package group
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Key returns line's key: the bytes before the first tab.
+func Key(line []byte) []byte {
+	if i := bytes.IndexByte(line, '\t'); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// Compare orders two lines (without their newlines) by key, then by the
+// whole line.
+func Compare(a, b []byte) int {
+	if c := bytes.Compare(Key(a), Key(b)); c != 0 {
+		return c
+	}
+	return bytes.Compare(a, b)
+}
+
+// readLine reads the next line from r into buf[:0] and returns it without
+// its newline. The last line of a file need not end in one. It returns
+// io.EOF only when there is no line left.
+func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		chunk, err := r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		switch {
+		case err == nil:
+			return buf[:len(buf)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(buf) > 0:
+			return buf, nil
+		default:
+			return buf, err
+		}
+	}
+}
+
+// atomicFile writes a file under a temporary name beside its target and
+// renames it into place on Commit, so that nobody ever sees a partial file
+// under the target's name.
+type atomicFile struct {
+	*bufio.Writer
+	f      *os.File
+	target string
+}
+
+func createAtomic(target string) (*atomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", target, err)
+	}
+	return &atomicFile{Writer: bufio.NewWriterSize(f, 256<<10), f: f, target: target}, nil
+}
+
+// Commit flushes, closes and renames the file into place.
+func (a *atomicFile) Commit() error {
+	if err := a.Flush(); err != nil {
+		a.Abort()
+		return fmt.Errorf("write %s: %w", a.target, err)
+	}
+	if err := a.f.Close(); err != nil {
+		os.Remove(a.f.Name())
+		return fmt.Errorf("close %s: %w", a.target, err)
+	}
+	if err := os.Rename(a.f.Name(), a.target); err != nil {
+		os.Remove(a.f.Name())
+		return fmt.Errorf("rename into %s: %w", a.target, err)
+	}
+	return nil
+}
+
+// Abort removes the temporary file.
+func (a *atomicFile) Abort() {
+	a.f.Close()
+	os.Remove(a.f.Name())
+}

@@ -1,0 +1,56 @@
+package scheduler
+
+import "time"
+
+// Action is something the Scheduler asks its owner to do. Each reports its
+// outcome back through the Scheduler method named in its comment.
+type Action interface{ isAction() }
+
+// Send delivers Msg to a worker. On failure, after trying for RetryFor, the
+// owner calls SendFailed.
+type Send struct {
+	PID         int
+	Incarnation int
+	Addr        string
+	Msg         any
+	RetryFor    time.Duration
+}
+
+// MakeJobDirs creates a job's directories; on failure the owner calls
+// JobDirsFailed.
+type MakeJobDirs struct {
+	Job  int
+	Dirs []string
+}
+
+// ScanInput lists the regular files of Dir (sorted, hidden ones skipped, as
+// the shell's `cat Dir/*` would read them) and checks that each of
+// Executables can be run; the owner calls InputScanned.
+type ScanInput struct {
+	Job         int
+	Dir         string
+	Executables []string
+}
+
+// Merge merges the sorted Inputs and partitions the lines by key into
+// OutputDir/input_0 … input_{Reducers-1}; the owner calls Merged.
+type Merge struct {
+	Job       int
+	Inputs    []string
+	OutputDir string
+	Reducers  int
+}
+
+// MoveOutputs moves Files into Dest, creating it if needed; the owner calls
+// OutputsMoved.
+type MoveOutputs struct {
+	Job   int
+	Files []string
+	Dest  string
+}
+
+func (Send) isAction()        {}
+func (MakeJobDirs) isAction() {}
+func (ScanInput) isAction()   {}
+func (Merge) isAction()       {}
+func (MoveOutputs) isAction() {}

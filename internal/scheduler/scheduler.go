@@ -1,0 +1,616 @@
+// Package scheduler holds the master's state: its jobs, their tasks and the
+// workers that run them. It does no I/O and reads no clock. Each event (a
+// message, a tick, the result of some I/O) is a method call that takes the
+// time and returns the Actions the caller must carry out; the results of
+// those actions come back as further events. One goroutine owns a Scheduler.
+package scheduler
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"mapreduce/internal/liveness"
+	"mapreduce/protocol"
+)
+
+// Config sets a Scheduler's paths and timings.
+type Config struct {
+	// VarDir is the absolute directory holding every job's files.
+	VarDir string
+	// WorkDir resolves relative paths that workers report.
+	WorkDir string
+	// HeartbeatInterval is how often workers send heartbeats.
+	HeartbeatInterval time.Duration
+	// MissedHeartbeats is how many intervals may pass without a heartbeat
+	// before a worker is dead.
+	MissedHeartbeats int
+	// AckRetry is how long to keep trying to deliver register_ack: a worker
+	// may register before its port listens.
+	AckRetry time.Duration
+}
+
+// Worker states, as the seed names them.
+const (
+	WorkerReady = "ready"
+	WorkerBusy  = "busy"
+	WorkerDead  = "dead"
+)
+
+// Attempt outcomes.
+const (
+	OutcomeFinished   = "finished"
+	OutcomeFailed     = "failed"
+	OutcomeWorkerDead = "worker_dead"
+	OutcomeCancelled  = "cancelled"
+)
+
+type phase int
+
+const (
+	phaseMap phase = iota
+	phaseSort
+	phaseReduce
+)
+
+var phaseNames = [...]string{"map", "sort", "reduce"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+type taskState int
+
+const (
+	taskPending taskState = iota
+	taskRunning
+	taskDone
+)
+
+var taskStateNames = [...]string{"pending", "running", "done"}
+
+type attempt struct {
+	pid     int
+	start   time.Time
+	end     time.Time
+	outcome string
+}
+
+type task struct {
+	job    *job
+	phase  phase
+	index  int
+	inputs []string
+	// output is the directory (map, reduce) or file (sort) the worker writes.
+	output string
+	// outputs are the files the task produces, absolute and clean; a status
+	// naming one of them reports this task.
+	outputs  []string
+	state    taskState
+	holder   *worker
+	attempts []attempt
+}
+
+// step is where a job is, finer than its public state.
+type step int
+
+const (
+	stepQueued step = iota
+	stepScanning
+	stepMapping
+	stepSorting
+	stepMerging
+	stepReducing
+	stepMoving
+	stepDone
+	stepFailed
+)
+
+type job struct {
+	id        int
+	spec      protocol.NewMasterJob
+	dir       string
+	step      step
+	tasks     [phaseReduce + 1][]*task
+	errors    []string
+	submitted time.Time
+	started   time.Time
+	ended     time.Time
+}
+
+func (j *job) mapperOutput() string  { return filepath.Join(j.dir, "mapper-output") }
+func (j *job) grouperOutput() string { return filepath.Join(j.dir, "grouper-output") }
+func (j *job) reducerOutput() string { return filepath.Join(j.dir, "reducer-output") }
+
+type worker struct {
+	pid  int
+	host string
+	port int
+	// incarnation numbers registrations, so that a late send failure for an
+	// earlier registration of the same pid is recognised and ignored.
+	incarnation int
+	dead        bool
+	held        []*task
+}
+
+func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
+
+func (w *worker) state() string {
+	switch {
+	case w.dead:
+		return WorkerDead
+	case len(w.held) > 0:
+		return WorkerBusy
+	}
+	return WorkerReady
+}
+
+// Scheduler is the master's state. Its methods are not safe for concurrent
+// use: one goroutine owns it.
+type Scheduler struct {
+	cfg      Config
+	log      zerolog.Logger
+	jobs     []*job
+	queue    []*job
+	current  *job
+	workers  map[int]*worker
+	seq      int
+	beats    *liveness.Tracker[int]
+	byOutput map[string]*task
+}
+
+// New returns a Scheduler with no jobs and no workers.
+func New(cfg Config, log zerolog.Logger) *Scheduler {
+	return &Scheduler{
+		cfg:      cfg,
+		log:      log,
+		workers:  make(map[int]*worker),
+		beats:    liveness.New[int](),
+		byOutput: make(map[string]*task),
+	}
+}
+
+func (s *Scheduler) deadAfter() time.Duration {
+	return time.Duration(s.cfg.MissedHeartbeats) * s.cfg.HeartbeatInterval
+}
+
+// Register records a worker (again, if its pid is known: a restarted worker
+// has lost whatever it held), acknowledges it and gives it work.
+func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+	var actions []Action
+	if old, ok := s.workers[msg.WorkerPID]; ok && !old.dead {
+		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
+		s.release(now, old, OutcomeWorkerDead)
+	}
+	s.seq++
+	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq}
+	if w.host == "" {
+		w.host = "localhost"
+	}
+	s.workers[w.pid] = w
+	s.beats.Beat(w.pid, now)
+	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
+	actions = append(actions, Send{
+		PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), RetryFor: s.cfg.AckRetry,
+		Msg: protocol.RegisterAck{
+			MessageType: protocol.TypeRegisterAck,
+			WorkerHost:  msg.WorkerHost,
+			WorkerPort:  msg.WorkerPort,
+			WorkerPID:   msg.WorkerPID,
+		},
+	})
+	return append(actions, s.advance(now)...)
+}
+
+// Heartbeat records a heartbeat. One from an unknown or dead worker changes
+// nothing: a dead worker must register again.
+func (s *Scheduler) Heartbeat(now time.Time, pid int) {
+	if w, ok := s.workers[pid]; ok && !w.dead {
+		s.beats.Beat(pid, now)
+	}
+}
+
+// Tick declares dead the workers whose heartbeats stopped and hands their
+// tasks to live workers.
+func (s *Scheduler) Tick(now time.Time) []Action {
+	failed := s.beats.Failed(now, s.deadAfter())
+	for _, pid := range failed {
+		s.kill(now, s.workers[pid], "missed heartbeats")
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return s.advance(now)
+}
+
+// SendFailed reports that a message to a worker could not be delivered: the
+// worker is dead now, without waiting for missed heartbeats.
+func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) []Action {
+	w, ok := s.workers[pid]
+	if !ok || w.dead || w.incarnation != incarnation {
+		return nil
+	}
+	s.kill(now, w, fmt.Sprintf("send failed: %v", err))
+	return s.advance(now)
+}
+
+func (s *Scheduler) kill(now time.Time, w *worker, why string) {
+	s.log.Warn().Int("worker", w.pid).Str("reason", why).Int("tasks", len(w.held)).Msg("worker dead")
+	w.dead = true
+	s.beats.Forget(w.pid)
+	s.release(now, w, OutcomeWorkerDead)
+}
+
+// release takes every task from w and puts it back to pending.
+func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
+	for _, t := range w.held {
+		s.endAttempt(now, t, outcome)
+		t.state = taskPending
+		t.holder = nil
+		s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).
+			Int("worker", w.pid).Msg("task back to pending")
+	}
+	w.held = nil
+}
+
+func (s *Scheduler) endAttempt(now time.Time, t *task, outcome string) {
+	a := &t.attempts[len(t.attempts)-1]
+	a.end = now
+	a.outcome = outcome
+}
+
+// Submit queues a validated job and returns its id. The job's directories
+// are made before anything else happens to it.
+func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
+	j := &job{id: len(s.jobs), spec: spec, submitted: now}
+	j.dir = filepath.Join(s.cfg.VarDir, fmt.Sprintf("job-%d", j.id))
+	s.jobs = append(s.jobs, j)
+	s.queue = append(s.queue, j)
+	s.log.Info().Int("job", j.id).Str("input", spec.InputDirectory).Str("output", spec.OutputDirectory).
+		Int("mappers", spec.NumMappers).Int("reducers", spec.NumReducers).Msg("job queued")
+	actions := []Action{MakeJobDirs{Job: j.id, Dirs: []string{j.mapperOutput(), j.grouperOutput(), j.reducerOutput()}}}
+	return j.id, append(actions, s.advance(now)...)
+}
+
+// JobDirsFailed fails a job whose directories could not be made.
+func (s *Scheduler) JobDirsFailed(now time.Time, jobID int, err error) []Action {
+	j := s.job(jobID)
+	if j == nil {
+		return nil
+	}
+	if j.step == stepQueued {
+		s.queue = slices.DeleteFunc(s.queue, func(q *job) bool { return q == j })
+	}
+	s.fail(now, j, fmt.Sprintf("make job directories: %v", err))
+	return s.advance(now)
+}
+
+// InputScanned starts the map phase of a job whose input directory held
+// files (sorted names), or fails it.
+func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err error) []Action {
+	j := s.job(jobID)
+	if j == nil || j != s.current || j.step != stepScanning {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, err.Error())
+		return s.advance(now)
+	}
+	for i, part := range Partition(files, j.spec.NumMappers) {
+		t := &task{job: j, phase: phaseMap, index: i, inputs: part, output: j.mapperOutput()}
+		for _, f := range part {
+			t.outputs = append(t.outputs, filepath.Join(t.output, filepath.Base(f)))
+		}
+		s.addTask(t)
+	}
+	j.step = stepMapping
+	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(j.tasks[phaseMap])).Msg("map phase")
+	return s.advance(now)
+}
+
+// Merged starts the reduce phase once the master has merged the sorted
+// files into grouper-output/input_x, or fails the job.
+func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
+	j := s.job(jobID)
+	if j == nil || j != s.current || j.step != stepMerging {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, fmt.Sprintf("merge sorted files: %v", err))
+		return s.advance(now)
+	}
+	for i := range j.spec.NumReducers {
+		in := filepath.Join(j.grouperOutput(), fmt.Sprintf("input_%d", i))
+		t := &task{job: j, phase: phaseReduce, index: i, inputs: []string{in}, output: j.reducerOutput()}
+		t.outputs = []string{filepath.Join(t.output, filepath.Base(in))}
+		s.addTask(t)
+	}
+	j.step = stepReducing
+	s.log.Info().Int("job", j.id).Int("tasks", j.spec.NumReducers).Msg("reduce phase")
+	return s.advance(now)
+}
+
+// OutputsMoved ends a job whose reducer outputs are in its output directory.
+func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
+	j := s.job(jobID)
+	if j == nil || j != s.current || j.step != stepMoving {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err))
+		return s.advance(now)
+	}
+	j.step = stepDone
+	j.ended = now
+	s.current = nil
+	s.log.Info().Int("job", j.id).Dur("took", now.Sub(j.started)).Msg("job done")
+	return s.advance(now)
+}
+
+// StatusReceived handles a worker's status message. A status that names no
+// running task of this worker (from a dead worker, for a task that was
+// reassigned or is done, for a job that ended) is logged and ignored.
+func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action {
+	files := msg.Files()
+	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", files).Str("status", msg.Status).Logger()
+	if len(files) == 0 {
+		log.Warn().Msg("ignored status: names no output file")
+		return nil
+	}
+	t := s.byOutput[s.abs(files[0])]
+	switch {
+	case t == nil:
+		log.Warn().Msg("ignored status: no task of the current job has that output")
+		return nil
+	case t.state != taskRunning:
+		log.Info().Msg("ignored status: task is not running")
+		return nil
+	case t.holder.pid != msg.WorkerPID:
+		log.Info().Int("holder", t.holder.pid).Msg("ignored status: task is held by another worker")
+		return nil
+	}
+	w := t.holder
+	w.held = slices.DeleteFunc(w.held, func(h *task) bool { return h == t })
+	t.holder = nil
+	log = log.With().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).Logger()
+	if msg.Status != protocol.StatusFinished {
+		s.endAttempt(now, t, OutcomeFailed)
+		t.state = taskDone
+		text := msg.Error
+		if text == "" {
+			text = fmt.Sprintf("status %q", msg.Status)
+		}
+		log.Warn().Str("error", text).Msg("task failed")
+		s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.phase, t.index, w.pid, text))
+		return s.advance(now)
+	}
+	s.endAttempt(now, t, OutcomeFinished)
+	t.state = taskDone
+	log.Info().Msg("task finished")
+	return s.advance(now)
+}
+
+func (s *Scheduler) abs(p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.cfg.WorkDir, p)
+	}
+	return filepath.Clean(p)
+}
+
+func (s *Scheduler) addTask(t *task) {
+	t.job.tasks[t.phase] = append(t.job.tasks[t.phase], t)
+	for _, out := range t.outputs {
+		s.byOutput[s.abs(out)] = t
+	}
+}
+
+// fail ends a job as failed: its tasks still running are cancelled and
+// their results will be ignored.
+func (s *Scheduler) fail(now time.Time, j *job, why string) {
+	s.log.Error().Int("job", j.id).Str("error", why).Msg("job failed")
+	j.errors = append(j.errors, why)
+	j.step = stepFailed
+	j.ended = now
+	for _, ts := range j.tasks {
+		for _, t := range ts {
+			if t.state == taskRunning {
+				t.holder.held = slices.DeleteFunc(t.holder.held, func(h *task) bool { return h == t })
+				t.holder = nil
+				s.endAttempt(now, t, OutcomeCancelled)
+			}
+			if t.state != taskDone {
+				t.state = taskDone
+			}
+		}
+	}
+	if s.current == j {
+		s.current = nil
+	}
+}
+
+func (s *Scheduler) job(id int) *job {
+	if id < 0 || id >= len(s.jobs) {
+		return nil
+	}
+	return s.jobs[id]
+}
+
+// liveWorkers returns the live workers, least loaded first, then in the order
+// they registered.
+func (s *Scheduler) liveWorkers() []*worker {
+	var live []*worker
+	for _, w := range s.workers {
+		if !w.dead {
+			live = append(live, w)
+		}
+	}
+	slices.SortFunc(live, func(a, b *worker) int {
+		if d := len(a.held) - len(b.held); d != 0 {
+			return d
+		}
+		return a.incarnation - b.incarnation
+	})
+	return live
+}
+
+// advance moves the current job (or the next queued one) as far as it can
+// go now: it starts jobs, hands out pending tasks and ends phases.
+func (s *Scheduler) advance(now time.Time) []Action {
+	var actions []Action
+	for {
+		if s.current == nil {
+			if len(s.queue) == 0 || len(s.liveWorkers()) == 0 {
+				return actions
+			}
+			j := s.queue[0]
+			s.queue = s.queue[1:]
+			s.current = j
+			s.byOutput = make(map[string]*task)
+			j.step = stepScanning
+			j.started = now
+			s.log.Info().Int("job", j.id).Msg("job started")
+			return append(actions, ScanInput{
+				Job: j.id, Dir: j.spec.InputDirectory,
+				Executables: []string{j.spec.MapperExecutable, j.spec.ReducerExecutable},
+			})
+		}
+		j := s.current
+		var ph phase
+		switch j.step {
+		case stepMapping:
+			ph = phaseMap
+		case stepSorting:
+			ph = phaseSort
+		case stepReducing:
+			ph = phaseReduce
+		default:
+			// Scanning, merging or moving: the master's own I/O is under way.
+			return actions
+		}
+		actions = append(actions, s.dispatch(now, j.tasks[ph])...)
+		if !allDone(j.tasks[ph]) {
+			return actions
+		}
+		actions = append(actions, s.endPhase(now, j, ph)...)
+		if s.current != j {
+			continue
+		}
+		if j.step == stepMerging || j.step == stepMoving {
+			return actions
+		}
+	}
+}
+
+// endPhase moves a job whose phase ph has finished to its next step.
+func (s *Scheduler) endPhase(now time.Time, j *job, ph phase) []Action {
+	switch ph {
+	case phaseMap:
+		var files []string
+		for _, t := range j.tasks[phaseMap] {
+			files = append(files, t.outputs...)
+		}
+		slices.Sort(files)
+		if len(files) == 0 {
+			j.step = stepMerging
+			return []Action{s.merge(j)}
+		}
+		n := max(1, len(s.liveWorkers()))
+		for i, part := range Partition(files, n) {
+			out := filepath.Join(j.grouperOutput(), fmt.Sprintf("sorted_%d", i))
+			s.addTask(&task{job: j, phase: phaseSort, index: i, inputs: part, output: out, outputs: []string{out}})
+		}
+		j.step = stepSorting
+		s.log.Info().Int("job", j.id).Int("tasks", len(j.tasks[phaseSort])).Msg("group phase")
+		return nil
+	case phaseSort:
+		j.step = stepMerging
+		return []Action{s.merge(j)}
+	default:
+		j.step = stepMoving
+		var files []string
+		for _, t := range j.tasks[phaseReduce] {
+			files = append(files, t.outputs...)
+		}
+		return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory}}
+	}
+}
+
+func (s *Scheduler) merge(j *job) Action {
+	var inputs []string
+	for _, t := range j.tasks[phaseSort] {
+		inputs = append(inputs, t.output)
+	}
+	return Merge{Job: j.id, Inputs: inputs, OutputDir: j.grouperOutput(), Reducers: j.spec.NumReducers}
+}
+
+func allDone(ts []*task) bool {
+	for _, t := range ts {
+		if t.state != taskDone {
+			return false
+		}
+	}
+	return true
+}
+
+// dispatch hands each pending task to the least loaded live worker.
+func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
+	var actions []Action
+	for _, t := range ts {
+		if t.state != taskPending {
+			continue
+		}
+		live := s.liveWorkers()
+		if len(live) == 0 {
+			return actions
+		}
+		w := live[0]
+		t.state = taskRunning
+		t.holder = w
+		t.attempts = append(t.attempts, attempt{pid: w.pid, start: now})
+		w.held = append(w.held, t)
+		s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).
+			Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
+		actions = append(actions, Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), Msg: s.message(t, w)})
+	}
+	return actions
+}
+
+func (s *Scheduler) message(t *task, w *worker) any {
+	switch t.phase {
+	case phaseSort:
+		return protocol.NewSortJob{
+			MessageType: protocol.TypeNewSortJob,
+			InputFiles:  t.inputs,
+			OutputFile:  t.output,
+			WorkerPID:   w.pid,
+		}
+	case phaseMap:
+		return s.workerJob(t, w, t.job.spec.MapperExecutable)
+	default:
+		return s.workerJob(t, w, t.job.spec.ReducerExecutable)
+	}
+}
+
+func (s *Scheduler) workerJob(t *task, w *worker, executable string) protocol.NewWorkerJob {
+	return protocol.NewWorkerJob{
+		MessageType:     protocol.TypeNewWorkerJob,
+		InputFiles:      t.inputs,
+		Executable:      executable,
+		OutputDirectory: t.output,
+		WorkerPID:       w.pid,
+	}
+}
+
+// ShutdownTargets returns the sends that forward a shutdown to every
+// registered worker, dead ones included: a worker marked dead may only have
+// been slow.
+func (s *Scheduler) ShutdownTargets() []Send {
+	var sends []Send
+	for _, w := range s.workers {
+		sends = append(sends, Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(),
+			Msg: protocol.Shutdown{MessageType: protocol.TypeShutdown}})
+	}
+	slices.SortFunc(sends, func(a, b Send) int { return a.PID - b.PID })
+	return sends
+}

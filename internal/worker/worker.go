@@ -1,0 +1,201 @@
+// Package worker runs a MapReduce worker: it registers with a master, sends
+// heartbeats, and runs the map, reduce and sort tasks the master sends it.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"mapreduce/protocol"
+)
+
+// Config sets up a worker.
+type Config struct {
+	MasterHost string
+	MasterPort int
+	// Host is the address the worker listens on and tells the master.
+	Host string
+	Port int
+	// HeartbeatInterval is how often to send a heartbeat.
+	HeartbeatInterval time.Duration
+	// MissedHeartbeats is how many intervals the master waits before it
+	// declares a worker dead. A worker that finds it could not send for that
+	// long (it was frozen) registers again, since the master has given its
+	// tasks away.
+	MissedHeartbeats int
+	// RegisterTimeout bounds how long to keep trying to register.
+	RegisterTimeout time.Duration
+	// Parallel bounds how many executables run at once.
+	Parallel int
+}
+
+// Worker is a running worker.
+type Worker struct {
+	cfg    Config
+	log    zerolog.Logger
+	pid    int
+	ln     net.Listener
+	acked  chan struct{}
+	ack    sync.Once
+	slots  chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
+	tasks  sync.WaitGroup
+}
+
+func (w *Worker) masterAddr() string {
+	return net.JoinHostPort(w.cfg.MasterHost, strconv.Itoa(w.cfg.MasterPort))
+}
+
+// Run starts a worker and serves until the master sends shutdown or
+// registration fails.
+func Run(cfg Config, log zerolog.Logger) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &Worker{
+		cfg:    cfg,
+		log:    log,
+		pid:    os.Getpid(),
+		ln:     ln,
+		acked:  make(chan struct{}),
+		slots:  make(chan struct{}, max(1, cfg.Parallel)),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	w.log = log.With().Int("pid", w.pid).Logger()
+	w.log.Info().Str("addr", ln.Addr().String()).Str("master", w.masterAddr()).Msg("worker listening")
+	served := make(chan error, 1)
+	go func() { served <- protocol.Serve(ln, w.log, w.handle) }()
+	if err := w.register(); err != nil {
+		ln.Close()
+		return err
+	}
+	go w.heartbeat()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	ln.Close()
+	w.log.Info().Msg("worker shut down")
+	return nil
+}
+
+// register sends register until the master takes it and answers with
+// register_ack, or RegisterTimeout passes.
+func (w *Worker) register() error {
+	msg := protocol.Register{
+		MessageType: protocol.TypeRegister,
+		WorkerHost:  w.cfg.Host,
+		WorkerPort:  w.cfg.Port,
+		WorkerPID:   w.pid,
+	}
+	deadline := time.Now().Add(w.cfg.RegisterTimeout)
+	for {
+		err := protocol.Send(w.masterAddr(), msg)
+		if err == nil {
+			select {
+			case <-w.acked:
+				w.log.Info().Msg("registered")
+				return nil
+			case <-w.ctx.Done():
+				return nil
+			case <-time.After(min(w.cfg.RegisterTimeout, 5*time.Second)):
+				err = errors.New("no register_ack")
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("register with master at %s: %w", w.masterAddr(), err)
+		}
+		w.log.Debug().Err(err).Msg("register: trying again")
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-w.ctx.Done():
+			return nil
+		}
+	}
+}
+
+// heartbeat sends a heartbeat every interval until shutdown. A gap long
+// enough for the master to have declared this worker dead means the process
+// was frozen; it registers again so that the master uses it again.
+func (w *Worker) heartbeat() {
+	conn, err := net.Dial("udp", protocol.HeartbeatAddr(w.cfg.MasterHost, w.cfg.MasterPort))
+	if err != nil {
+		w.log.Error().Err(err).Msg("heartbeat socket")
+		return
+	}
+	defer conn.Close()
+	tick := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	dead := time.Duration(w.cfg.MissedHeartbeats) * w.cfg.HeartbeatInterval
+	last := time.Now()
+	for {
+		if err := protocol.SendHeartbeat(conn, w.pid); err != nil {
+			w.log.Warn().Err(err).Msg("heartbeat")
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case now := <-tick.C:
+			if gap := now.Sub(last); gap > dead {
+				w.log.Warn().Dur("gap", gap).Msg("heartbeats stopped for too long; registering again")
+				go w.reregister()
+			}
+			last = now
+		}
+	}
+}
+
+func (w *Worker) reregister() {
+	msg := protocol.Register{MessageType: protocol.TypeRegister, WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.pid}
+	if err := protocol.Send(w.masterAddr(), msg); err != nil {
+		w.log.Error().Err(err).Msg("register again")
+	}
+}
+
+func (w *Worker) handle(conn net.Conn, msg any) {
+	from := conn.RemoteAddr().String()
+	switch m := msg.(type) {
+	case protocol.RegisterAck:
+		w.ack.Do(func() { close(w.acked) })
+	case protocol.NewWorkerJob:
+		w.start(func() { w.runWorkerJob(m) })
+	case protocol.NewSortJob:
+		w.start(func() { w.runSortJob(m) })
+	case protocol.Shutdown:
+		w.log.Info().Str("from", from).Msg("shutdown")
+		w.cancel()
+	default:
+		w.log.Warn().Str("from", from).Str("type", fmt.Sprintf("%T", msg)).Msg("dropped message: not for a worker")
+	}
+}
+
+func (w *Worker) start(task func()) {
+	w.tasks.Add(1)
+	go func() {
+		defer w.tasks.Done()
+		task()
+	}()
+}
+
+// report sends a status to the master.
+func (w *Worker) report(status protocol.Status) {
+	status.MessageType = protocol.TypeStatus
+	status.WorkerPID = w.pid
+	if err := protocol.Send(w.masterAddr(), status); err != nil {
+		w.log.Error().Err(err).Msg("status not delivered")
+	}
+}

@@ -1,0 +1,58 @@
+// Command master runs the MapReduce master: master PORT.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/pflag"
+
+	"mapreduce/internal/fdnode"
+	"mapreduce/internal/logging"
+	"mapreduce/internal/master"
+)
+
+func main() {
+	var cfg master.Config
+	pflag.StringVar(&cfg.Host, "host", "localhost", "address to listen on")
+	pflag.StringVar(&cfg.VarDir, "var", "var", "directory for job files; wiped at start")
+	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", master.DefaultHeartbeatInterval, "how often workers send heartbeats")
+	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", master.DefaultMissedHeartbeats, "heartbeat intervals without one before a worker is dead")
+	pflag.DurationVar(&cfg.AckRetry, "ack-retry", master.DefaultAckRetry, "how long to keep trying to deliver register_ack")
+	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
+	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
+	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
+	pflag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: master [flags] PORT\n       master --stdio\n")
+		pflag.PrintDefaults()
+	}
+	pflag.Parse()
+
+	if *stdio {
+		if err := fdnode.Run(os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "master:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if pflag.NArg() != 1 {
+		pflag.Usage()
+		os.Exit(2)
+	}
+	port, err := strconv.Atoi(pflag.Arg(0))
+	if err != nil || port < 2 || port > 65535 {
+		fmt.Fprintf(os.Stderr, "master: bad PORT %q\n", pflag.Arg(0))
+		os.Exit(2)
+	}
+	cfg.Port = port
+	log, err := logging.New("master", *level, *format)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "master:", err)
+		os.Exit(2)
+	}
+	if err := master.Run(cfg, log); err != nil {
+		log.Error().Err(err).Msg("master stopped")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,71 @@
+package protocol
+
+import "time"
+
+// Job states reported in JobInfo.State.
+const (
+	JobQueued   = "queued"
+	JobMapping  = "mapping"
+	JobGrouping = "grouping"
+	JobReducing = "reducing"
+	JobDone     = "done"
+	JobFailed   = "failed"
+)
+
+// ClusterStatus answers a job_status request: the jobs asked for and every
+// worker the master knows.
+type ClusterStatus struct {
+	MessageType string       `json:"message_type"`
+	Jobs        []JobInfo    `json:"jobs"`
+	Workers     []WorkerInfo `json:"workers"`
+}
+
+// JobInfo is one job's state and progress.
+type JobInfo struct {
+	ID              int         `json:"job_id"`
+	State           string      `json:"state"`
+	InputDirectory  string      `json:"input_directory"`
+	OutputDirectory string      `json:"output_directory"`
+	Phases          []PhaseInfo `json:"phases"`
+	Errors          []string    `json:"errors,omitempty"`
+	Submitted       time.Time   `json:"submitted"`
+	Started         *time.Time  `json:"started,omitempty"`
+	Ended           *time.Time  `json:"ended,omitempty"`
+	Tasks           []TaskInfo  `json:"tasks,omitempty"`
+}
+
+// PhaseInfo counts a phase's tasks.
+type PhaseInfo struct {
+	Name  string `json:"name"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+// TaskInfo is one task and every attempt to run it, the master's record of
+// who ran what and when.
+type TaskInfo struct {
+	Phase    string        `json:"phase"`
+	Index    int           `json:"index"`
+	State    string        `json:"state"`
+	Attempts []AttemptInfo `json:"attempts"`
+}
+
+// AttemptInfo is one assignment of a task to a worker.
+type AttemptInfo struct {
+	WorkerPID int        `json:"worker_pid"`
+	Start     time.Time  `json:"start"`
+	End       *time.Time `json:"end,omitempty"`
+	// Outcome is empty while running, then finished, failed, worker_dead or
+	// cancelled.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// WorkerInfo is one worker as the master sees it.
+type WorkerInfo struct {
+	PID           int       `json:"worker_pid"`
+	Host          string    `json:"worker_host"`
+	Port          int       `json:"worker_port"`
+	State         string    `json:"state"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	Tasks         int       `json:"tasks"`
+}

@@ -1,0 +1,58 @@
+// Command sendjob posts a job to a MapReduce master, asks it for the state
+// of its jobs, or shuts it down: sendjob [flags] PORT.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/pflag"
+)
+
+func main() {
+	var o options
+	pflag.StringVar(&o.host, "host", "localhost", "the master's host")
+	pflag.StringVar(&o.job.InputDirectory, "input-directory", "input", "directory of input files")
+	pflag.StringVar(&o.job.OutputDirectory, "output-directory", "output", "directory for the reducers' output")
+	pflag.StringVar(&o.job.MapperExecutable, "mapper-executable", "exec/word_count/map.py", "map program")
+	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
+	pflag.IntVar(&o.job.NumMappers, "num-mappers", 2, "number of map tasks")
+	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks")
+	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
+	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
+	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
+	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
+	pflag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --shutdown PORT\n")
+		pflag.PrintDefaults()
+	}
+	pflag.Parse()
+	if pflag.NArg() < 1 || pflag.NArg() > 2 || (pflag.NArg() == 2 && !o.status) {
+		pflag.Usage()
+		os.Exit(2)
+	}
+	port, err := strconv.Atoi(pflag.Arg(0))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sendjob: bad PORT %q\n", pflag.Arg(0))
+		os.Exit(2)
+	}
+	o.port = port
+	if pflag.NArg() == 2 {
+		id, err := strconv.Atoi(pflag.Arg(1))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sendjob: bad job ID %q\n", pflag.Arg(1))
+			os.Exit(2)
+		}
+		o.jobID = &id
+	}
+	o.terminal = isatty.IsTerminal(os.Stdout.Fd())
+	if err := o.run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sendjob:", err)
+		os.Exit(1)
+	}
+}
+
+var pollInterval = 200 * time.Millisecond

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+type options struct {
+	host     string
+	port     int
+	job      protocol.NewMasterJob
+	wait     bool
+	timeout  time.Duration
+	status   bool
+	jobID    *int
+	shutdown bool
+	terminal bool
+}
+
+func (o *options) addr() string { return net.JoinHostPort(o.host, strconv.Itoa(o.port)) }
+
+func (o *options) run(out io.Writer) error {
+	switch {
+	case o.shutdown:
+		return protocol.Send(o.addr(), protocol.Shutdown{MessageType: protocol.TypeShutdown})
+	case o.status:
+		status, err := o.query(o.jobID)
+		if err != nil {
+			return err
+		}
+		printStatus(out, status)
+		return nil
+	}
+	id, err := o.submit()
+	if err != nil {
+		return err
+	}
+	if !o.wait {
+		fmt.Fprintf(out, "job %d queued\n", id)
+		return nil
+	}
+	return o.waitFor(out, id)
+}
+
+// submit posts the job, with paths made absolute against this directory,
+// and returns the id the master gave it.
+func (o *options) submit() (int, error) {
+	job := o.job
+	job.MessageType = protocol.TypeNewMasterJob
+	var err error
+	if job.InputDirectory, err = filepath.Abs(job.InputDirectory); err != nil {
+		return 0, err
+	}
+	if job.OutputDirectory, err = filepath.Abs(job.OutputDirectory); err != nil {
+		return 0, err
+	}
+	// A bare executable name is for the workers' PATH; a path is ours.
+	for _, exe := range []*string{&job.MapperExecutable, &job.ReducerExecutable} {
+		if strings.Contains(*exe, "/") {
+			if *exe, err = filepath.Abs(*exe); err != nil {
+				return 0, err
+			}
+		}
+	}
+	reply, err := protocol.Request(o.addr(), job, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	switch r := reply.(type) {
+	case protocol.JobAccepted:
+		return r.JobID, nil
+	case protocol.Error:
+		return 0, errors.New(r.Error)
+	}
+	return 0, fmt.Errorf("unexpected answer %T", reply)
+}
+
+func (o *options) query(id *int) (protocol.ClusterStatus, error) {
+	reply, err := protocol.Request(o.addr(), protocol.JobStatusRequest{MessageType: protocol.TypeJobStatus, JobID: id}, 10*time.Second)
+	if err != nil {
+		return protocol.ClusterStatus{}, err
+	}
+	switch r := reply.(type) {
+	case protocol.ClusterStatus:
+		return r, nil
+	case protocol.Error:
+		return protocol.ClusterStatus{}, errors.New(r.Error)
+	}
+	return protocol.ClusterStatus{}, fmt.Errorf("unexpected answer %T", reply)
+}
+
+// waitFor polls the job until it ends, printing progress: one line redrawn
+// in place on a terminal, a line per change elsewhere.
+func (o *options) waitFor(out io.Writer, id int) error {
+	var deadline time.Time
+	if o.timeout > 0 {
+		deadline = time.Now().Add(o.timeout)
+	}
+	last := ""
+	for {
+		status, err := o.query(&id)
+		if err != nil {
+			return err
+		}
+		job := status.Jobs[0]
+		line := progressLine(job)
+		if line != last {
+			if o.terminal {
+				fmt.Fprintf(out, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(out, line)
+			}
+			last = line
+		}
+		switch job.State {
+		case protocol.JobDone:
+			if o.terminal {
+				fmt.Fprintln(out)
+			}
+			fmt.Fprintf(out, "job %d done: output in %s\n", id, job.OutputDirectory)
+			return nil
+		case protocol.JobFailed:
+			if o.terminal {
+				fmt.Fprintln(out)
+			}
+			return fmt.Errorf("job %d failed: %s", id, strings.Join(job.Errors, "; "))
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("job %d still %s after %s", id, job.State, o.timeout)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+func progressLine(job protocol.JobInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "job %d %-8s", job.ID, job.State)
+	for _, p := range job.Phases {
+		fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
+	}
+	return b.String()
+}
+
+func bar(done, total int) string {
+	const width = 10
+	n := 0
+	if total > 0 {
+		n = done * width / total
+	}
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+func printStatus(out io.Writer, status protocol.ClusterStatus) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSTATE\tMAP\tSORT\tREDUCE\tSTARTED\tENDED\tERRORS")
+	for _, j := range status.Jobs {
+		counts := make([]string, 3)
+		for i, p := range j.Phases {
+			counts[i] = fmt.Sprintf("%d/%d", p.Done, p.Total)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, counts[0], counts[1], counts[2],
+			clock(j.Started), clock(j.Ended), strings.Join(j.Errors, "; "))
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "WORKER\tADDRESS\tSTATE\tTASKS\tLAST HEARTBEAT")
+	for _, w := range status.Workers {
+		fmt.Fprintf(tw, "%d\t%s:%d\t%s\t%d\t%s\n", w.PID, w.Host, w.Port, w.State, w.Tasks, w.LastHeartbeat.Format("15:04:05.000"))
+	}
+	tw.Flush()
+}
+
+func clock(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format("15:04:05")
+}

@@ -1,0 +1,54 @@
+// Command worker runs a MapReduce worker: worker MASTER_PORT WORKER_PORT.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"mapreduce/internal/logging"
+	"mapreduce/internal/worker"
+)
+
+func main() {
+	var cfg worker.Config
+	pflag.StringVar(&cfg.MasterHost, "master-host", "localhost", "the master's host")
+	pflag.StringVar(&cfg.Host, "host", "localhost", "address to listen on, sent to the master")
+	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 2*time.Second, "how often to send a heartbeat")
+	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", 5, "heartbeat intervals without one after which the master declares a worker dead")
+	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", 30*time.Second, "how long to keep trying to register")
+	pflag.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "how many executables to run at once")
+	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
+	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
+	pflag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: worker [flags] MASTER_PORT WORKER_PORT\n")
+		pflag.PrintDefaults()
+	}
+	pflag.Parse()
+	if pflag.NArg() != 2 {
+		pflag.Usage()
+		os.Exit(2)
+	}
+	var err error
+	if cfg.MasterPort, err = strconv.Atoi(pflag.Arg(0)); err != nil {
+		fmt.Fprintf(os.Stderr, "worker: bad MASTER_PORT %q\n", pflag.Arg(0))
+		os.Exit(2)
+	}
+	if cfg.Port, err = strconv.Atoi(pflag.Arg(1)); err != nil {
+		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
+		os.Exit(2)
+	}
+	log, err := logging.New("worker", *level, *format)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
+	if err := worker.Run(cfg, log); err != nil {
+		log.Error().Err(err).Msg("worker stopped")
+		os.Exit(1)
+	}
+}
