@@ -1,0 +1,389 @@
+// Package e2e tests the built master, worker and sendjob binaries as real
+// processes talking over real sockets, against the truth pipeline
+// `cat input/* | map | sort | reduce`.
+package e2e
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+var (
+	binDir   string
+	repoRoot string
+)
+
+// Fast timings so that deaths are detected in well under a second.
+const (
+	heartbeat = 100 * time.Millisecond
+	missed    = 5
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	repoRoot = root
+	dir, err := os.MkdirTemp("", "mapreduce-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-race", "-o", binDir+"/", "./master", "./worker", "./sendjob")
+	if !raceEnabled {
+		build = exec.Command("go", "build", "-o", binDir+"/", "./master", "./worker", "./sendjob")
+	}
+	build.Dir = repoRoot
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// proc is a child process whose stderr goes to a log file.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) signal(sig syscall.Signal) {
+	if !p.exited() {
+		p.cmd.Process.Signal(sig)
+	}
+}
+
+// kill kills the process and waits for it.
+func (p *proc) kill() {
+	p.signal(syscall.SIGCONT)
+	p.signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// cluster is a master and its workers, all run in one scratch directory.
+type cluster struct {
+	t       *testing.T
+	dir     string
+	port    int
+	master  *proc
+	workers []*proc
+	procs   []*proc
+}
+
+func newCluster(t *testing.T, masterArgs ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), port: freeMasterPort(t)}
+	t.Cleanup(func() {
+		for _, p := range c.procs {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range c.procs {
+				c.dumpLog(p)
+			}
+		}
+	})
+	args := append([]string{
+		"--heartbeat-interval", heartbeat.String(), "--missed-heartbeats", strconv.Itoa(missed),
+		"--log-format", "json", "--log-level", "debug",
+	}, masterArgs...)
+	c.master = c.start("master", filepath.Join(binDir, "master"), append(args, strconv.Itoa(c.port))...)
+	waitFor(t, 10*time.Second, "master listening", func() bool {
+		conn, err := net.Dial("tcp", c.addr())
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	return c
+}
+
+func (c *cluster) addr() string { return net.JoinHostPort("localhost", strconv.Itoa(c.port)) }
+
+func (c *cluster) start(name, path string, args ...string) *proc {
+	c.t.Helper()
+	p := &proc{name: name, log: filepath.Join(c.dir, fmt.Sprintf("%s-%d.log", name, len(c.procs))), done: make(chan struct{})}
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p.cmd = exec.Command(path, args...)
+	p.cmd.Dir = c.dir
+	p.cmd.Stdout = logFile
+	p.cmd.Stderr = logFile
+	if err := p.cmd.Start(); err != nil {
+		c.t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	c.procs = append(c.procs, p)
+	return p
+}
+
+func (c *cluster) dumpLog(p *proc) {
+	data, _ := os.ReadFile(p.log)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	c.t.Logf("--- last lines of %s (%s):\n%s", p.name, p.log, strings.Join(lines, "\n"))
+}
+
+// startWorker starts one of our workers and waits until the master lists it
+// as alive.
+func (c *cluster) startWorker(extra ...string) *proc {
+	c.t.Helper()
+	args := append([]string{
+		"--heartbeat-interval", heartbeat.String(), "--missed-heartbeats", strconv.Itoa(missed),
+		"--log-format", "json", "--log-level", "debug",
+	}, extra...)
+	args = append(args, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)))
+	p := c.start("worker", filepath.Join(binDir, "worker"), args...)
+	c.waitRegistered(p)
+	c.workers = append(c.workers, p)
+	return p
+}
+
+// startSeedWorker starts the seed-only Python worker from testdata.
+func (c *cluster) startSeedWorker() *proc {
+	c.t.Helper()
+	script := filepath.Join(repoRoot, "internal/e2e/testdata/seed_worker.py")
+	p := c.start("seed-worker", "python3", script, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
+		strconv.FormatFloat(heartbeat.Seconds(), 'f', -1, 64))
+	c.waitRegistered(p)
+	c.workers = append(c.workers, p)
+	return p
+}
+
+func (c *cluster) waitRegistered(p *proc) {
+	c.t.Helper()
+	waitFor(c.t, 10*time.Second, p.name+" registered", func() bool {
+		for _, w := range c.status().Workers {
+			if w.PID == p.pid() && w.State != "dead" {
+				return true
+			}
+		}
+		return p.exited()
+	})
+	if p.exited() {
+		c.t.Fatalf("%s exited: %v", p.name, p.err)
+	}
+}
+
+func (c *cluster) status() protocol.ClusterStatus {
+	c.t.Helper()
+	reply, err := protocol.Request(c.addr(), protocol.JobStatusRequest{MessageType: protocol.TypeJobStatus}, 5*time.Second)
+	if err != nil {
+		c.t.Fatalf("job status: %v", err)
+	}
+	status, ok := reply.(protocol.ClusterStatus)
+	if !ok {
+		c.t.Fatalf("job status: got %#v", reply)
+	}
+	return status
+}
+
+// job is a job to submit; its paths are relative to the repository.
+type job struct {
+	input, mapper, reducer string
+	mappers, reducers      int
+}
+
+// submit posts a job whose output goes to a fresh directory, and returns
+// the job's id and that directory.
+func (c *cluster) submit(j job) (int, string) {
+	c.t.Helper()
+	out := filepath.Join(c.dir, fmt.Sprintf("output-%d", time.Now().UnixNano()))
+	msg := protocol.NewMasterJob{
+		MessageType:       protocol.TypeNewMasterJob,
+		InputDirectory:    c.repoPath(j.input),
+		OutputDirectory:   out,
+		MapperExecutable:  c.repoPath(j.mapper),
+		ReducerExecutable: c.repoPath(j.reducer),
+		NumMappers:        j.mappers,
+		NumReducers:       j.reducers,
+	}
+	reply, err := protocol.Request(c.addr(), msg, 5*time.Second)
+	if err != nil {
+		c.t.Fatalf("submit: %v", err)
+	}
+	accepted, ok := reply.(protocol.JobAccepted)
+	if !ok {
+		c.t.Fatalf("submit: got %#v", reply)
+	}
+	return accepted.JobID, out
+}
+
+func (c *cluster) repoPath(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(repoRoot, p)
+}
+
+// waitJob waits until job id has ended and returns its record.
+func (c *cluster) waitJob(id int, timeout time.Duration) protocol.JobInfo {
+	c.t.Helper()
+	var info protocol.JobInfo
+	waitFor(c.t, timeout, fmt.Sprintf("job %d to end", id), func() bool {
+		for _, j := range c.status().Jobs {
+			if j.ID == id {
+				info = j
+			}
+		}
+		return info.State == protocol.JobDone || info.State == protocol.JobFailed
+	})
+	return info
+}
+
+// checkOutput compares a finished job's output with the truth pipeline.
+func (c *cluster) checkOutput(j job, outDir string) {
+	c.t.Helper()
+	want := truth(c.t, c.repoPath(j.input), c.repoPath(j.mapper), c.repoPath(j.reducer))
+	got := sortedOutput(c.t, outDir)
+	if got != want {
+		c.t.Errorf("output of %+v differs from the truth pipeline:\n%s", j, diffSummary(want, got))
+	}
+	entries, err := os.ReadDir(outDir)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if len(entries) != j.reducers {
+		c.t.Errorf("output directory has %d files, want %d (one per reducer)", len(entries), j.reducers)
+	}
+}
+
+// truth runs `cat input/* | map | sort | reduce` with byte-order sorting.
+func truth(t *testing.T, input, mapper, reducer string) string {
+	t.Helper()
+	script := fmt.Sprintf("cat %q/* | %q | LC_ALL=C sort | %q", input, mapper, reducer)
+	cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("truth pipeline %s: %v", script, err)
+	}
+	return sortLines(string(out))
+}
+
+// sortedOutput is `cat dir/* | LC_ALL=C sort`.
+func sortedOutput(t *testing.T, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("read output: %v", err)
+	}
+	var all bytes.Buffer
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(data)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			all.WriteByte('\n')
+		}
+	}
+	return sortLines(all.String())
+}
+
+func sortLines(s string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if s == "" {
+		lines = nil
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+func diffSummary(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("first difference at line %d: want %q, got %q (want %d lines, got %d)", i+1, wl, gl, len(w), len(g))
+		}
+	}
+	return "same lines"
+}
+
+// waitFor polls cond every 20 ms until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freePort returns a TCP port nobody listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// freeMasterPort returns a port P free on TCP with P-1 free on UDP.
+func freeMasterPort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		p := freePort(t)
+		udp, err := net.ListenPacket("udp", net.JoinHostPort("localhost", strconv.Itoa(p-1)))
+		if err == nil {
+			udp.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port pair")
+	return 0
+}
