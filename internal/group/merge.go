@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // PartitionName is the name of reducer i's input, as the seed fixes it.
@@ -24,8 +25,37 @@ func Partition(key []byte, n int) int {
 // MergePartition merges inputs, each sorted by Compare, in one streaming
 // pass, and writes each line to outDir/input_i for the reducer i its key
 // partitions to. Every partition file is written, empty or not, and each is
-// sorted. An input out of order is an error, not a silently wrong result.
-func MergePartition(inputs []string, outDir string, reducers int) (err error) {
+// sorted.
+//
+// A worker that follows only the seed may sort in another order (Python's
+// sorted() over lines that keep their newline puts "k\t1\n" before "k\n").
+// Such an input is found out of order during the merge, sorted again here,
+// and the merge starts over; resorted names those inputs.
+func MergePartition(inputs []string, outDir string, reducers int) (resorted []string, err error) {
+	for {
+		err := mergeOnce(inputs, outDir, reducers)
+		var unsorted *UnsortedError
+		if !errors.As(err, &unsorted) || slices.Contains(resorted, unsorted.File) {
+			return resorted, err
+		}
+		if err := SortFiles([]string{unsorted.File}, unsorted.File); err != nil {
+			return resorted, err
+		}
+		resorted = append(resorted, unsorted.File)
+	}
+}
+
+// UnsortedError reports an input of MergePartition that is not sorted.
+type UnsortedError struct {
+	File string
+	Line int
+}
+
+func (e *UnsortedError) Error() string {
+	return fmt.Sprintf("%s is not sorted at line %d", e.File, e.Line)
+}
+
+func mergeOnce(inputs []string, outDir string, reducers int) (err error) {
 	if reducers < 1 {
 		return fmt.Errorf("merge: %d reducers", reducers)
 	}
@@ -110,7 +140,7 @@ func (r *run) next() (bool, error) {
 	r.line = line
 	r.number++
 	if r.number > 1 && Compare(r.prev, r.line) > 0 {
-		return false, fmt.Errorf("%s is not sorted at line %d", r.name, r.number)
+		return false, &UnsortedError{File: r.name, Line: r.number}
 	}
 	return true, nil
 }

@@ -35,8 +35,8 @@ func (s *Server) execute(actions []scheduler.Action) {
 		case scheduler.Merge:
 			go func() {
 				start := time.Now()
-				err := group.MergePartition(a.Inputs, a.OutputDir, a.Reducers)
-				s.log.Info().Int("job", a.Job).Dur("took", time.Since(start)).Err(err).Msg("merged sorted files")
+				resorted, err := group.MergePartition(a.Inputs, a.OutputDir, a.Reducers)
+				s.log.Info().Int("job", a.Job).Dur("took", time.Since(start)).Strs("resorted", resorted).Err(err).Msg("merged sorted files")
 				s.post(func(now time.Time) []scheduler.Action { return s.sched.Merged(now, a.Job, err) })
 			}()
 		case scheduler.MoveOutputs:

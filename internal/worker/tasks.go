@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"mapreduce/internal/group"
@@ -74,6 +75,9 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 	cmd.Stdin = stdin
 	cmd.Stdout = tmp
 	cmd.Stderr = &stderr
+	// A worker killed outright takes its executables with it, so that no
+	// orphan goes on writing after its task was given to another worker.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	runErr := cmd.Run()
 	closeErr := tmp.Close()
 	if runErr != nil {

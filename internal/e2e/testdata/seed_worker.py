@@ -15,7 +15,9 @@ Behaviour:
     every HEARTBEAT_SECONDS (default 2.0);
   * every incoming TCP connection carries one JSON document, read to EOF;
   * each job runs in its own thread, so several tasks can run at once;
-  * "shutdown" terminates the process immediately.
+  * "shutdown" terminates the process immediately;
+  * tests may set SEED_WORKER_SORT_DELAY (seconds) to hold each sort task
+    that long before working on it, so that it can be killed mid-group.
 Every message to the master is a fresh TCP connection: connect, one
 sendall, close.  Standard library only.
 """
@@ -116,6 +118,7 @@ class Worker:
         })
 
     def run_sort_job(self, message):
+        time.sleep(float(os.environ.get("SEED_WORKER_SORT_DELAY", "0")))
         lines = []
         for input_file in message["input_files"]:
             with open(input_file, "rb") as infile:
