@@ -2,7 +2,9 @@ package group
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -304,8 +306,12 @@ func TestMergePartitionRandom(t *testing.T) {
 				}
 				sorted = append(sorted, s)
 			}
-			if err := MergePartition(sorted, outDir, tt.reducers); err != nil {
+			resorted, err := MergePartition(sorted, outDir, tt.reducers)
+			if err != nil {
 				t.Fatalf("MergePartition: %v", err)
+			}
+			if len(resorted) != 0 {
+				t.Errorf("resorted %q: SortFiles output must already be in merge order", resorted)
 			}
 
 			var wantNames []string
@@ -361,7 +367,7 @@ func TestMergePartitionRandom(t *testing.T) {
 func TestMergePartitionEdges(t *testing.T) {
 	t.Run("no inputs writes every partition empty", func(t *testing.T) {
 		out := t.TempDir()
-		if err := MergePartition(nil, out, 3); err != nil {
+		if _, err := MergePartition(nil, out, 3); err != nil {
 			t.Fatal(err)
 		}
 		if names := listDir(t, out); !slices.Equal(names, []string{"input_0", "input_1", "input_2"}) {
@@ -379,7 +385,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "\n\nx\t1\ny\t2")
 		writeFile(t, b, "\nx\t0\n")
-		if err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(filepath.Join(out, "input_0"))
@@ -394,7 +400,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "a\t1\n"+long+"\t1\n"+long+"\t3\n")
 		writeFile(t, b, long+"\t2\nzz\t1\n")
-		if err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
 			t.Fatal(err)
 		}
 		got := readLines(t, filepath.Join(out, "input_0"))
@@ -409,7 +415,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "a\t1\na\x01\t1\n")
 		writeFile(t, b, "a\t2\na\x01\t0\n")
-		if err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(filepath.Join(out, "input_0"))
@@ -435,11 +441,10 @@ func TestMergePartitionErrors(t *testing.T) {
 		reducers int
 		want     []string // substrings of the error; "$name" is the path of that input
 	}{
-		{"unsorted input", map[string]string{"good": "a\nb\n", "bad": "a\nc\nb\n"}, []string{"good", "bad"}, 2, []string{"$bad", "not sorted", "line 3"}},
-		{"unsorted by Compare though sorted bytewise", map[string]string{"bad": "a\x01\t1\na\t2\n"}, []string{"bad"}, 1, []string{"$bad", "not sorted"}},
-		{"unsorted first pair", map[string]string{"bad": "b\na\n"}, []string{"bad"}, 3, []string{"$bad", "line 2"}},
 		{"missing input", map[string]string{"good": "a\n"}, []string{"good", "gone"}, 2, []string{"$gone"}},
+		{"missing input after an unsorted one", map[string]string{"bad": "b\na\n"}, []string{"bad", "gone"}, 2, []string{"$gone"}},
 		{"zero reducers", map[string]string{"good": "a\n"}, []string{"good"}, 0, []string{"0 reducers"}},
+		{"negative reducers", map[string]string{"good": "a\n"}, []string{"good"}, -1, []string{"-1 reducers"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,7 +456,7 @@ func TestMergePartitionErrors(t *testing.T) {
 			for _, name := range tt.inputs {
 				inputs = append(inputs, filepath.Join(in, name))
 			}
-			err := MergePartition(inputs, out, tt.reducers)
+			_, err := MergePartition(inputs, out, tt.reducers)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -468,6 +473,86 @@ func TestMergePartitionErrors(t *testing.T) {
 				t.Errorf("after the error the output directory holds %q", names)
 			}
 		})
+	}
+}
+
+// TestMergeOnceUnsorted checks the single merge pass: an input out of order
+// (by Compare) is an *UnsortedError naming the file and line, and nothing is
+// left in the output directory.
+func TestMergeOnceUnsorted(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		bad   string
+		line  int
+	}{
+		{"third line", map[string]string{"good": "a\nb\n", "bad": "a\nc\nb\n"}, "bad", 3},
+		{"first pair", map[string]string{"bad": "b\na\n"}, "bad", 2},
+		{"sorted bytewise, not by Compare", map[string]string{"bad": "a\x01\t1\na\t2\n"}, "bad", 2},
+		{"python order: whole line with newline", map[string]string{"good": "k\t0\n", "bad": "k\t1\nk\n"}, "bad", 2},
+		{"unsorted late in a long file", map[string]string{"bad": strings.Repeat("a\n", 1000) + "c\nb\n"}, "bad", 1002},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, out := t.TempDir(), t.TempDir()
+			var inputs []string
+			for _, name := range slices.Sorted(maps.Keys(tt.files)) {
+				writeFile(t, filepath.Join(in, name), tt.files[name])
+				inputs = append(inputs, filepath.Join(in, name))
+			}
+			err := mergeOnce(inputs, out, 2)
+			var ue *UnsortedError
+			if !errors.As(err, &ue) {
+				t.Fatalf("got %v, want an *UnsortedError", err)
+			}
+			if want := filepath.Join(in, tt.bad); ue.File != want || ue.Line != tt.line {
+				t.Errorf("UnsortedError{%s, %d}, want {%s, %d}", ue.File, ue.Line, want, tt.line)
+			}
+			if !strings.Contains(err.Error(), filepath.Join(in, tt.bad)) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			if names := listDir(t, out); len(names) != 0 {
+				t.Errorf("after the error the output directory holds %q", names)
+			}
+		})
+	}
+}
+
+// TestMergePartitionResortsUnsorted: MergePartition sorts an input that is
+// out of order (as a seed worker's may be) and merges again.
+func TestMergePartitionResortsUnsorted(t *testing.T) {
+	in, out := t.TempDir(), t.TempDir()
+	good := filepath.Join(in, "good")
+	bad1 := filepath.Join(in, "bad1")
+	bad2 := filepath.Join(in, "bad2")
+	writeFile(t, good, "a\t1\nk\t0\n")
+	writeFile(t, bad1, "k\t1\nk\na\x01\t1\na\t2") // Python order, no final newline
+	writeFile(t, bad2, "z\t1\nb\t1\n")
+	resorted, err := MergePartition([]string{good, bad1, bad2}, out, 1)
+	if err != nil {
+		t.Fatalf("MergePartition: %v", err)
+	}
+	if !slices.Equal(resorted, []string{bad1, bad2}) {
+		t.Errorf("resorted %q, want %q", resorted, []string{bad1, bad2})
+	}
+	got, _ := os.ReadFile(filepath.Join(out, "input_0"))
+	if want := "a\t1\na\t2\na\x01\t1\nb\t1\nk\nk\t0\nk\t1\nz\t1\n"; string(got) != want {
+		t.Errorf("merged %q, want %q", got, want)
+	}
+	if b, _ := os.ReadFile(bad1); string(b) != "a\t2\na\x01\t1\nk\nk\t1\n" {
+		t.Errorf("bad1 now holds %q, want it sorted", b)
+	}
+	if names := listDir(t, out); !slices.Equal(names, []string{"input_0"}) {
+		t.Errorf("output directory holds %q", names)
+	}
+	if names := listDir(t, in); !slices.Equal(names, []string{"bad1", "bad2", "good"}) {
+		t.Errorf("input directory holds %q (temporary files left?)", names)
+	}
+
+	// Sorted inputs are not resorted.
+	resorted, err = MergePartition([]string{good, bad1, bad2}, out, 2)
+	if err != nil || len(resorted) != 0 {
+		t.Errorf("second merge: resorted %q, %v; want none", resorted, err)
 	}
 }
 

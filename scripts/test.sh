@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's tests: formatting, vet, every test with the race detector,
+# and a short chaos repeat. CI runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+go test -race -count=1 ./...
+scripts/chaos.sh "${CHAOS_RUNS:-3}"

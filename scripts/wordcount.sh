@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# End to end on a fresh machine: build, start a master and two workers, run
+# the sample word count, and compare its output with the truth pipeline
+#   cat input/* | map | sort | reduce
+# Prints PASS or FAIL and exits accordingly. Ports: MASTER_PORT (6000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MASTER_PORT=${MASTER_PORT:-6000}
+MAPPER=exec/word_count/map.py
+REDUCER=exec/word_count/reduce.py
+OUT=output
+
+cleanup() { bin/sendjob --shutdown "$MASTER_PORT" 2>/dev/null || true; }
+trap cleanup EXIT
+
+./start.sh
+rm -rf "$OUT"
+bin/sendjob --wait --timeout 2m --input-directory input --output-directory "$OUT" \
+  --mapper-executable "$MAPPER" --reducer-executable "$REDUCER" \
+  --num-mappers 4 --num-reducers 2 "$MASTER_PORT"
+
+cat input/* | "$MAPPER" | LC_ALL=C sort | "$REDUCER" | LC_ALL=C sort > truth.txt
+cat "$OUT"/* | LC_ALL=C sort > test.txt
+if diff -u truth.txt test.txt; then
+  echo "PASS: $(wc -l < test.txt) lines in $OUT/ match the truth pipeline"
+else
+  echo "FAIL: $OUT/ differs from the truth pipeline (diff above)"
+  exit 1
+fi
