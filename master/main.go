@@ -20,6 +20,7 @@ func main() {
 	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", master.DefaultHeartbeatInterval, "how often workers send heartbeats")
 	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", master.DefaultMissedHeartbeats, "heartbeat intervals without one before a worker is dead")
 	pflag.DurationVar(&cfg.AckRetry, "ack-retry", master.DefaultAckRetry, "how long to keep trying to deliver register_ack")
+	pflag.StringVar(&cfg.HTTPAddr, "http", "", "serve the status page on this address, e.g. localhost:8080 (off if empty)")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")

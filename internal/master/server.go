@@ -31,6 +31,8 @@ type Config struct {
 	MissedHeartbeats  int
 	// AckRetry is how long to keep trying to deliver a register_ack.
 	AckRetry time.Duration
+	// HTTPAddr, if set, is where the status page is served.
+	HTTPAddr string
 }
 
 // event is a call into the scheduler, run on the loop goroutine.
@@ -104,6 +106,13 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	log.Info().Str("tcp", tcp.Addr().String()).Str("udp", udp.LocalAddr().String()).
 		Str("var", varDir).Msg("master listening")
+	if cfg.HTTPAddr != "" {
+		if err := s.startHTTP(cfg.HTTPAddr); err != nil {
+			tcp.Close()
+			udp.Close()
+			return nil, err
+		}
+	}
 	go s.loop()
 	go s.readHeartbeats()
 	go func() {
