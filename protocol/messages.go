@@ -94,6 +94,11 @@ type Status struct {
 	// Error is our extension, set with StatusFailed: what went wrong, with the
 	// executable's own error text.
 	Error string `json:"error,omitempty"`
+	// Retry is our extension, set with StatusFailed when the task may succeed
+	// if run again: MissingFiles, its inputs, did not exist. Another task's
+	// output may have been lost.
+	Retry        bool     `json:"retry,omitempty"`
+	MissingFiles []string `json:"missing_files,omitempty"`
 }
 
 // Files returns the output files the status names, from either field.

@@ -57,6 +57,9 @@ func serveConn(conn net.Conn, log zerolog.Logger, handle Handler) {
 	}
 	if err != nil {
 		log.Warn().Err(err).Str("from", from).Msg("dropped message")
+		// A sender that waits for an answer learns why; a seed peer has
+		// closed already and never sees it.
+		Reply(conn, Error{MessageType: TypeError, Error: err.Error()})
 		return
 	}
 	// The answer, if any, may take a while (the master's loop is busy); the

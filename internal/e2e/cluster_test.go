@@ -230,7 +230,12 @@ type job struct {
 // the job's id and that directory.
 func (c *cluster) submit(j job) (int, string) {
 	c.t.Helper()
-	out := filepath.Join(c.dir, fmt.Sprintf("output-%d", time.Now().UnixNano()))
+	return c.submitTo(j, filepath.Join(c.dir, fmt.Sprintf("output-%d", time.Now().UnixNano())))
+}
+
+// submitTo posts a job whose output goes to out.
+func (c *cluster) submitTo(j job, out string) (int, string) {
+	c.t.Helper()
 	msg := protocol.NewMasterJob{
 		MessageType:       protocol.TypeNewMasterJob,
 		InputDirectory:    c.repoPath(j.input),

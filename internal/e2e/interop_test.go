@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,9 @@ func TestBadMessages(t *testing.T) {
 		`{"message_type": "new_master_job", "input_directory": 7}`,
 		`{"message_type": "status", "status": "finished", "worker_pid": 1, "output_files": ["/nowhere"]}`,
 		`{"no_type": true}`,
+		"\x00\xff\xfe garbage \x01",
+		// Over the size limit: refused unread, not held in memory.
+		`{"message_type": "shutdown", "pad": "` + strings.Repeat("x", protocol.MaxMessageSize) + `"}`,
 	}
 	for _, addr := range []string{c.addr(), workerAddr} {
 		for _, doc := range bad {

@@ -29,7 +29,7 @@ func (s *Server) execute(actions []scheduler.Action) {
 			}
 		case scheduler.ScanInput:
 			go func() {
-				files, err := scanInput(a.Dir, a.Executables)
+				files, err := scanInput(a.Dir, a.Executables, a.OutputDir)
 				s.post(func(now time.Time) []scheduler.Action { return s.sched.InputScanned(now, a.Job, files, err) })
 			}()
 		case scheduler.Merge:
@@ -61,13 +61,17 @@ func makeDirs(dirs []string) error {
 
 // scanInput lists a job's input files as `cat dir/*` would read them:
 // sorted, hidden names skipped, directories skipped. It also checks that
-// each executable exists and may be run, so that a job with a typo fails at
-// once with a clear message instead of on every worker.
-func scanInput(dir string, executables []string) ([]string, error) {
+// each executable exists and may be run and that the output directory can
+// be made and written, so that a job with a typo fails at once with a clear
+// message instead of after all its work.
+func scanInput(dir string, executables []string, outputDir string) ([]string, error) {
 	for _, exe := range executables {
 		if err := checkExecutable(exe); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkWritable(outputDir); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -106,6 +110,18 @@ func checkExecutable(exe string) error {
 		return fmt.Errorf("executable %s: not an executable file (mode %s)", exe, info.Mode())
 	}
 	return nil
+}
+
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".mapreduce-check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // moveFiles moves each file into dest, made if missing, by rename where it

@@ -24,12 +24,14 @@ type MakeJobDirs struct {
 }
 
 // ScanInput lists the regular files of Dir (sorted, hidden ones skipped, as
-// the shell's `cat Dir/*` would read them) and checks that each of
-// Executables can be run; the owner calls InputScanned.
+// the shell's `cat Dir/*` would read them), checks that each of Executables
+// can be run and that OutputDir can be made and written, so that a job that
+// cannot succeed fails before any work; the owner calls InputScanned.
 type ScanInput struct {
 	Job         int
 	Dir         string
 	Executables []string
+	OutputDir   string
 }
 
 // Merge merges the sorted Inputs and partitions the lines by key into

@@ -46,7 +46,14 @@ const (
 	OutcomeFailed     = "failed"
 	OutcomeWorkerDead = "worker_dead"
 	OutcomeCancelled  = "cancelled"
+	// OutcomeRetry ends an attempt that failed for want of an input that
+	// may be produced again; the task runs again.
+	OutcomeRetry = "retry"
 )
+
+// maxRetries bounds how often a task that failed for a missing input runs
+// again before its job fails.
+const maxRetries = 3
 
 type phase int
 
@@ -66,9 +73,12 @@ const (
 	taskPending taskState = iota
 	taskRunning
 	taskDone
+	taskFailed
+	// taskCancelled is a task of a failed job that never finished.
+	taskCancelled
 )
 
-var taskStateNames = [...]string{"pending", "running", "done"}
+var taskStateNames = [...]string{"pending", "running", "done", "failed", "cancelled"}
 
 type attempt struct {
 	pid     int
@@ -90,6 +100,7 @@ type task struct {
 	state    taskState
 	holder   *worker
 	attempts []attempt
+	retries  int
 }
 
 // step is where a job is, finer than its public state.
@@ -374,9 +385,24 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	w.held = slices.DeleteFunc(w.held, func(h *task) bool { return h == t })
 	t.holder = nil
 	log = log.With().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).Logger()
+	if msg.Status != protocol.StatusFinished && msg.Retry && t.retries < maxRetries {
+		t.retries++
+		s.endAttempt(now, t, OutcomeRetry)
+		t.state = taskPending
+		log.Warn().Str("error", msg.Error).Strs("missing", msg.MissingFiles).Msg("task failed for a missing input; running it again")
+		// A missing input that another task produced was lost: produce it
+		// again first.
+		for _, f := range msg.MissingFiles {
+			if p := s.byOutput[s.abs(f)]; p != nil && p != t && p.state == taskDone {
+				p.state = taskPending
+				log.Warn().Str("phase", p.phase.String()).Int("producer", p.index).Msg("input lost; its task runs again")
+			}
+		}
+		return s.advance(now)
+	}
 	if msg.Status != protocol.StatusFinished {
 		s.endAttempt(now, t, OutcomeFailed)
-		t.state = taskDone
+		t.state = taskFailed
 		text := msg.Error
 		if text == "" {
 			text = fmt.Sprintf("status %q", msg.Status)
@@ -419,8 +445,8 @@ func (s *Scheduler) fail(now time.Time, j *job, why string) {
 				t.holder = nil
 				s.endAttempt(now, t, OutcomeCancelled)
 			}
-			if t.state != taskDone {
-				t.state = taskDone
+			if t.state == taskPending || t.state == taskRunning {
+				t.state = taskCancelled
 			}
 		}
 	}
@@ -473,6 +499,7 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			return append(actions, ScanInput{
 				Job: j.id, Dir: j.spec.InputDirectory,
 				Executables: []string{j.spec.MapperExecutable, j.spec.ReducerExecutable},
+				OutputDir:   j.spec.OutputDirectory,
 			})
 		}
 		j := s.current
@@ -488,7 +515,11 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			// Scanning, merging or moving: the master's own I/O is under way.
 			return actions
 		}
-		actions = append(actions, s.dispatch(now, j.tasks[ph])...)
+		// Earlier phases have pending tasks only when a lost output must be
+		// produced again.
+		for p := phaseMap; p <= ph; p++ {
+			actions = append(actions, s.dispatch(now, j.tasks[p])...)
+		}
 		if !allDone(j.tasks[ph]) {
 			return actions
 		}
@@ -553,11 +584,12 @@ func allDone(ts []*task) bool {
 	return true
 }
 
-// dispatch hands each pending task to the least loaded live worker.
+// dispatch hands each pending task whose inputs exist to the least loaded
+// live worker.
 func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 	var actions []Action
 	for _, t := range ts {
-		if t.state != taskPending {
+		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
 		live := s.liveWorkers()
@@ -574,6 +606,17 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		actions = append(actions, Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), Msg: s.message(t, w)})
 	}
 	return actions
+}
+
+// inputsReady reports whether every input of t that another task produces
+// has been produced.
+func (s *Scheduler) inputsReady(t *task) bool {
+	for _, in := range t.inputs {
+		if p := s.byOutput[s.abs(in)]; p != nil && p != t && p.state != taskDone {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Scheduler) message(t *task, w *worker) any {

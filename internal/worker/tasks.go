@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,8 +38,7 @@ func (w *Worker) runWorkerJob(job protocol.NewWorkerJob) {
 			continue
 		}
 		if err := w.runExecutable(job.Executable, in, out); err != nil {
-			status.Status = protocol.StatusFailed
-			status.Error = err.Error()
+			fail(&status, err, job.InputFiles)
 		}
 	}
 	if status.Status == protocol.StatusFinished {
@@ -105,8 +106,7 @@ func (w *Worker) runSortJob(job protocol.NewSortJob) {
 		err := group.SortFiles(job.InputFiles, job.OutputFile)
 		<-w.slots
 		if err != nil {
-			status.Status = protocol.StatusFailed
-			status.Error = fmt.Sprintf("sort: %v", err)
+			fail(&status, fmt.Errorf("sort: %w", err), job.InputFiles)
 			w.log.Warn().Str("error", status.Error).Msg("sort failed")
 		} else {
 			w.log.Info().Str("output", job.OutputFile).Int("inputs", len(job.InputFiles)).
@@ -116,6 +116,18 @@ func (w *Worker) runSortJob(job protocol.NewSortJob) {
 		return
 	}
 	w.report(status)
+}
+
+// fail marks status failed with err. A missing input makes the failure
+// retriable: the master may know how to produce it again.
+func fail(status *protocol.Status, err error, inputs []string) {
+	status.Status = protocol.StatusFailed
+	status.Error = err.Error()
+	var pe *fs.PathError
+	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) && slices.Contains(inputs, pe.Path) {
+		status.Retry = true
+		status.MissingFiles = append(status.MissingFiles, pe.Path)
+	}
 }
 
 // tailBuffer keeps the last stderrTail bytes written to it.

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// script writes an executable bash script.
+func script(t *testing.T, dir, name, body string, mode os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("#!/usr/bin/env bash\n"+body), mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestJobFailures runs one failing job per kind of unrecoverable error,
+// each followed by a good job; the failed job reports why, with the
+// executable's own error text, and the good job still completes.
+func TestJobFailures(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	c.startWorker()
+	dir := t.TempDir()
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 3, reducers: 2}
+	notADir := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(notADir, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		j    job
+		// want is text the job's errors must contain.
+		want string
+	}{
+		{"missing input directory", job{input: filepath.Join(dir, "nope"), mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
+			"no such file or directory"},
+		{"unreadable input directory", job{input: notADir, mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
+			"not a directory"},
+		{"missing mapper", job{input: "input", mapper: filepath.Join(dir, "no-mapper"), reducer: good.reducer, mappers: 1, reducers: 1},
+			"no-mapper"},
+		{"mapper not executable", job{input: "input", mapper: script(t, dir, "plain-map", "cat\n", 0o644), reducer: good.reducer, mappers: 1, reducers: 1},
+			"not an executable"},
+		{"mapper exits non-zero", job{input: "input",
+			mapper:  script(t, dir, "bad-map", "echo 'mapper: the disk is made of cheese' >&2\nexit 3\n", 0o755),
+			reducer: good.reducer, mappers: 3, reducers: 1},
+			"mapper: the disk is made of cheese"},
+		{"reducer exits non-zero", job{input: "input", mapper: good.mapper,
+			reducer: script(t, dir, "bad-reduce", "cat >/dev/null\necho 'reducer: cannot add apples to pears' >&2\nexit 1\n", 0o755),
+			mappers: 2, reducers: 2},
+			"reducer: cannot add apples to pears"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id, _ := c.submit(tc.j)
+			info := c.waitJob(id, 30*time.Second)
+			if info.State != "failed" {
+				t.Fatalf("job ended %s, want failed", info.State)
+			}
+			if !strings.Contains(strings.Join(info.Errors, "\n"), tc.want) {
+				t.Errorf("errors %q do not contain %q", info.Errors, tc.want)
+			}
+			id, out := c.submit(good)
+			if info := c.waitJob(id, 30*time.Second); info.State != "done" {
+				t.Fatalf("good job after the failure ended %s: %v", info.State, info.Errors)
+			}
+			c.checkOutput(good, out)
+		})
+	}
+	t.Run("output directory cannot be made", func(t *testing.T) {
+		id, _ := c.submitTo(good, filepath.Join(notADir, "out"))
+		info := c.waitJob(id, 30*time.Second)
+		if info.State != "failed" || !strings.Contains(strings.Join(info.Errors, "\n"), "output directory") {
+			t.Fatalf("job ended %s with %q, want failed naming the output directory", info.State, info.Errors)
+		}
+	})
+}
+
+// TestSendjobWait checks sendjob --wait's exit status and what it prints.
+func TestSendjobWait(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	dir := t.TempDir()
+	sendjob := filepath.Join(binDir, "sendjob")
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(sendjob, append(args, strconv.Itoa(c.port))...)
+		cmd.Dir = repoRoot
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out := filepath.Join(dir, "out")
+	text, err := run("--wait", "--output-directory", out, "--num-mappers", "3", "--num-reducers", "2")
+	if err != nil {
+		t.Fatalf("good job: %v\n%s", err, text)
+	}
+	if !strings.Contains(text, "done: output in "+out) {
+		t.Errorf("good job printed %q, want the output directory", text)
+	}
+	bad := script(t, dir, "bad-map", "echo 'no map for you' >&2\nexit 2\n", 0o755)
+	text, err = run("--wait", "--output-directory", out, "--mapper-executable", bad)
+	if err == nil {
+		t.Fatalf("failed job: sendjob exited 0\n%s", text)
+	}
+	if !strings.Contains(text, "no map for you") {
+		t.Errorf("failed job printed %q, want the mapper's error", text)
+	}
+	text, err = run("--num-mappers", "0")
+	if err == nil || !strings.Contains(text, "num_mappers") {
+		t.Errorf("bad job: err %v, printed %q; want a refusal naming num_mappers", err, text)
+	}
+	text, err = run("--status")
+	if err != nil || !strings.Contains(text, "done") || !strings.Contains(text, "failed") {
+		t.Errorf("--status: err %v, printed %q; want both jobs", err, text)
+	}
+}
