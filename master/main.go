@@ -21,6 +21,8 @@ func main() {
 	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", master.DefaultMissedHeartbeats, "heartbeat intervals without one before a worker is dead")
 	pflag.DurationVar(&cfg.AckRetry, "ack-retry", master.DefaultAckRetry, "how long to keep trying to deliver register_ack")
 	pflag.StringVar(&cfg.HTTPAddr, "http", "", "serve the status page on this address, e.g. localhost:8080 (off if empty)")
+	pflag.BoolVar(&cfg.Speculate, "speculate", false, "run a copy of a straggling task on an idle worker; the first to finish wins")
+	pflag.DurationVar(&cfg.SpeculateAfter, "speculate-after", master.DefaultSpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its phase's finished tasks)")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")

@@ -136,18 +136,7 @@ func TestChaos(t *testing.T) {
 	c.checkOutput(j, out)
 	checkNoOverlap(t, info)
 	// The frozen worker's late map status reached the master and was dropped.
-	waitFor(t, 10*time.Second, "the frozen worker's late status to be ignored", func() bool {
-		data, err := os.ReadFile(c.master.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if strings.Contains(line, "ignored status") && strings.Contains(line, fmt.Sprintf(`"worker":%d,`, frozen.pid())) {
-				return true
-			}
-		}
-		return false
-	})
+	c.waitLog(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))
 	for _, ph := range []string{"map", "sort", "reduce"} {
 		if n := deadAttempts(info, ph); n == 0 {
 			t.Errorf("no %s attempt ended with its worker dead: the chaos missed that phase", ph)

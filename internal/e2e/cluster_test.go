@@ -355,6 +355,27 @@ func diffSummary(want, got string) string {
 	return "same lines"
 }
 
+// waitLog waits until a line of p's log contains every one of parts.
+func (c *cluster) waitLog(p *proc, parts ...string) {
+	c.t.Helper()
+	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s to log %q", p.name, parts), func() bool {
+		data, err := os.ReadFile(p.log)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+	lines:
+		for _, line := range strings.Split(string(data), "\n") {
+			for _, part := range parts {
+				if !strings.Contains(line, part) {
+					continue lines
+				}
+			}
+			return true
+		}
+		return false
+	})
+}
+
 // waitFor polls cond every 20 ms until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

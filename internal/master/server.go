@@ -33,6 +33,9 @@ type Config struct {
 	AckRetry time.Duration
 	// HTTPAddr, if set, is where the status page is served.
 	HTTPAddr string
+	// Speculate and SpeculateAfter: see scheduler.Config.
+	Speculate      bool
+	SpeculateAfter time.Duration
 }
 
 // event is a call into the scheduler, run on the loop goroutine.
@@ -96,6 +99,8 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 			HeartbeatInterval: cfg.HeartbeatInterval,
 			MissedHeartbeats:  cfg.MissedHeartbeats,
 			AckRetry:          cfg.AckRetry,
+			Speculate:         cfg.Speculate,
+			SpeculateAfter:    cfg.SpeculateAfter,
 		}, log),
 		events:   make(chan event),
 		shutdown: make(chan struct{}),
@@ -205,4 +210,5 @@ const (
 	DefaultHeartbeatInterval = 2 * time.Second
 	DefaultMissedHeartbeats  = 5
 	DefaultAckRetry          = 5 * time.Second
+	DefaultSpeculateAfter    = 3 * time.Second
 )

@@ -31,6 +31,12 @@ type Config struct {
 	// AckRetry is how long to keep trying to deliver register_ack: a worker
 	// may register before its port listens.
 	AckRetry time.Duration
+	// Speculate turns on speculative execution: once every task of a phase
+	// is handed out, an idle worker runs a copy of the longest-running task
+	// that has run longer than SpeculateAfter and 1.5 times the median of
+	// the phase's finished tasks. The first copy to finish wins.
+	Speculate      bool
+	SpeculateAfter time.Duration
 }
 
 // Worker states, as the seed names them.
@@ -49,6 +55,9 @@ const (
 	// OutcomeRetry ends an attempt that failed for want of an input that
 	// may be produced again; the task runs again.
 	OutcomeRetry = "retry"
+	// OutcomeSuperseded ends a speculative copy that lost: another copy of
+	// its task finished first.
+	OutcomeSuperseded = "superseded"
 )
 
 // maxRetries bounds how often a task that failed for a missing input runs
@@ -81,11 +90,13 @@ const (
 var taskStateNames = [...]string{"pending", "running", "done", "failed", "cancelled"}
 
 type attempt struct {
-	pid     int
+	worker  *worker
 	start   time.Time
 	end     time.Time
 	outcome string
 }
+
+func (a *attempt) live() bool { return a.end.IsZero() }
 
 type task struct {
 	job    *job
@@ -98,9 +109,29 @@ type task struct {
 	// naming one of them reports this task.
 	outputs  []string
 	state    taskState
-	holder   *worker
-	attempts []attempt
+	attempts []*attempt
 	retries  int
+}
+
+// attemptOn returns w's live attempt at t, or nil.
+func (t *task) attemptOn(w *worker) *attempt {
+	for _, a := range t.attempts {
+		if a.worker == w && a.live() {
+			return a
+		}
+	}
+	return nil
+}
+
+// running counts t's live attempts: more than one only when speculating.
+func (t *task) running() int {
+	n := 0
+	for _, a := range t.attempts {
+		if a.live() {
+			n++
+		}
+	}
+	return n
 }
 
 // step is where a job is, finer than its public state.
@@ -222,16 +253,13 @@ func (s *Scheduler) Heartbeat(now time.Time, pid int) {
 	}
 }
 
-// Tick declares dead the workers whose heartbeats stopped and hands their
-// tasks to live workers.
+// Tick declares dead the workers whose heartbeats stopped, hands their
+// tasks to live workers and starts any speculative copies now due.
 func (s *Scheduler) Tick(now time.Time) []Action {
-	failed := s.beats.Failed(now, s.deadAfter())
-	for _, pid := range failed {
+	for _, pid := range s.beats.Failed(now, s.deadAfter()) {
 		s.kill(now, s.workers[pid], "missed heartbeats")
 	}
-	if len(failed) == 0 {
-		return nil
-	}
+	// Even with no death, a task may have run long enough to speculate.
 	return s.advance(now)
 }
 
@@ -253,22 +281,26 @@ func (s *Scheduler) kill(now time.Time, w *worker, why string) {
 	s.release(now, w, OutcomeWorkerDead)
 }
 
-// release takes every task from w and puts it back to pending.
+// release ends w's attempt at every task it holds. A task with no other
+// attempt running goes back to pending.
 func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
-	for _, t := range w.held {
-		s.endAttempt(now, t, outcome)
+	for _, t := range slices.Clone(w.held) {
+		s.endAttempt(now, t, t.attemptOn(w), outcome)
+		log := s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).Int("worker", w.pid)
+		if t.running() > 0 {
+			log.Msg("task goes on in its other attempt")
+			continue
+		}
 		t.state = taskPending
-		t.holder = nil
-		s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).
-			Int("worker", w.pid).Msg("task back to pending")
+		log.Msg("task back to pending")
 	}
-	w.held = nil
 }
 
-func (s *Scheduler) endAttempt(now time.Time, t *task, outcome string) {
-	a := &t.attempts[len(t.attempts)-1]
+// endAttempt ends attempt a at task t and takes t from a's worker.
+func (s *Scheduler) endAttempt(now time.Time, t *task, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
+	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
 }
 
 // Submit queues a validated job and returns its id. The job's directories
@@ -370,25 +402,30 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		return nil
 	}
 	t := s.byOutput[s.abs(files[0])]
-	switch {
-	case t == nil:
+	if t == nil {
 		log.Warn().Msg("ignored status: no task of the current job has that output")
 		return nil
-	case t.state != taskRunning:
+	}
+	log = log.With().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).Logger()
+	if t.state != taskRunning {
 		log.Info().Msg("ignored status: task is not running")
 		return nil
-	case t.holder.pid != msg.WorkerPID:
-		log.Info().Int("holder", t.holder.pid).Msg("ignored status: task is held by another worker")
+	}
+	w := s.workers[msg.WorkerPID]
+	var a *attempt
+	if w != nil && !w.dead {
+		a = t.attemptOn(w)
+	}
+	if a == nil {
+		log.Info().Msg("ignored status: the task is not running on this worker")
 		return nil
 	}
-	w := t.holder
-	w.held = slices.DeleteFunc(w.held, func(h *task) bool { return h == t })
-	t.holder = nil
-	log = log.With().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).Logger()
 	if msg.Status != protocol.StatusFinished && msg.Retry && t.retries < maxRetries {
 		t.retries++
-		s.endAttempt(now, t, OutcomeRetry)
-		t.state = taskPending
+		s.endAttempt(now, t, a, OutcomeRetry)
+		if t.running() == 0 {
+			t.state = taskPending
+		}
 		log.Warn().Str("error", msg.Error).Strs("missing", msg.MissingFiles).Msg("task failed for a missing input; running it again")
 		// A missing input that another task produced was lost: produce it
 		// again first.
@@ -401,7 +438,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		return s.advance(now)
 	}
 	if msg.Status != protocol.StatusFinished {
-		s.endAttempt(now, t, OutcomeFailed)
+		s.endAttempt(now, t, a, OutcomeFailed)
 		t.state = taskFailed
 		text := msg.Error
 		if text == "" {
@@ -411,9 +448,15 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.phase, t.index, w.pid, text))
 		return s.advance(now)
 	}
-	s.endAttempt(now, t, OutcomeFinished)
+	s.endAttempt(now, t, a, OutcomeFinished)
 	t.state = taskDone
-	log.Info().Msg("task finished")
+	log.Info().Dur("took", now.Sub(a.start)).Msg("task finished")
+	for _, other := range t.attempts {
+		if other.live() {
+			s.endAttempt(now, t, other, OutcomeSuperseded)
+			log.Info().Int("loser", other.worker.pid).Msg("speculative copy superseded")
+		}
+	}
 	return s.advance(now)
 }
 
@@ -440,10 +483,10 @@ func (s *Scheduler) fail(now time.Time, j *job, why string) {
 	j.ended = now
 	for _, ts := range j.tasks {
 		for _, t := range ts {
-			if t.state == taskRunning {
-				t.holder.held = slices.DeleteFunc(t.holder.held, func(h *task) bool { return h == t })
-				t.holder = nil
-				s.endAttempt(now, t, OutcomeCancelled)
+			for _, a := range t.attempts {
+				if a.live() {
+					s.endAttempt(now, t, a, OutcomeCancelled)
+				}
 			}
 			if t.state == taskPending || t.state == taskRunning {
 				t.state = taskCancelled
@@ -521,7 +564,7 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			actions = append(actions, s.dispatch(now, j.tasks[p])...)
 		}
 		if !allDone(j.tasks[ph]) {
-			return actions
+			return append(actions, s.speculate(now, j.tasks[ph])...)
 		}
 		actions = append(actions, s.endPhase(now, j, ph)...)
 		if s.current != j {
@@ -596,14 +639,64 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		if len(live) == 0 {
 			return actions
 		}
-		w := live[0]
-		t.state = taskRunning
-		t.holder = w
-		t.attempts = append(t.attempts, attempt{pid: w.pid, start: now})
-		w.held = append(w.held, t)
-		s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).
-			Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
-		actions = append(actions, Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), Msg: s.message(t, w)})
+		actions = append(actions, s.assign(now, t, live[0]))
+	}
+	return actions
+}
+
+// assign starts an attempt of t on w.
+func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
+	t.state = taskRunning
+	t.attempts = append(t.attempts, &attempt{worker: w, start: now})
+	w.held = append(w.held, t)
+	s.log.Info().Int("job", t.job.id).Str("phase", t.phase.String()).Int("task", t.index).
+		Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
+	return Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), Msg: s.message(t, w)}
+}
+
+// speculate gives each idle worker a copy of the longest-running task of
+// the phase that has run past the threshold, once no task is pending.
+func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
+	if !s.cfg.Speculate {
+		return nil
+	}
+	var durations []time.Duration
+	for _, t := range ts {
+		if t.state == taskPending {
+			return nil
+		}
+		for _, a := range t.attempts {
+			if a.outcome == OutcomeFinished {
+				durations = append(durations, a.end.Sub(a.start))
+			}
+		}
+	}
+	threshold := s.cfg.SpeculateAfter
+	if len(durations) > 0 {
+		slices.Sort(durations)
+		threshold = max(threshold, durations[len(durations)/2]*3/2)
+	}
+	var actions []Action
+	for _, w := range s.liveWorkers() {
+		if len(w.held) > 0 {
+			break // live workers come least loaded first
+		}
+		var straggler *task
+		var longest time.Duration
+		for _, t := range ts {
+			if t.state != taskRunning || t.running() != 1 {
+				continue
+			}
+			if ran := now.Sub(t.attempts[len(t.attempts)-1].start); ran > threshold && ran > longest {
+				straggler, longest = t, ran
+			}
+		}
+		if straggler == nil {
+			break
+		}
+		s.log.Info().Int("job", straggler.job.id).Str("phase", straggler.phase.String()).Int("task", straggler.index).
+			Dur("running", longest).Dur("threshold", threshold).Msg("speculative copy")
+		actions = append(actions, s.assign(now, straggler, w))
 	}
 	return actions
 }

@@ -78,7 +78,7 @@ func (t *task) info() protocol.TaskInfo {
 	info := protocol.TaskInfo{Phase: t.phase.String(), Index: t.index, State: taskStateNames[t.state]}
 	for _, a := range t.attempts {
 		info.Attempts = append(info.Attempts, protocol.AttemptInfo{
-			WorkerPID: a.pid, Start: a.start, End: timePtr(a.end), Outcome: a.outcome,
+			WorkerPID: a.worker.pid, Start: a.start, End: timePtr(a.end), Outcome: a.outcome,
 		})
 	}
 	return info
