@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the binaries into bin/, starts a master and two workers in the
 # background, and returns once both workers have registered.
-#   MASTER_PORT (6000), WORKER_PORTS ("6001 6002"), LOG_DIR (logs) override.
+#   MASTER_PORT (6000), WORKER_PORTS ("6001 6002"), HTTP_PORT (8080) for the
+#   status page, LOG_DIR (logs) override.
 # Logs go to $LOG_DIR; the master's var/ is ./var. Stop everything with
 #   bin/sendjob --shutdown "$MASTER_PORT"
 set -euo pipefail
@@ -9,13 +10,15 @@ cd "$(dirname "$0")"
 
 MASTER_PORT=${MASTER_PORT:-6000}
 WORKER_PORTS=${WORKER_PORTS:-"6001 6002"}
+HTTP_PORT=${HTTP_PORT:-8080}
 LOG_DIR=${LOG_DIR:-logs}
 
 go build -o bin/ ./master ./worker ./sendjob
 mkdir -p "$LOG_DIR"
 
-bin/master --log-format json "$MASTER_PORT" 2>"$LOG_DIR/master.log" &
+bin/master --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>"$LOG_DIR/master.log" &
 echo "master pid $! on port $MASTER_PORT (log $LOG_DIR/master.log)"
+echo "status page: http://localhost:$HTTP_PORT/"
 
 # Wait for the master to answer before starting workers.
 for _ in $(seq 100); do

@@ -22,6 +22,7 @@ func main() {
 	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", 5, "heartbeat intervals without one after which the master declares a worker dead")
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", 30*time.Second, "how long to keep trying to register")
 	pflag.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "how many executables to run at once")
+	pflag.Int64Var(&cfg.SortMemory, "sort-memory", 256<<20, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	pflag.Usage = func() {

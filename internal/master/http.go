@@ -1,6 +1,7 @@
 package master
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,25 +10,20 @@ import (
 	"time"
 
 	"mapreduce/internal/scheduler"
+	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
 )
 
-// startHTTP serves the status endpoints on addr until the master stops.
+// startHTTP serves the status page at / and its data as JSON at
+// /api/status on addr until the master stops.
 func (s *Server) startHTTP(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen for HTTP: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
-		status, err := s.snapshot()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(status)
-	})
+	mux.HandleFunc("GET /{$}", s.servePage)
+	mux.HandleFunc("GET /api/status", s.serveJSON)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -40,6 +36,35 @@ func (s *Server) startHTTP(addr string) error {
 	}()
 	s.log.Info().Str("addr", "http://"+ln.Addr().String()+"/").Msg("status page")
 	return nil
+}
+
+// servePage renders the HTML status page.
+func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
+	status, err := s.snapshot()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	var page bytes.Buffer
+	if err := statuspage.Render(&page, status, time.Now()); err != nil {
+		s.log.Error().Err(err).Msg("status page")
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(page.Bytes())
+}
+
+// serveJSON answers with the protocol.ClusterStatus of every job and worker.
+func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
+	status, err := s.snapshot()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(status)
 }
 
 // snapshot asks the loop for the state of every job and worker.

@@ -174,6 +174,8 @@ type worker struct {
 	incarnation int
 	dead        bool
 	held        []*task
+	// lastBeat is kept for the record; liveness is the tracker's.
+	lastBeat time.Time
 }
 
 func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
@@ -232,6 +234,7 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	}
 	s.workers[w.pid] = w
 	s.beats.Beat(w.pid, now)
+	w.lastBeat = now
 	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
 	actions = append(actions, Send{
 		PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), RetryFor: s.cfg.AckRetry,
@@ -250,6 +253,7 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 func (s *Scheduler) Heartbeat(now time.Time, pid int) {
 	if w, ok := s.workers[pid]; ok && !w.dead {
 		s.beats.Beat(pid, now)
+		w.lastBeat = now
 	}
 }
 

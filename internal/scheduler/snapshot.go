@@ -25,9 +25,8 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 		}
 	}
 	for _, w := range s.workers {
-		last, _ := s.beats.Last(w.pid)
 		status.Workers = append(status.Workers, protocol.WorkerInfo{
-			PID: w.pid, Host: w.host, Port: w.port, State: w.state(), LastHeartbeat: last, Tasks: len(w.held),
+			PID: w.pid, Host: w.host, Port: w.port, State: w.state(), LastHeartbeat: w.lastBeat, Tasks: len(w.held),
 		})
 	}
 	slices.SortFunc(status.Workers, func(a, b protocol.WorkerInfo) int { return a.PID - b.PID })

@@ -103,7 +103,7 @@ func (w *Worker) runSortJob(job protocol.NewSortJob) {
 	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished}
 	select {
 	case w.slots <- struct{}{}:
-		err := group.SortFiles(job.InputFiles, job.OutputFile)
+		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)
 		<-w.slots
 		if err != nil {
 			fail(&status, fmt.Errorf("sort: %w", err), job.InputFiles)

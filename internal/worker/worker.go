@@ -33,8 +33,11 @@ type Config struct {
 	MissedHeartbeats int
 	// RegisterTimeout bounds how long to keep trying to register.
 	RegisterTimeout time.Duration
-	// Parallel bounds how many executables run at once.
+	// Parallel bounds how many executables and sorts run at once.
 	Parallel int
+	// SortMemory is about how many bytes of lines one sort task holds in
+	// memory before it spills sorted runs to disk.
+	SortMemory int64
 }
 
 // Worker is a running worker.

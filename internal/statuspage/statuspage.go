@@ -1,0 +1,127 @@
+// Package statuspage renders the master's status page: one HTML page with a
+// table of jobs and a table of workers, built from a protocol.ClusterStatus.
+package statuspage
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+//go:embed page.html.tmpl
+var pageSource string
+
+var pageTemplate = template.Must(template.New("page").Parse(pageSource))
+
+// RefreshSeconds is how often the page reloads itself while a job is queued
+// or running.
+const RefreshSeconds = 1
+
+// phaseNames are the phase columns, in the order a job runs them.
+var phaseNames = []string{"map", "sort", "reduce"}
+
+// page is what the template shows: every value already formatted.
+type page struct {
+	Refresh int // seconds between reloads; 0 for none
+	Now     string
+	Phases  []string
+	Jobs    []jobRow
+	Workers []workerRow
+}
+
+// jobRow is one line of the jobs table.
+type jobRow struct {
+	ID       int
+	State    string
+	Phases   []phaseCell
+	Duration string
+	Errors   []string
+}
+
+// phaseCell is one phase's progress; Total is 0 until the phase is planned.
+type phaseCell struct {
+	Done, Total int
+}
+
+// workerRow is one line of the workers table.
+type workerRow struct {
+	PID            int
+	Addr           string
+	State          string
+	SinceHeartbeat string
+	Tasks          int
+}
+
+// Render writes the status page for status as seen at now. The page reloads
+// itself every RefreshSeconds while any job is queued or running.
+func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
+	p := page{Now: now.Format("2006-01-02 15:04:05"), Phases: phaseNames}
+	for _, j := range status.Jobs {
+		if active(j) {
+			p.Refresh = RefreshSeconds
+		}
+		p.Jobs = append(p.Jobs, jobRow{
+			ID:       j.ID,
+			State:    j.State,
+			Phases:   phaseCells(j.Phases),
+			Duration: duration(j, now),
+			Errors:   j.Errors,
+		})
+	}
+	for _, wk := range status.Workers {
+		p.Workers = append(p.Workers, workerRow{
+			PID:            wk.PID,
+			Addr:           fmt.Sprintf("%s:%d", wk.Host, wk.Port),
+			State:          wk.State,
+			SinceHeartbeat: sinceHeartbeat(wk.LastHeartbeat, now),
+			Tasks:          wk.Tasks,
+		})
+	}
+	if err := pageTemplate.Execute(w, p); err != nil {
+		return fmt.Errorf("render status page: %w", err)
+	}
+	return nil
+}
+
+// active reports whether a job is queued or running.
+func active(j protocol.JobInfo) bool {
+	return j.State != protocol.JobDone && j.State != protocol.JobFailed
+}
+
+// phaseCells lists a job's progress in the order of phaseNames.
+func phaseCells(phases []protocol.PhaseInfo) []phaseCell {
+	cells := make([]phaseCell, len(phaseNames))
+	for _, ph := range phases {
+		for i, name := range phaseNames {
+			if ph.Name == name {
+				cells[i] = phaseCell{Done: ph.Done, Total: ph.Total}
+			}
+		}
+	}
+	return cells
+}
+
+// duration is how long a job ran: from its start to its end, or to now
+// while it runs; empty before it starts.
+func duration(j protocol.JobInfo, now time.Time) string {
+	if j.Started == nil {
+		return ""
+	}
+	end := now
+	if j.Ended != nil {
+		end = *j.Ended
+	}
+	return end.Sub(*j.Started).Round(100 * time.Millisecond).String()
+}
+
+// sinceHeartbeat is the time since last in seconds; empty if there was none.
+func sinceHeartbeat(last, now time.Time) string {
+	if last.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%.1f s", now.Sub(last).Seconds())
+}
