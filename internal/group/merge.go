@@ -2,10 +2,10 @@ package group
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,37 +15,39 @@ import (
 // PartitionName is the name of reducer i's input, as the seed fixes it.
 func PartitionName(i int) string { return fmt.Sprintf("input_%d", i) }
 
-// Partition returns which of n reducers gets key.
-func Partition(key []byte, n int) int {
-	h := fnv.New32a()
-	h.Write(key)
-	return int(h.Sum32() % uint32(n))
-}
+// resortMemory bounds the master's memory when it sorts a file again.
+const resortMemory = 32 << 20
 
 // MergePartition merges inputs, each sorted by Compare, in one streaming
-// pass, and writes each line to outDir/input_i for the reducer i its key
-// partitions to. Every partition file is written, empty or not, and each is
-// sorted.
+// pass into outDir/input_0 … input_{reducers-1}. The partitions are
+// contiguous key ranges cut at key boundaries where the bytes written pass
+// each reducer's equal share, so they are balanced in bytes (a key's lines
+// never split, so one key can tip a partition over its share by at most its
+// own size), each is sorted, and together, in order, they are the whole
+// sorted input. Every partition file is written, empty or not.
 //
 // A worker that follows only the seed may sort in another order (Python's
 // sorted() over lines that keep their newline puts "k\t1\n" before "k\n").
 // Such an input is found out of order during the merge, sorted again here,
 // and the merge starts over; resorted names those inputs.
 func MergePartition(inputs []string, outDir string, reducers int) (resorted []string, err error) {
+	if reducers < 1 {
+		return nil, fmt.Errorf("merge: %d reducers", reducers)
+	}
 	for {
-		err := mergeOnce(inputs, outDir, reducers)
+		err := mergePartitionOnce(inputs, outDir, reducers)
 		var unsorted *UnsortedError
 		if !errors.As(err, &unsorted) || slices.Contains(resorted, unsorted.File) {
 			return resorted, err
 		}
-		if err := SortFiles([]string{unsorted.File}, unsorted.File); err != nil {
+		if err := SortFiles([]string{unsorted.File}, unsorted.File, resortMemory); err != nil {
 			return resorted, err
 		}
 		resorted = append(resorted, unsorted.File)
 	}
 }
 
-// UnsortedError reports an input of MergePartition that is not sorted.
+// UnsortedError reports an input of a merge that is not sorted.
 type UnsortedError struct {
 	File string
 	Line int
@@ -55,25 +57,76 @@ func (e *UnsortedError) Error() string {
 	return fmt.Sprintf("%s is not sorted at line %d", e.File, e.Line)
 }
 
-func mergeOnce(inputs []string, outDir string, reducers int) (err error) {
-	if reducers < 1 {
-		return fmt.Errorf("merge: %d reducers", reducers)
+func mergePartitionOnce(inputs []string, outDir string, reducers int) (err error) {
+	var total int64
+	for _, in := range inputs {
+		info, err := os.Stat(in)
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		total += info.Size()
 	}
-	outs := make([]*atomicFile, reducers)
+	p := &rangePartitioner{outs: make([]*atomicFile, reducers), total: total}
 	defer func() {
 		if err != nil {
-			for _, o := range outs {
+			for _, o := range p.outs {
 				if o != nil {
 					o.Abort()
 				}
 			}
 		}
 	}()
-	for i := range outs {
-		if outs[i], err = createAtomic(filepath.Join(outDir, PartitionName(i))); err != nil {
+	for i := range p.outs {
+		if p.outs[i], err = createAtomic(filepath.Join(outDir, PartitionName(i))); err != nil {
 			return err
 		}
 	}
+	if err := mergeFiles(inputs, p.write); err != nil {
+		return err
+	}
+	for i, o := range p.outs {
+		p.outs[i] = nil // committed or aborted either way
+		if err := o.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rangePartitioner writes a sorted stream of lines into len(outs)
+// partitions of about equal bytes, moving to the next partition only where
+// a new key starts.
+type rangePartitioner struct {
+	outs    []*atomicFile
+	total   int64
+	written int64
+	current int
+	prevKey []byte
+	started bool
+}
+
+func (p *rangePartitioner) write(line []byte) error {
+	key := Key(line)
+	if !p.started || !bytes.Equal(key, p.prevKey) {
+		for p.current < len(p.outs)-1 && p.written >= p.total*int64(p.current+1)/int64(len(p.outs)) {
+			p.current++
+		}
+		p.prevKey = append(p.prevKey[:0], key...)
+		p.started = true
+	}
+	out := p.outs[p.current]
+	out.Write(line)
+	if err := out.WriteByte('\n'); err != nil {
+		return fmt.Errorf("write %s: %w", out.target, err)
+	}
+	p.written += int64(len(line)) + 1
+	return nil
+}
+
+// mergeFiles merges sorted files and passes each line, in order and without
+// its newline, to emit. The slice is only valid during the call. An input
+// out of order is an *UnsortedError.
+func mergeFiles(inputs []string, emit func(line []byte) error) error {
 	runs := make(runHeap, 0, len(inputs))
 	for _, in := range inputs {
 		f, err := os.Open(in)
@@ -93,10 +146,8 @@ func mergeOnce(inputs []string, outDir string, reducers int) (err error) {
 	heap.Init(&runs)
 	for len(runs) > 0 {
 		r := runs[0]
-		out := outs[Partition(Key(r.line), reducers)]
-		out.Write(r.line)
-		if err := out.WriteByte('\n'); err != nil {
-			return fmt.Errorf("write %s: %w", out.target, err)
+		if err := emit(r.line); err != nil {
+			return err
 		}
 		ok, err := r.next()
 		if err != nil {
@@ -106,12 +157,6 @@ func mergeOnce(inputs []string, outDir string, reducers int) (err error) {
 			heap.Fix(&runs, 0)
 		} else {
 			heap.Pop(&runs)
-		}
-	}
-	for i, o := range outs {
-		if err := o.Commit(); err != nil {
-			outs = outs[i+1:]
-			return err
 		}
 	}
 	return nil

@@ -1,54 +1,174 @@
 package group
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
+// entryBytes is what one line costs in a sort chunk beyond its own bytes.
+const entryBytes = 16
+
+// entry is one line of a sort chunk: where it lies in the chunk's arena,
+// and the first 8 bytes of its key, zero-padded, which decide most
+// comparisons without touching the arena.
+type entry struct {
+	prefix uint64
+	off    uint32
+	n      uint32
+}
+
+func keyPrefix(line []byte) uint64 {
+	var b [8]byte
+	copy(b[:], Key(line))
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// chunk is the lines read so far, held in one arena.
+type chunk struct {
+	arena   []byte
+	entries []entry
+}
+
+func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
+
+func (c *chunk) size() int64 { return int64(len(c.arena)) + entryBytes*int64(len(c.entries)) }
+
+// sort orders the chunk's entries by Compare. Where two keys' prefixes
+// differ they decide; equal prefixes fall back to the whole lines (a zero
+// byte in a key and the padding look alike, so only inequality is trusted).
+func (c *chunk) sort() {
+	slices.SortFunc(c.entries, func(a, b entry) int {
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
+		return Compare(c.line(a), c.line(b))
+	})
+}
+
+func (c *chunk) writeTo(w *bufio.Writer) error {
+	for _, e := range c.entries {
+		w.Write(c.line(e))
+		if err := w.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SortFiles sorts the lines of all inputs into output, each line ending in a
-// newline. The output appears whole or not at all.
-func SortFiles(inputs []string, output string) error {
-	var data []byte
+// newline, holding at most about memory bytes of lines at once: past that,
+// sorted runs spill to temporary files beside output and are merged at the
+// end. The output appears whole or not at all; output may be one of the
+// inputs.
+func SortFiles(inputs []string, output string, memory int64) (err error) {
+	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
+	var total int64
 	for _, in := range inputs {
-		b, err := os.ReadFile(in)
+		info, err := os.Stat(in)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", in, err)
 		}
-		data = append(data, b...)
-		if len(b) > 0 && b[len(b)-1] != '\n' {
-			data = append(data, '\n')
+		total += info.Size()
+	}
+	c := &chunk{arena: make([]byte, 0, min(total+1, memory))}
+	var spills []string
+	defer func() {
+		for _, s := range spills {
+			os.Remove(s)
+		}
+	}()
+	spill := func() error {
+		c.sort()
+		f, err := createAtomic(filepath.Join(filepath.Dir(output), fmt.Sprintf(".%s.run-%d", filepath.Base(output), len(spills))))
+		if err != nil {
+			return err
+		}
+		spills = append(spills, f.target)
+		if err := c.writeTo(f.Writer); err != nil {
+			f.Abort()
+			return fmt.Errorf("write %s: %w", f.target, err)
+		}
+		c.arena, c.entries = c.arena[:0], c.entries[:0]
+		return f.Commit()
+	}
+	for _, in := range inputs {
+		if err := c.read(in, memory, spill); err != nil {
+			return err
 		}
 	}
-	lines := splitLines(data)
-	slices.SortStableFunc(lines, Compare)
 	out, err := createAtomic(output)
 	if err != nil {
 		return err
 	}
-	return writeLines(out, lines)
-}
-
-func writeLines(out *atomicFile, lines [][]byte) error {
-	for _, line := range lines {
-		out.Write(line)
-		if err := out.WriteByte('\n'); err != nil {
+	if len(spills) == 0 {
+		c.sort()
+		if err := c.writeTo(out.Writer); err != nil {
 			out.Abort()
-			return fmt.Errorf("write %s: %w", out.target, err)
+			return fmt.Errorf("write %s: %w", output, err)
 		}
+		return out.Commit()
+	}
+	if len(c.entries) > 0 {
+		if err := spill(); err != nil {
+			out.Abort()
+			return err
+		}
+	}
+	c.arena, c.entries = nil, nil // let the merge have the memory
+	err = mergeFiles(spills, func(line []byte) error {
+		out.Write(line)
+		return out.WriteByte('\n')
+	})
+	if err != nil {
+		out.Abort()
+		return fmt.Errorf("merge sorted runs into %s: %w", output, err)
 	}
 	return out.Commit()
 }
 
-// splitLines returns the lines of data, which ends in a newline, without
-// their newlines; the slices share data's memory.
-func splitLines(data []byte) [][]byte {
-	lines := make([][]byte, 0, bytes.Count(data, []byte{'\n'}))
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		lines = append(lines, data[:i])
-		data = data[i+1:]
+// read adds the lines of file to the chunk, calling spill whenever the
+// chunk reaches memory bytes.
+func (c *chunk) read(file string, memory int64, spill func() error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, err)
 	}
-	return lines
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		line, err := r.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer: gather it whole.
+			var more []byte
+			more, err = r.ReadSlice('\n')
+			line = append(bytes.Clone(line), more...)
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read %s: %w", file, err)
+		}
+		if len(line) > 0 {
+			line = bytes.TrimSuffix(line, []byte{'\n'})
+			if c.size()+int64(len(line))+entryBytes > memory && len(c.entries) > 0 {
+				if err := spill(); err != nil {
+					return err
+				}
+			}
+			off := len(c.arena)
+			c.arena = append(c.arena, line...)
+			c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
+		}
+		if err != nil {
+			return nil
+		}
+	}
 }
