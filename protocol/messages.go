@@ -61,6 +61,11 @@ type NewMasterJob struct {
 	ReducerExecutable string `json:"reducer_executable"`
 	NumMappers        int    `json:"num_mappers"`
 	NumReducers       int    `json:"num_reducers"`
+	// CombinerExecutable is our extension, as Hadoop Streaming's -combiner:
+	// a program run over each sorted map output before the merge, to shrink
+	// what the merge and the reducers read. Omitted, the job runs as the
+	// seed describes.
+	CombinerExecutable string `json:"combiner_executable,omitempty"`
 }
 
 // NewWorkerJob tells a worker to run Executable over each input file, stdin

@@ -19,6 +19,7 @@ func main() {
 	pflag.StringVar(&o.job.OutputDirectory, "output-directory", "output", "directory for the reducers' output")
 	pflag.StringVar(&o.job.MapperExecutable, "mapper-executable", "exec/word_count/map.py", "map program")
 	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
+	pflag.StringVar(&o.job.CombinerExecutable, "combiner-executable", "", "optional combiner, run over each sorted map output before the merge (like Hadoop Streaming's -combiner)")
 	pflag.IntVar(&o.job.NumMappers, "num-mappers", 2, "number of map tasks")
 	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks")
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")

@@ -64,7 +64,7 @@ func (o *options) submit() (int, error) {
 		return 0, err
 	}
 	// A bare executable name is for the workers' PATH; a path is ours.
-	for _, exe := range []*string{&job.MapperExecutable, &job.ReducerExecutable} {
+	for _, exe := range []*string{&job.MapperExecutable, &job.ReducerExecutable, &job.CombinerExecutable} {
 		if strings.Contains(*exe, "/") {
 			if *exe, err = filepath.Abs(*exe); err != nil {
 				return 0, err
@@ -145,7 +145,9 @@ func progressLine(job protocol.JobInfo) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %d %-8s", job.ID, job.State)
 	for _, p := range job.Phases {
-		fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
+		if p.Total > 0 || p.Name != "combine" {
+			fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
+		}
 	}
 	return b.String()
 }
@@ -161,13 +163,15 @@ func bar(done, total int) string {
 
 func printStatus(out io.Writer, status protocol.ClusterStatus) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tSTATE\tMAP\tSORT\tREDUCE\tSTARTED\tENDED\tERRORS")
+	fmt.Fprintln(tw, "JOB\tSTATE\tTASKS DONE\tSTARTED\tENDED\tERRORS")
 	for _, j := range status.Jobs {
-		counts := make([]string, 3)
-		for i, p := range j.Phases {
-			counts[i] = fmt.Sprintf("%d/%d", p.Done, p.Total)
+		var counts []string
+		for _, p := range j.Phases {
+			if p.Total > 0 {
+				counts = append(counts, fmt.Sprintf("%s %d/%d", p.Name, p.Done, p.Total))
+			}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, counts[0], counts[1], counts[2],
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, strings.Join(counts, ", "),
 			clock(j.Started), clock(j.Ended), strings.Join(j.Errors, "; "))
 	}
 	fmt.Fprintln(tw)

@@ -224,6 +224,8 @@ func (c *cluster) status() protocol.ClusterStatus {
 type job struct {
 	input, mapper, reducer string
 	mappers, reducers      int
+	// combiner is optional.
+	combiner string
 }
 
 // submit posts a job whose output goes to a fresh directory, and returns
@@ -244,6 +246,9 @@ func (c *cluster) submitTo(j job, out string) (int, string) {
 		ReducerExecutable: c.repoPath(j.reducer),
 		NumMappers:        j.mappers,
 		NumReducers:       j.reducers,
+	}
+	if j.combiner != "" {
+		msg.CombinerExecutable = c.repoPath(j.combiner)
 	}
 	reply, err := protocol.Request(c.addr(), msg, 5*time.Second)
 	if err != nil {

@@ -126,7 +126,7 @@ func TestStatusPageJSON(t *testing.T) {
 
 	status := apiStatus(t, base)
 	info := checkJob(t, status, id, protocol.JobMapping, []protocol.PhaseInfo{
-		{Name: "map", Done: 0, Total: 4}, {Name: "sort"}, {Name: "reduce"},
+		{Name: "map", Done: 0, Total: 4}, {Name: "sort"}, {Name: "combine"}, {Name: "reduce"},
 	})
 	if info.Ended != nil {
 		t.Errorf("running job has an end time %v", info.Ended)
@@ -144,7 +144,7 @@ func TestStatusPageJSON(t *testing.T) {
 	status = apiStatus(t, base)
 	// One sort task per live worker, one reduce task per reducer.
 	info = checkJob(t, status, id, protocol.JobDone, []protocol.PhaseInfo{
-		{Name: "map", Done: 4, Total: 4}, {Name: "sort", Done: 2, Total: 2}, {Name: "reduce", Done: 3, Total: 3},
+		{Name: "map", Done: 4, Total: 4}, {Name: "sort", Done: 2, Total: 2}, {Name: "combine"}, {Name: "reduce", Done: 3, Total: 3},
 	})
 	if info.Ended == nil || info.Started == nil || info.Ended.Before(*info.Started) {
 		t.Errorf("done job runs from %v to %v", info.Started, info.Ended)

@@ -111,3 +111,25 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestCombiner runs word count with its reducer as combiner: one combine
+// task per map task, and the same output as the truth pipeline.
+func TestCombiner(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	c.startWorker()
+	for _, p := range programs[:2] {
+		j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: p.reducer, mappers: 4, reducers: 3}
+		id, out := c.submit(j)
+		info := c.waitJob(id, 60*time.Second)
+		if info.State != "done" {
+			t.Fatalf("%s: job ended %s: %v", p.name, info.State, info.Errors)
+		}
+		c.checkOutput(j, out)
+		for _, ph := range info.Phases {
+			if ph.Name == "combine" && (ph.Total != 4 || ph.Done != 4) {
+				t.Errorf("%s: combine phase %d/%d, want 4/4 (one per map task)", p.name, ph.Done, ph.Total)
+			}
+		}
+	}
+}

@@ -99,7 +99,11 @@ func validate(spec *protocol.NewMasterJob) error {
 		{"output_directory", &spec.OutputDirectory},
 		{"mapper_executable", &spec.MapperExecutable},
 		{"reducer_executable", &spec.ReducerExecutable},
+		{"combiner_executable", &spec.CombinerExecutable},
 	} {
+		if *f.path == "" && f.name == "combiner_executable" {
+			continue // optional
+		}
 		if *f.path == "" {
 			problems = append(problems, f.name+" is empty")
 			continue

@@ -69,10 +69,13 @@ type phase int
 const (
 	phaseMap phase = iota
 	phaseSort
+	// phaseCombine runs the job's combiner, if it has one, over each
+	// sorted map output before the merge.
+	phaseCombine
 	phaseReduce
 )
 
-var phaseNames = [...]string{"map", "sort", "reduce"}
+var phaseNames = [...]string{"map", "sort", "combine", "reduce"}
 
 func (p phase) String() string { return phaseNames[p] }
 
@@ -142,6 +145,7 @@ const (
 	stepScanning
 	stepMapping
 	stepSorting
+	stepCombining
 	stepMerging
 	stepReducing
 	stepMoving
@@ -161,9 +165,10 @@ type job struct {
 	ended     time.Time
 }
 
-func (j *job) mapperOutput() string  { return filepath.Join(j.dir, "mapper-output") }
-func (j *job) grouperOutput() string { return filepath.Join(j.dir, "grouper-output") }
-func (j *job) reducerOutput() string { return filepath.Join(j.dir, "reducer-output") }
+func (j *job) mapperOutput() string   { return filepath.Join(j.dir, "mapper-output") }
+func (j *job) combinerOutput() string { return filepath.Join(j.dir, "combiner-output") }
+func (j *job) grouperOutput() string  { return filepath.Join(j.dir, "grouper-output") }
+func (j *job) reducerOutput() string  { return filepath.Join(j.dir, "reducer-output") }
 
 type worker struct {
 	pid  int
@@ -316,7 +321,11 @@ func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Ac
 	s.queue = append(s.queue, j)
 	s.log.Info().Int("job", j.id).Str("input", spec.InputDirectory).Str("output", spec.OutputDirectory).
 		Int("mappers", spec.NumMappers).Int("reducers", spec.NumReducers).Msg("job queued")
-	actions := []Action{MakeJobDirs{Job: j.id, Dirs: []string{j.mapperOutput(), j.grouperOutput(), j.reducerOutput()}}}
+	dirs := []string{j.mapperOutput(), j.grouperOutput(), j.reducerOutput()}
+	if spec.CombinerExecutable != "" {
+		dirs = append(dirs, j.combinerOutput())
+	}
+	actions := []Action{MakeJobDirs{Job: j.id, Dirs: dirs}}
 	return j.id, append(actions, s.advance(now)...)
 }
 
@@ -543,10 +552,12 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			j.step = stepScanning
 			j.started = now
 			s.log.Info().Int("job", j.id).Msg("job started")
+			executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
+			if j.spec.CombinerExecutable != "" {
+				executables = append(executables, j.spec.CombinerExecutable)
+			}
 			return append(actions, ScanInput{
-				Job: j.id, Dir: j.spec.InputDirectory,
-				Executables: []string{j.spec.MapperExecutable, j.spec.ReducerExecutable},
-				OutputDir:   j.spec.OutputDirectory,
+				Job: j.id, Dir: j.spec.InputDirectory, Executables: executables, OutputDir: j.spec.OutputDirectory,
 			})
 		}
 		j := s.current
@@ -556,6 +567,8 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			ph = phaseMap
 		case stepSorting:
 			ph = phaseSort
+		case stepCombining:
+			ph = phaseCombine
 		case stepReducing:
 			ph = phaseReduce
 		default:
@@ -591,10 +604,19 @@ func (s *Scheduler) endPhase(now time.Time, j *job, ph phase) []Action {
 		slices.Sort(files)
 		if len(files) == 0 {
 			j.step = stepMerging
-			return []Action{s.merge(j)}
+			return []Action{s.merge(j, phaseSort)}
 		}
-		n := max(1, len(s.liveWorkers()))
-		for i, part := range Partition(files, n) {
+		// The seed sorts as many parts as there are workers. A combiner
+		// works per map task, as Hadoop's does, so each map task's outputs
+		// are sorted on their own.
+		parts := Partition(files, max(1, len(s.liveWorkers())))
+		if j.spec.CombinerExecutable != "" {
+			parts = nil
+			for _, t := range j.tasks[phaseMap] {
+				parts = append(parts, t.outputs)
+			}
+		}
+		for i, part := range parts {
 			out := filepath.Join(j.grouperOutput(), fmt.Sprintf("sorted_%d", i))
 			s.addTask(&task{job: j, phase: phaseSort, index: i, inputs: part, output: out, outputs: []string{out}})
 		}
@@ -602,8 +624,21 @@ func (s *Scheduler) endPhase(now time.Time, j *job, ph phase) []Action {
 		s.log.Info().Int("job", j.id).Int("tasks", len(j.tasks[phaseSort])).Msg("group phase")
 		return nil
 	case phaseSort:
+		if j.spec.CombinerExecutable == "" {
+			j.step = stepMerging
+			return []Action{s.merge(j, phaseSort)}
+		}
+		for i, st := range j.tasks[phaseSort] {
+			t := &task{job: j, phase: phaseCombine, index: i, inputs: []string{st.output}, output: j.combinerOutput()}
+			t.outputs = []string{filepath.Join(t.output, filepath.Base(st.output))}
+			s.addTask(t)
+		}
+		j.step = stepCombining
+		s.log.Info().Int("job", j.id).Int("tasks", len(j.tasks[phaseCombine])).Msg("combine phase")
+		return nil
+	case phaseCombine:
 		j.step = stepMerging
-		return []Action{s.merge(j)}
+		return []Action{s.merge(j, phaseCombine)}
 	default:
 		j.step = stepMoving
 		var files []string
@@ -614,10 +649,12 @@ func (s *Scheduler) endPhase(now time.Time, j *job, ph phase) []Action {
 	}
 }
 
-func (s *Scheduler) merge(j *job) Action {
+// merge asks for the outputs of phase ph's tasks to be merged into the
+// reducers' inputs.
+func (s *Scheduler) merge(j *job, ph phase) Action {
 	var inputs []string
-	for _, t := range j.tasks[phaseSort] {
-		inputs = append(inputs, t.output)
+	for _, t := range j.tasks[ph] {
+		inputs = append(inputs, t.outputs...)
 	}
 	return Merge{Job: j.id, Inputs: inputs, OutputDir: j.grouperOutput(), Reducers: j.spec.NumReducers}
 }
@@ -727,6 +764,8 @@ func (s *Scheduler) message(t *task, w *worker) any {
 		}
 	case phaseMap:
 		return s.workerJob(t, w, t.job.spec.MapperExecutable)
+	case phaseCombine:
+		return s.workerJob(t, w, t.job.spec.CombinerExecutable)
 	default:
 		return s.workerJob(t, w, t.job.spec.ReducerExecutable)
 	}

@@ -39,7 +39,7 @@ func (j *job) state() string {
 		return protocol.JobQueued
 	case stepScanning, stepMapping:
 		return protocol.JobMapping
-	case stepSorting, stepMerging:
+	case stepSorting, stepCombining, stepMerging:
 		return protocol.JobGrouping
 	case stepReducing, stepMoving:
 		return protocol.JobReducing

@@ -22,7 +22,7 @@ var pageTemplate = template.Must(template.New("page").Parse(pageSource))
 const RefreshSeconds = 1
 
 // phaseNames are the phase columns, in the order a job runs them.
-var phaseNames = []string{"map", "sort", "reduce"}
+var phaseNames = []string{"map", "sort", "combine", "reduce"}
 
 // page is what the template shows: every value already formatted.
 type page struct {
