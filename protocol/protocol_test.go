@@ -101,6 +101,21 @@ var extensionExamples = []struct {
 		Status{MessageType: TypeStatus, OutputFiles: []string{"o/a"}, Status: StatusFailed, WorkerPID: 5, Error: "exit status 2: boom"},
 	},
 	{
+		"new_master_job with a combiner",
+		`{"message_type": "new_master_job", "input_directory": "in", "output_directory": "out",
+		  "mapper_executable": "m", "reducer_executable": "r", "combiner_executable": "c",
+		  "num_mappers": 2, "num_reducers": 1}`,
+		NewMasterJob{
+			MessageType: TypeNewMasterJob, InputDirectory: "in", OutputDirectory: "out",
+			MapperExecutable: "m", ReducerExecutable: "r", CombinerExecutable: "c", NumMappers: 2, NumReducers: 1,
+		},
+	},
+	{
+		"retriable failed status",
+		`{"message_type": "status", "output_file": "g/sorted_0", "status": "failed", "worker_pid": 5, "error": "open m/a: no such file", "retry": true, "missing_files": ["m/a"]}`,
+		Status{MessageType: TypeStatus, OutputFile: "g/sorted_0", Status: StatusFailed, WorkerPID: 5, Error: "open m/a: no such file", Retry: true, MissingFiles: []string{"m/a"}},
+	},
+	{
 		"job_status_reply",
 		`{"message_type": "job_status_reply", "jobs": [{"job_id": 0, "state": "done", "input_directory": "in",
 		  "output_directory": "out", "phases": [{"name": "map", "done": 1, "total": 1}],
@@ -325,7 +340,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"two documents", `{"message_type": "shutdown"}{"message_type": "shutdown"}`, []string{"not a JSON object"}},
 		{"trailing comma", `{"message_type": "shutdown",}`, []string{"not a JSON object"}},
 		// null parses as an empty object; it must still be an error.
-		{"null", `null`, []string{"message_type"}},
+		{"null", `null`, []string{"not a JSON object"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -458,12 +473,12 @@ func TestHeartbeat(t *testing.T) {
 // spaces is an endless reader of spaces that counts what it gave.
 type spaces struct{ n int64 }
 
+var spaceChunk = bytes.Repeat([]byte{' '}, 64<<10)
+
 func (s *spaces) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = ' '
-	}
-	s.n += int64(len(p))
-	return len(p), nil
+	n := copy(p, spaceChunk)
+	s.n += int64(n)
+	return n, nil
 }
 
 type failingReader struct{ err error }
@@ -679,6 +694,35 @@ func TestServe(t *testing.T) {
 	if want := (JobAccepted{MessageType: TypeJobAccepted, JobID: 1}); reply != want {
 		t.Errorf("reply %#v, want %#v", reply, want)
 	}
+	// A bad document is answered with an error that says what is wrong.
+	for _, tt := range []struct{ in, want string }{
+		{`{"message_type": "register", "worker_host": "h", "worker_pid": 1}`, "worker_port"},
+		{`{"message_type": "fly"}`, "fly"},
+		{`[1, 2]`, "not a JSON object"},
+	} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte(tt.in))
+		conn.(*net.TCPConn).CloseWrite()
+		data, err := ReadMessage(conn)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("reading the answer to %s: %v", tt.in, err)
+		}
+		msg, err := Decode(data)
+		e, ok := msg.(Error)
+		if err != nil || !ok || !strings.Contains(e.Error, tt.want) {
+			t.Errorf("answer to %s: %s (%v); want an error naming %q", tt.in, data, err, tt.want)
+		}
+	}
+	select {
+	case r := <-got:
+		t.Errorf("handler called for a bad document: %#v", r.msg)
+	default:
+	}
 	ln.Close()
 	if err := <-done; err != nil {
 		t.Errorf("Serve returned %v after its listener closed, want nil", err)
@@ -699,6 +743,13 @@ func TestDecodeFieldNamesAreExact(t *testing.T) {
 			Heartbeat{MessageType: TypeHeartbeat, WorkerPID: 3},
 		},
 		{
+			// Worse: the decoded value's own message_type changes, so it
+			// no longer matches its Go type and does not round-trip.
+			"Message_Type after message_type",
+			`{"message_type": "heartbeat", "worker_pid": 3, "Message_Type": "register"}`,
+			Heartbeat{MessageType: TypeHeartbeat, WorkerPID: 3},
+		},
+		{
 			"OUTPUT_FILE beside output_file",
 			`{"message_type": "status", "status": "finished", "worker_pid": 1, "output_file": "a", "OUTPUT_FILE": "b"}`,
 			Status{MessageType: TypeStatus, Status: StatusFinished, WorkerPID: 1, OutputFile: "a"},
@@ -711,7 +762,7 @@ func TestDecodeFieldNamesAreExact(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Skipf("BUG: encoding/json matches field names case-insensitively, so an unknown field %s overrides the real one: got %#v, want %#v", "differing only in case", got, tt.want)
+				t.Fatalf("a field name %s overrode the real one: got %#v, want %#v", "differing only in case", got, tt.want)
 			}
 		})
 	}

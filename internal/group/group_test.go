@@ -1,7 +1,6 @@
 package group
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"testing"
 )
+
+// testMemory is enough for every SortFiles here that is not meant to spill.
+const testMemory = 64 << 20
 
 func TestKey(t *testing.T) {
 	tests := []struct {
@@ -168,7 +170,7 @@ func TestSortFiles(t *testing.T) {
 				inputs = append(inputs, p)
 			}
 			out := filepath.Join(outDir, "sorted_0")
-			if err := SortFiles(inputs, out); err != nil {
+			if err := SortFiles(inputs, out, testMemory); err != nil {
 				t.Fatalf("SortFiles: %v", err)
 			}
 			got, err := os.ReadFile(out)
@@ -197,7 +199,7 @@ func TestSortFilesOverwrites(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	writeFile(t, in, "b\na\n")
 	writeFile(t, out, "old contents that are longer than the new ones\n")
-	if err := SortFiles([]string{in}, out); err != nil {
+	if err := SortFiles([]string{in}, out, testMemory); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(out); string(got) != "a\nb\n" {
@@ -215,7 +217,7 @@ func TestSortFilesErrors(t *testing.T) {
 	missing := filepath.Join(dir, "missing-input")
 	out := filepath.Join(dir, "out")
 
-	err := SortFiles([]string{good, missing}, out)
+	err := SortFiles([]string{good, missing}, out, testMemory)
 	if err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing input: %v; want an error naming %s", err, missing)
 	}
@@ -224,18 +226,22 @@ func TestSortFilesErrors(t *testing.T) {
 	}
 
 	noDir := filepath.Join(dir, "no-such-dir", "out")
-	err = SortFiles([]string{good}, noDir)
+	err = SortFiles([]string{good}, noDir, testMemory)
 	if err == nil || !strings.Contains(err.Error(), noDir) {
 		t.Errorf("output in a missing directory: %v; want an error naming %s", err, noDir)
 	}
 }
 
-// randomLines returns n lines drawn from a small set of awkward keys, so that
-// keys repeat across files and some extend others.
-func randomLines(rng *rand.Rand, n int) []string {
+// randomLines returns n lines drawn from a small set of awkward keys, so
+// that keys repeat across files and some extend others, plus extra plain
+// keys.
+func randomLines(rng *rand.Rand, n, extra int) []string {
 	keys := []string{
 		"", "a", "a b", "a\x01", "a\x08", "ab", "b", "é", "e", "\xff", "\xff\xfe", "x y z",
 		"the", "then", "them", "zzz", " ", "  lead",
+	}
+	for i := range extra {
+		keys = append(keys, fmt.Sprintf("word%04d", i))
 	}
 	lines := make([]string, n)
 	for i := range lines {
@@ -274,13 +280,16 @@ func TestMergePartitionRandom(t *testing.T) {
 		files    int
 		lines    int
 		reducers int
+		keys     int // plain keys beside the awkward ones
 	}{
-		{"one reducer", 3, 200, 1},
-		{"three reducers", 4, 300, 3},
-		{"many small files", 12, 15, 5},
-		{"reducers outnumber keys", 2, 40, 64},
-		{"single file", 1, 100, 7},
-		{"some empty inputs", 5, 3, 4},
+		{"one reducer", 3, 200, 1, 0},
+		{"three reducers", 4, 300, 3, 0},
+		{"many small files", 12, 15, 5, 0},
+		{"reducers outnumber keys", 2, 40, 64, 0},
+		{"single file", 1, 100, 7, 0},
+		{"some empty inputs", 5, 3, 4, 0},
+		{"many keys, balanced", 6, 2000, 4, 500},
+		{"many keys, many reducers", 3, 3000, 37, 2000},
 	}
 	for seed, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -292,16 +301,17 @@ func TestMergePartitionRandom(t *testing.T) {
 				// Split each file's lines unevenly, some files empty, some
 				// without a final newline, and sort with SortFiles as a
 				// worker would.
-				lines := randomLines(rng, rng.IntN(tt.lines+1))
+				lines := randomLines(rng, rng.IntN(tt.lines+1), tt.keys)
 				all = append(all, lines...)
 				data := strings.Join(lines, "\n")
-				if len(lines) > 0 && rng.IntN(2) == 0 {
+				// A last line that is empty needs its newline to exist.
+				if len(lines) > 0 && (rng.IntN(2) == 0 || lines[len(lines)-1] == "") {
 					data += "\n"
 				}
 				raw := filepath.Join(inDir, fmt.Sprintf("map_%d", i))
 				writeFile(t, raw, data)
 				s := filepath.Join(sortDir, fmt.Sprintf("sorted_%d", i))
-				if err := SortFiles([]string{raw}, s); err != nil {
+				if err := SortFiles([]string{raw}, s, testMemory); err != nil {
 					t.Fatalf("SortFiles: %v", err)
 				}
 				sorted = append(sorted, s)
@@ -314,53 +324,82 @@ func TestMergePartitionRandom(t *testing.T) {
 				t.Errorf("resorted %q: SortFiles output must already be in merge order", resorted)
 			}
 
-			var wantNames []string
-			for i := range tt.reducers {
-				wantNames = append(wantNames, PartitionName(i))
-			}
-			slices.Sort(wantNames)
-			if names := listDir(t, outDir); !slices.Equal(names, wantNames) {
-				t.Fatalf("output directory holds %q, want %q", names, wantNames)
-			}
-
-			keyPartition := map[string]int{}
-			var got []string
-			empty := 0
-			for i := range tt.reducers {
-				name := PartitionName(i)
-				lines := readLines(t, filepath.Join(outDir, name))
-				if len(lines) == 0 {
-					empty++
-				}
-				for j := 1; j < len(lines); j++ {
-					if Compare([]byte(lines[j-1]), []byte(lines[j])) > 0 {
-						t.Errorf("%s not sorted at line %d: %q before %q", name, j+1, lines[j-1], lines[j])
-					}
-				}
-				var bs [][]byte
-				for _, l := range lines {
-					bs = append(bs, []byte(l))
-					k := string(Key([]byte(l)))
-					if p, ok := keyPartition[k]; ok && p != i {
-						t.Errorf("key %q in both %s and %s", k, PartitionName(p), name)
-					}
-					keyPartition[k] = i
-					if p := Partition([]byte(k), tt.reducers); p != i {
-						t.Errorf("key %q in %s, but Partition says %d", k, name, p)
-					}
-				}
-				checkContiguous(t, name, bs)
-				got = append(got, lines...)
-			}
-			slices.Sort(got)
-			slices.Sort(all)
-			if !slices.Equal(got, all) {
-				t.Errorf("output lines differ from input lines: %d out, %d in", len(got), len(all))
-			}
-			if tt.reducers > len(keyPartition) && empty < tt.reducers-len(keyPartition) {
-				t.Errorf("%d keys in %d partitions but only %d empty", len(keyPartition), tt.reducers, empty)
-			}
+			checkPartitions(t, outDir, tt.reducers, all)
 		})
+	}
+}
+
+// checkPartitions checks outDir/input_0 … input_{reducers-1} against the
+// lines of the inputs: each partition sorted, every key in exactly one
+// partition and contiguous there, the partitions in key order (together
+// the whole sorted input), the multiset of lines kept, and the partitions
+// balanced in bytes: none more than an equal share plus its largest key.
+func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
+	t.Helper()
+	var wantNames []string
+	for i := range reducers {
+		wantNames = append(wantNames, PartitionName(i))
+	}
+	slices.Sort(wantNames)
+	if names := listDir(t, outDir); !slices.Equal(names, wantNames) {
+		t.Fatalf("output directory holds %q, want %q", names, wantNames)
+	}
+	keyPartition := map[string]int{}
+	keyBytes := map[string]int{}
+	var total int
+	for _, l := range all {
+		keyBytes[string(Key([]byte(l)))] += len(l) + 1
+		total += len(l) + 1
+	}
+	maxKey := 0
+	for _, n := range keyBytes {
+		maxKey = max(maxKey, n)
+	}
+	share := (total + reducers - 1) / reducers
+	var got []string
+	var prevLast []byte
+	empty := 0
+	for i := range reducers {
+		name := PartitionName(i)
+		lines := readLines(t, filepath.Join(outDir, name))
+		if len(lines) == 0 {
+			empty++
+			continue
+		}
+		size := 0
+		var bs [][]byte
+		for j, l := range lines {
+			size += len(l) + 1
+			if j > 0 && Compare([]byte(lines[j-1]), []byte(l)) > 0 {
+				t.Errorf("%s not sorted at line %d: %q before %q", name, j+1, lines[j-1], l)
+			}
+			bs = append(bs, []byte(l))
+			k := string(Key([]byte(l)))
+			if p, ok := keyPartition[k]; ok && p != i {
+				t.Errorf("key %q in both %s and %s", k, PartitionName(p), name)
+			}
+			keyPartition[k] = i
+		}
+		checkContiguous(t, name, bs)
+		if prevLast != nil && Compare(prevLast, []byte(lines[0])) > 0 {
+			t.Errorf("%s starts with %q, before the previous partition's last line %q", name, lines[0], prevLast)
+		}
+		prevLast = []byte(lines[len(lines)-1])
+		if size > share+maxKey {
+			t.Errorf("%s holds %d bytes, more than a share %d plus the largest key %d", name, size, share, maxKey)
+		}
+		got = append(got, lines...)
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(all))
+	if !slices.Equal(got, want) {
+		t.Errorf("output lines differ from input lines: %d out, %d in", len(got), len(want))
+	}
+	if maxKey < total/reducers && empty > 0 {
+		t.Errorf("%d of %d partitions empty though no key (max %d bytes) fills a share (%d bytes)", empty, reducers, maxKey, total/reducers)
+	}
+	if nkeys := len(keyBytes); reducers > nkeys && empty < reducers-nkeys {
+		t.Errorf("%d keys in %d partitions but only %d empty", nkeys, reducers, empty)
 	}
 }
 
@@ -500,7 +539,7 @@ func TestMergeOnceUnsorted(t *testing.T) {
 				writeFile(t, filepath.Join(in, name), tt.files[name])
 				inputs = append(inputs, filepath.Join(in, name))
 			}
-			err := mergeOnce(inputs, out, 2)
+			err := mergePartitionOnce(inputs, out, 2)
 			var ue *UnsortedError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got %v, want an *UnsortedError", err)
@@ -556,28 +595,127 @@ func TestMergePartitionResortsUnsorted(t *testing.T) {
 	}
 }
 
-func TestPartition(t *testing.T) {
-	keys := [][]byte{nil, []byte(""), []byte("a"), []byte("hello world"), []byte("\xff"), []byte("é"), []byte("a\x01")}
-	for _, n := range []int{1, 2, 3, 7, 100} {
-		for _, k := range keys {
-			p := Partition(k, n)
-			if p < 0 || p >= n {
-				t.Errorf("Partition(%q, %d) = %d, out of range", k, n, p)
-			}
-			if q := Partition(bytes.Clone(k), n); q != p {
-				t.Errorf("Partition(%q, %d) not deterministic: %d then %d", k, n, p, q)
-			}
+func TestPartitionName(t *testing.T) {
+	for i, want := range map[int]string{0: "input_0", 3: "input_3", 12: "input_12"} {
+		if got := PartitionName(i); got != want {
+			t.Errorf("PartitionName(%d) = %q, want %q", i, got, want)
 		}
 	}
-	// Many keys spread over every partition.
-	seen := map[int]bool{}
-	for i := range 1000 {
-		seen[Partition([]byte(fmt.Sprintf("word%d", i)), 8)] = true
+}
+
+// sortedCopy returns lines sorted by Compare.
+func sortedCopy(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.SortFunc(out, func(a, b string) int { return Compare([]byte(a), []byte(b)) })
+	return out
+}
+
+// TestSortFilesSpills sorts more lines than fit in memory, so that sorted
+// runs spill to disk and are merged; the result must be the same as an
+// in-memory sort, and no run file may be left behind.
+func TestSortFilesSpills(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   int
+		lines   int // per file
+		inPlace bool
+	}{
+		{"several inputs", 4, 25000, false},
+		{"one input sorted in place", 1, 80000, true},
 	}
-	if len(seen) != 8 {
-		t.Errorf("1000 keys reached only %d of 8 partitions", len(seen))
+	for seed, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			dir := t.TempDir()
+			var inputs, all []string
+			size := 0
+			for i := range tt.files {
+				lines := randomLines(rng, tt.lines, 3000)
+				for j := range lines {
+					lines[j] += strings.Repeat("v", rng.IntN(40))
+				}
+				all = append(all, lines...)
+				data := strings.Join(lines, "\n") + "\n"
+				size += len(data)
+				p := filepath.Join(dir, fmt.Sprintf("in%d", i))
+				writeFile(t, p, data)
+				inputs = append(inputs, p)
+			}
+			if size < 2<<20 {
+				t.Fatalf("only %d bytes: too few to spill with 1 MiB", size)
+			}
+			out := filepath.Join(dir, "out")
+			if tt.inPlace {
+				out = inputs[0]
+			}
+			if err := SortFiles(inputs, out, 1<<20); err != nil {
+				t.Fatalf("SortFiles: %v", err)
+			}
+			got := readLines(t, out)
+			if want := sortedCopy(all); !slices.Equal(got, want) {
+				t.Errorf("spilled sort differs from the in-memory sort (%d lines, want %d)", len(got), len(want))
+			}
+			var want []string
+			for _, p := range inputs {
+				want = append(want, filepath.Base(p))
+			}
+			if !tt.inPlace {
+				want = append(want, "out")
+			}
+			slices.Sort(want)
+			if names := listDir(t, dir); !slices.Equal(names, want) {
+				t.Errorf("directory holds %q, want %q (run files left behind?)", names, want)
+			}
+		})
 	}
-	if got := PartitionName(3); got != "input_3" {
-		t.Errorf("PartitionName(3) = %q", got)
+}
+
+// TestSortFilesLongLines: lines longer than any read buffer come out whole.
+func TestSortFilesLongLines(t *testing.T) {
+	// A long line whose every part differs, so that any mix-up shows.
+	long := func(key string, n int) string {
+		var b strings.Builder
+		b.WriteString(key + "\t")
+		for i := 0; b.Len() < n; i++ {
+			fmt.Fprintf(&b, "%08d,", i)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name   string
+		lines  []string
+		memory int64
+	}{
+		{"1.5 MiB line", []string{"b\t1", long("a", 3<<19), "c\t1"}, testMemory},
+		{"3 MiB line last, no final newline", []string{"b\t1", "c\t1", long("a", 3<<20)}, testMemory},
+		{"two long lines and spills", []string{long("z", 2<<20), "m\t1", long("a", 2<<20), "b\t2"}, 1 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in")
+			writeFile(t, in, strings.Join(tt.lines, "\n"))
+			out := filepath.Join(dir, "out")
+			if err := SortFiles([]string{in}, out, tt.memory); err != nil {
+				t.Fatalf("SortFiles: %v", err)
+			}
+			got := readLines(t, out)
+			want := sortedCopy(tt.lines)
+			if !slices.Equal(got, want) {
+				detail := ""
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						j := 0
+						for j < min(len(got[i]), len(want[i])) && got[i][j] == want[i][j] {
+							j++
+						}
+						detail = fmt.Sprintf("line %d (%d bytes, want %d) differs from byte %d: %.30q… want %.30q…", i+1, len(got[i]), len(want[i]), j, got[i][j:], want[i][j:])
+						break
+					}
+				}
+				t.Fatalf("SortFiles garbled lines longer than its 1 MiB read buffer: got %d lines of lengths %v, want %v; %s",
+					len(got), lineLengths(got), lineLengths(want), detail)
+			}
+		})
 	}
 }

@@ -89,17 +89,26 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 	}()
 	spill := func() error {
 		c.sort()
-		f, err := createAtomic(filepath.Join(filepath.Dir(output), fmt.Sprintf(".%s.run-%d", filepath.Base(output), len(spills))))
+		// A unique name: a speculative copy of this task may be spilling
+		// beside it.
+		f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".run-*")
 		if err != nil {
-			return err
+			return fmt.Errorf("spill: %w", err)
 		}
-		spills = append(spills, f.target)
-		if err := c.writeTo(f.Writer); err != nil {
-			f.Abort()
-			return fmt.Errorf("write %s: %w", f.target, err)
+		spills = append(spills, f.Name())
+		w := bufio.NewWriterSize(f, 256<<10)
+		err = c.writeTo(w)
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("spill %s: %w", f.Name(), err)
 		}
 		c.arena, c.entries = c.arena[:0], c.entries[:0]
-		return f.Commit()
+		return nil
 	}
 	for _, in := range inputs {
 		if err := c.read(in, memory, spill); err != nil {
@@ -147,11 +156,15 @@ func (c *chunk) read(file string, memory int64, spill func() error) error {
 	r := bufio.NewReaderSize(f, 1<<20)
 	for {
 		line, err := r.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: gather it whole.
-			var more []byte
-			more, err = r.ReadSlice('\n')
-			line = append(bytes.Clone(line), more...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer: gather it whole, copying
+			// before the next read reuses the buffer.
+			line = bytes.Clone(line)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				var more []byte
+				more, err = r.ReadSlice('\n')
+				line = append(line, more...)
+			}
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s: %w", file, err)

@@ -126,6 +126,16 @@ func (t *task) attemptOn(w *worker) *attempt {
 	return nil
 }
 
+// liveAttempt returns t's first live attempt, or nil.
+func (t *task) liveAttempt() *attempt {
+	for _, a := range t.attempts {
+		if a.live() {
+			return a
+		}
+	}
+	return nil
+}
+
 // running counts t's live attempts: more than one only when speculating.
 func (t *task) running() int {
 	n := 0
@@ -258,7 +268,9 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 func (s *Scheduler) Heartbeat(now time.Time, pid int) {
 	if w, ok := s.workers[pid]; ok && !w.dead {
 		s.beats.Beat(pid, now)
-		w.lastBeat = now
+		if now.After(w.lastBeat) {
+			w.lastBeat = now
+		}
 	}
 }
 
@@ -332,7 +344,7 @@ func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Ac
 // JobDirsFailed fails a job whose directories could not be made.
 func (s *Scheduler) JobDirsFailed(now time.Time, jobID int, err error) []Action {
 	j := s.job(jobID)
-	if j == nil {
+	if j == nil || j.step == stepDone || j.step == stepFailed {
 		return nil
 	}
 	if j.step == stepQueued {
@@ -728,7 +740,7 @@ func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
 			if t.state != taskRunning || t.running() != 1 {
 				continue
 			}
-			if ran := now.Sub(t.attempts[len(t.attempts)-1].start); ran > threshold && ran > longest {
+			if ran := now.Sub(t.liveAttempt().start); ran > threshold && ran > longest {
 				straggler, longest = t, ran
 			}
 		}
