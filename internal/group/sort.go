@@ -30,15 +30,63 @@ func keyPrefix(line []byte) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
-// chunk is the lines read so far, held in one arena.
+// chunk is the lines read so far, held in one arena. It grows its buffers
+// itself, so that their capacity, which is what the memory really holds,
+// stays within memory bytes.
 type chunk struct {
 	arena   []byte
 	entries []entry
+	memory  int64
+}
+
+// add appends line, or reports false if it does not fit in the budget.
+// An empty chunk takes any line, however long.
+func (c *chunk) add(line []byte) bool {
+	if len(c.arena)+len(line) > cap(c.arena) || len(c.entries) == cap(c.entries) {
+		if !c.grow(len(line)) && len(c.entries) > 0 {
+			return false
+		}
+	}
+	off := len(c.arena)
+	c.arena = append(c.arena, line...)
+	c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
+	return true
+}
+
+// grow makes room for one more line of n bytes, doubling what is short but
+// never past the budget; it reports false if the line does not fit.
+func (c *chunk) grow(n int) bool {
+	// What each buffer must have, then what doubling would give it.
+	arenaMin := int64(max(cap(c.arena), len(c.arena)+n))
+	entriesMin := int64(max(cap(c.entries), len(c.entries)+1))
+	if arenaMin+entryBytes*entriesMin > c.memory {
+		return false
+	}
+	arenaCap, entriesCap := arenaMin, entriesMin
+	if arenaMin > int64(cap(c.arena)) {
+		arenaCap = max(arenaMin, 2*int64(cap(c.arena)), 1<<16)
+	}
+	if entriesMin > int64(cap(c.entries)) {
+		entriesCap = max(entriesMin, 2*int64(cap(c.entries)), 1<<12)
+	}
+	// Give back what doubling overshot, from the arena first.
+	if over := arenaCap + entryBytes*entriesCap - c.memory; over > 0 {
+		cut := min(over, arenaCap-arenaMin)
+		arenaCap -= cut
+		over -= cut
+		entriesCap -= (over + entryBytes - 1) / entryBytes
+	}
+	// Exact sizes: append's own growth would round up past the budget.
+	if arenaCap > int64(cap(c.arena)) {
+		c.arena = append(make([]byte, 0, arenaCap), c.arena...)
+	}
+	if entriesCap > int64(cap(c.entries)) {
+		c.entries = append(make([]entry, 0, entriesCap), c.entries...)
+	}
+	return true
 }
 
 func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
-
-func (c *chunk) size() int64 { return int64(len(c.arena)) + entryBytes*int64(len(c.entries)) }
 
 // sort orders the chunk's entries by Compare. Where two keys' prefixes
 // differ they decide; equal prefixes fall back to the whole lines (a zero
@@ -72,15 +120,7 @@ func (c *chunk) writeTo(w *bufio.Writer) error {
 // inputs.
 func SortFiles(inputs []string, output string, memory int64) (err error) {
 	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
-	var total int64
-	for _, in := range inputs {
-		info, err := os.Stat(in)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", in, err)
-		}
-		total += info.Size()
-	}
-	c := &chunk{arena: make([]byte, 0, min(total+1, memory))}
+	c := &chunk{memory: memory}
 	var spills []string
 	defer func() {
 		for _, s := range spills {
@@ -111,7 +151,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 		return nil
 	}
 	for _, in := range inputs {
-		if err := c.read(in, memory, spill); err != nil {
+		if err := c.read(in, spill); err != nil {
 			return err
 		}
 	}
@@ -147,7 +187,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 
 // read adds the lines of file to the chunk, calling spill whenever the
 // chunk reaches memory bytes.
-func (c *chunk) read(file string, memory int64, spill func() error) error {
+func (c *chunk) read(file string, spill func() error) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", file, err)
@@ -171,14 +211,12 @@ func (c *chunk) read(file string, memory int64, spill func() error) error {
 		}
 		if len(line) > 0 {
 			line = bytes.TrimSuffix(line, []byte{'\n'})
-			if c.size()+int64(len(line))+entryBytes > memory && len(c.entries) > 0 {
+			if !c.add(line) {
 				if err := spill(); err != nil {
 					return err
 				}
+				c.add(line)
 			}
-			off := len(c.arena)
-			c.arena = append(c.arena, line...)
-			c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
 		}
 		if err != nil {
 			return nil
