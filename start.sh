@@ -16,7 +16,12 @@ LOG_DIR=${LOG_DIR:-logs}
 go build -o bin/ ./master ./worker ./sendjob
 mkdir -p "$LOG_DIR"
 
+# On any failure below, stop what was started.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null' ERR
+
 bin/master --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>"$LOG_DIR/master.log" &
+pids+=($!)
 echo "master pid $! on port $MASTER_PORT (log $LOG_DIR/master.log)"
 echo "status page: http://localhost:$HTTP_PORT/"
 
@@ -30,6 +35,7 @@ bin/sendjob --status "$MASTER_PORT" >/dev/null
 n=0
 for port in $WORKER_PORTS; do
   bin/worker --log-format json "$MASTER_PORT" "$port" 2>"$LOG_DIR/worker-$port.log" &
+  pids+=($!)
   echo "worker pid $! on port $port (log $LOG_DIR/worker-$port.log)"
   n=$((n + 1))
 done
@@ -44,4 +50,5 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 echo "start.sh: only $live of $n workers registered; see $LOG_DIR/" >&2
+kill "${pids[@]}" 2>/dev/null
 exit 1

@@ -49,6 +49,10 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Port = port
+	if cfg.HeartbeatInterval <= 0 || cfg.MissedHeartbeats < 1 {
+		fmt.Fprintln(os.Stderr, "master: --heartbeat-interval must be positive and --missed-heartbeats at least 1")
+		os.Exit(2)
+	}
 	log, err := logging.New("master", *level, *format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "master:", err)

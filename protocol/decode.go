@@ -39,11 +39,22 @@ var kinds = map[string]*messageKind{
 
 func kind[T any](required ...string) *messageKind {
 	k := &messageKind{typ: reflect.TypeFor[T](), required: required, fields: map[string]bool{}}
-	for i := range k.typ.NumField() {
-		name, _, _ := strings.Cut(k.typ.Field(i).Tag.Get("json"), ",")
-		k.fields[name] = true
-	}
+	addFields(k.fields, k.typ)
 	return k
+}
+
+// addFields adds the JSON names of t's fields, and of the fields of
+// structs it embeds, to names.
+func addFields(names map[string]bool, t reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			addFields(names, f.Type)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		names[name] = true
+	}
 }
 
 // Decode parses one JSON document into the typed message its message_type

@@ -89,21 +89,45 @@ type NewSortJob struct {
 // Status reports a finished task. The seed uses OutputFiles for map tasks and
 // OutputFile for sort and reduce tasks; a worker cannot tell map from reduce,
 // so ours sends OutputFiles for every new_worker_job and the master accepts
-// either.
+// either. Workers send WorkerJobStatus or SortJobStatus; Status is what the
+// master reads.
 type Status struct {
 	MessageType string   `json:"message_type"`
 	OutputFiles []string `json:"output_files,omitempty"`
 	OutputFile  string   `json:"output_file,omitempty"`
 	Status      string   `json:"status"`
 	WorkerPID   int      `json:"worker_pid"`
-	// Error is our extension, set with StatusFailed: what went wrong, with the
-	// executable's own error text.
+	Failure
+}
+
+// Failure is our extension of a status whose Status is StatusFailed. A
+// seed master ignores it, as it ignores a status other than "finished".
+type Failure struct {
+	// Error says what went wrong, with the executable's own error text.
 	Error string `json:"error,omitempty"`
-	// Retry is our extension, set with StatusFailed when the task may succeed
-	// if run again: MissingFiles, its inputs, did not exist. Another task's
-	// output may have been lost.
+	// Retry is set when the task may succeed if run again: MissingFiles,
+	// its inputs, did not exist. Another task's output may have been lost.
 	Retry        bool     `json:"retry,omitempty"`
 	MissingFiles []string `json:"missing_files,omitempty"`
+}
+
+// WorkerJobStatus is a worker's status for a new_worker_job: output_files
+// is always there, a list, even an empty one.
+type WorkerJobStatus struct {
+	MessageType string   `json:"message_type"`
+	OutputFiles []string `json:"output_files"`
+	Status      string   `json:"status"`
+	WorkerPID   int      `json:"worker_pid"`
+	Failure
+}
+
+// SortJobStatus is a worker's status for a new_sort_job.
+type SortJobStatus struct {
+	MessageType string `json:"message_type"`
+	OutputFile  string `json:"output_file"`
+	Status      string `json:"status"`
+	WorkerPID   int    `json:"worker_pid"`
+	Failure
 }
 
 // Files returns the output files the status names, from either field.

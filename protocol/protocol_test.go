@@ -98,7 +98,7 @@ var extensionExamples = []struct {
 	{
 		"failed status",
 		`{"message_type": "status", "output_files": ["o/a"], "status": "failed", "worker_pid": 5, "error": "exit status 2: boom"}`,
-		Status{MessageType: TypeStatus, OutputFiles: []string{"o/a"}, Status: StatusFailed, WorkerPID: 5, Error: "exit status 2: boom"},
+		Status{MessageType: TypeStatus, OutputFiles: []string{"o/a"}, Status: StatusFailed, WorkerPID: 5, Failure: Failure{Error: "exit status 2: boom"}},
 	},
 	{
 		"new_master_job with a combiner",
@@ -113,7 +113,7 @@ var extensionExamples = []struct {
 	{
 		"retriable failed status",
 		`{"message_type": "status", "output_file": "g/sorted_0", "status": "failed", "worker_pid": 5, "error": "open m/a: no such file", "retry": true, "missing_files": ["m/a"]}`,
-		Status{MessageType: TypeStatus, OutputFile: "g/sorted_0", Status: StatusFailed, WorkerPID: 5, Error: "open m/a: no such file", Retry: true, MissingFiles: []string{"m/a"}},
+		Status{MessageType: TypeStatus, OutputFile: "g/sorted_0", Status: StatusFailed, WorkerPID: 5, Failure: Failure{Error: "open m/a: no such file", Retry: true, MissingFiles: []string{"m/a"}}},
 	},
 	{
 		"job_status_reply",

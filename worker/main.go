@@ -43,6 +43,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
 		os.Exit(2)
 	}
+	if cfg.HeartbeatInterval <= 0 || cfg.MissedHeartbeats < 1 || cfg.Parallel < 1 {
+		fmt.Fprintln(os.Stderr, "worker: --heartbeat-interval must be positive, --missed-heartbeats and --parallel at least 1")
+		os.Exit(2)
+	}
 	log, err := logging.New("worker", *level, *format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)

@@ -67,7 +67,7 @@ func createAtomic(target string) (*atomicFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", target, err)
 	}
-	return &atomicFile{Writer: bufio.NewWriterSize(f, 256<<10), f: f, target: target}, nil
+	return &atomicFile{Writer: bufio.NewWriterSize(f, 64<<10), f: f, target: target}, nil
 }
 
 // Commit flushes, closes and renames the file into place.

@@ -148,6 +148,11 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 			return fmt.Errorf("spill %s: %w", f.Name(), err)
 		}
 		c.arena, c.entries = c.arena[:0], c.entries[:0]
+		if int64(cap(c.arena))+entryBytes*int64(cap(c.entries)) > c.memory {
+			// A line longer than the budget grew the arena past it; keep it
+			// and every later line would spill alone.
+			c.arena, c.entries = nil, nil
+		}
 		return nil
 	}
 	for _, in := range inputs {

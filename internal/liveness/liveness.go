@@ -34,12 +34,6 @@ func (t *Tracker[K]) Forget(id K) {
 	delete(t.last, id)
 }
 
-// Last returns the time of id's last heartbeat and whether it has one.
-func (t *Tracker[K]) Last(id K) (time.Time, bool) {
-	at, ok := t.last[id]
-	return at, ok
-}
-
 // Failed returns, sorted, the members whose last heartbeat is more than
 // timeout before now. Exactly timeout is not failed.
 func (t *Tracker[K]) Failed(now time.Time, timeout time.Duration) []K {

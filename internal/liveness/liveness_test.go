@@ -48,7 +48,7 @@ func TestBeatRecoversAndIgnoresOlder(t *testing.T) {
 		t.Fatalf("Failed after new beat = %v, want none", got)
 	}
 	tr.Forget(7)
-	if _, ok := tr.Last(7); ok {
-		t.Fatal("Last after Forget: still tracked")
+	if got := tr.Failed(t0.Add(time.Hour), 5*time.Second); got != nil {
+		t.Fatalf("Failed after Forget = %v, want none", got)
 	}
 }

@@ -23,6 +23,8 @@ func (s *Server) execute(actions []scheduler.Action) {
 		switch a := a.(type) {
 		case scheduler.Send:
 			s.outbox(a).push(a)
+		case scheduler.CloseOutbox:
+			s.closeOutbox(a.Incarnation)
 		case scheduler.MakeJobDirs:
 			if err := makeDirs(a.Dirs); err != nil {
 				s.execute(s.sched.JobDirsFailed(time.Now(), a.Job, err))

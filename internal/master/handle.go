@@ -23,10 +23,7 @@ func (s *Server) handle(conn net.Conn, msg any) {
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.
-		s.post(func(now time.Time) []scheduler.Action {
-			s.sched.Heartbeat(now, m.WorkerPID)
-			return nil
-		})
+		s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, m.WorkerPID) })
 	case protocol.NewMasterJob:
 		s.reply(conn, s.submit(m))
 	case protocol.JobStatusRequest:
@@ -86,6 +83,10 @@ func (s *Server) status(jobID *int) any {
 	}
 }
 
+// maxReducers bounds num_reducers: the master's merge writes every
+// partition at once, each through its own buffer.
+const maxReducers = 1000
+
 // validate checks a job and makes its paths absolute, relative to the
 // master's working directory. An executable named without a slash is left
 // to the workers' PATH.
@@ -121,8 +122,8 @@ func validate(spec *protocol.NewMasterJob) error {
 	if spec.NumMappers < 1 {
 		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be at least 1", spec.NumMappers))
 	}
-	if spec.NumReducers < 1 {
-		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be at least 1", spec.NumReducers))
+	if spec.NumReducers < 1 || spec.NumReducers > maxReducers {
+		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 1 to %d", spec.NumReducers, maxReducers))
 	}
 	if len(problems) > 0 {
 		return errors.New("bad job: " + strings.Join(problems, "; "))

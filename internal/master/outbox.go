@@ -1,7 +1,9 @@
 package master
 
 import (
+	"errors"
 	"sync"
+	"syscall"
 	"time"
 
 	"mapreduce/internal/scheduler"
@@ -15,16 +17,27 @@ type outbox struct {
 	mu      sync.Mutex
 	pending []scheduler.Send
 	wake    chan struct{}
+	// closed ends delivery: the worker died or registered again, and its
+	// queued tasks went to other workers.
+	closed chan struct{}
+	close  sync.Once
 }
 
 func (s *Server) outbox(send scheduler.Send) *outbox {
 	if o, ok := s.outboxes[send.Incarnation]; ok {
 		return o
 	}
-	o := &outbox{wake: make(chan struct{}, 1)}
+	o := &outbox{wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	s.outboxes[send.Incarnation] = o
 	go s.deliver(o, send.PID, send.Incarnation)
 	return o
+}
+
+func (s *Server) closeOutbox(incarnation int) {
+	if o, ok := s.outboxes[incarnation]; ok {
+		o.close.Do(func() { close(o.closed) })
+		delete(s.outboxes, incarnation)
+	}
 }
 
 func (o *outbox) push(send scheduler.Send) {
@@ -48,23 +61,32 @@ func (o *outbox) pop() (scheduler.Send, bool) {
 	return send, true
 }
 
-// deliver sends the outbox's messages until one fails; then the worker is
-// reported dead and the outbox is done, its later messages dropped.
+// deliver sends the outbox's messages until it is closed. A refused
+// connection means nothing listens on the worker's port: past the send's
+// RetryFor, the worker is reported dead at once. Other failures (a timeout:
+// the worker is frozen, or too busy to accept) are retried until the
+// worker answers or its heartbeats say it is dead, which closes the outbox.
 func (s *Server) deliver(o *outbox, pid, incarnation int) {
 	for {
+		select {
+		case <-o.closed:
+			return
+		default:
+		}
 		send, ok := o.pop()
 		if !ok {
 			select {
 			case <-o.wake:
 				continue
+			case <-o.closed:
+				return
 			case <-s.shutdown:
 				return
 			}
 		}
-		if err := sendWithRetry(send); err != nil {
+		if err := s.sendPersistently(o, send); err != nil {
 			s.log.Warn().Err(err).Int("worker", pid).Msg("send failed")
 			s.post(func(now time.Time) []scheduler.Action {
-				delete(s.outboxes, incarnation)
 				return s.sched.SendFailed(now, pid, incarnation, err)
 			})
 			return
@@ -72,13 +94,27 @@ func (s *Server) deliver(o *outbox, pid, incarnation int) {
 	}
 }
 
-func sendWithRetry(send scheduler.Send) error {
+// sendPersistently sends until it succeeds, the outbox closes (nil: nothing
+// more to do) or the worker's port refuses past send.RetryFor.
+func (s *Server) sendPersistently(o *outbox, send scheduler.Send) error {
 	deadline := time.Now().Add(send.RetryFor)
+	backoff := 100 * time.Millisecond
 	for {
 		err := protocol.Send(send.Addr, send.Msg)
-		if err == nil || time.Now().After(deadline) {
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) && time.Now().After(deadline) {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		s.log.Debug().Err(err).Int("worker", send.PID).Msg("send: trying again")
+		select {
+		case <-time.After(backoff):
+		case <-o.closed:
+			return nil
+		case <-s.shutdown:
+			return nil
+		}
+		backoff = min(2*backoff, time.Second)
 	}
 }

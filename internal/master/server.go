@@ -75,12 +75,6 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("working directory: %w", err)
 	}
-	if err := os.RemoveAll(varDir); err != nil {
-		return nil, fmt.Errorf("remove %s: %w", varDir, err)
-	}
-	if err := os.MkdirAll(varDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", varDir, err)
-	}
 	tcp, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
@@ -89,6 +83,13 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		tcp.Close()
 		return nil, fmt.Errorf("listen for heartbeats: %w", err)
+	}
+	// Only now that the ports are ours: a second master started by mistake
+	// must not wipe the running one's files.
+	if err := resetDir(varDir); err != nil {
+		tcp.Close()
+		udp.Close()
+		return nil, err
 	}
 	s := &Server{
 		cfg: cfg,
@@ -126,6 +127,16 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+func resetDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Wait blocks until the master has shut down.
@@ -198,10 +209,7 @@ func (s *Server) readHeartbeats() {
 			s.log.Warn().Err(err).Str("from", from.String()).Msg("dropped heartbeat")
 			continue
 		}
-		s.post(func(now time.Time) []scheduler.Action {
-			s.sched.Heartbeat(now, pid)
-			return nil
-		})
+		s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, pid) })
 	}
 }
 

@@ -16,6 +16,12 @@ type Send struct {
 	RetryFor    time.Duration
 }
 
+// CloseOutbox drops whatever is still queued for a worker's incarnation
+// that died or registered again: those tasks went to other workers.
+type CloseOutbox struct {
+	Incarnation int
+}
+
 // MakeJobDirs creates a job's directories; on failure the owner calls
 // JobDirsFailed.
 type MakeJobDirs struct {
@@ -52,6 +58,7 @@ type MoveOutputs struct {
 }
 
 func (Send) isAction()        {}
+func (CloseOutbox) isAction() {}
 func (MakeJobDirs) isAction() {}
 func (ScanInput) isAction()   {}
 func (Merge) isAction()       {}

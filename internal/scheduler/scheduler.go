@@ -241,6 +241,7 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	if old, ok := s.workers[msg.WorkerPID]; ok && !old.dead {
 		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
 		s.release(now, old, OutcomeWorkerDead)
+		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
 	}
 	s.seq++
 	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq}
@@ -263,25 +264,38 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	return append(actions, s.advance(now)...)
 }
 
-// Heartbeat records a heartbeat. One from an unknown or dead worker changes
-// nothing: a dead worker must register again.
-func (s *Scheduler) Heartbeat(now time.Time, pid int) {
-	if w, ok := s.workers[pid]; ok && !w.dead {
-		s.beats.Beat(pid, now)
-		if now.After(w.lastBeat) {
-			w.lastBeat = now
-		}
+// Heartbeat records a heartbeat. One from a worker declared dead brings it
+// back, as a new incarnation holding nothing: it was only slow or
+// unreachable, and a seed worker never registers again by itself. One from
+// an unknown pid changes nothing.
+func (s *Scheduler) Heartbeat(now time.Time, pid int) []Action {
+	w, ok := s.workers[pid]
+	if !ok {
+		return nil
 	}
+	if now.After(w.lastBeat) {
+		w.lastBeat = now
+	}
+	s.beats.Beat(pid, now)
+	if !w.dead {
+		return nil
+	}
+	s.seq++
+	w.incarnation = s.seq
+	w.dead = false
+	s.log.Info().Int("worker", w.pid).Msg("dead worker heartbeats again; it is ready again")
+	return s.advance(now)
 }
 
 // Tick declares dead the workers whose heartbeats stopped, hands their
 // tasks to live workers and starts any speculative copies now due.
 func (s *Scheduler) Tick(now time.Time) []Action {
+	var actions []Action
 	for _, pid := range s.beats.Failed(now, s.deadAfter()) {
-		s.kill(now, s.workers[pid], "missed heartbeats")
+		actions = append(actions, s.kill(now, s.workers[pid], "missed heartbeats"))
 	}
 	// Even with no death, a task may have run long enough to speculate.
-	return s.advance(now)
+	return append(actions, s.advance(now)...)
 }
 
 // SendFailed reports that a message to a worker could not be delivered: the
@@ -291,15 +305,17 @@ func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) [
 	if !ok || w.dead || w.incarnation != incarnation {
 		return nil
 	}
-	s.kill(now, w, fmt.Sprintf("send failed: %v", err))
-	return s.advance(now)
+	return append([]Action{s.kill(now, w, fmt.Sprintf("send failed: %v", err))}, s.advance(now)...)
 }
 
-func (s *Scheduler) kill(now time.Time, w *worker, why string) {
+// kill marks w dead and puts its tasks back; the returned action drops
+// whatever was still queued for it.
+func (s *Scheduler) kill(now time.Time, w *worker, why string) Action {
 	s.log.Warn().Int("worker", w.pid).Str("reason", why).Int("tasks", len(w.held)).Msg("worker dead")
 	w.dead = true
 	s.beats.Forget(w.pid)
 	s.release(now, w, OutcomeWorkerDead)
+	return CloseOutbox{Incarnation: w.incarnation}
 }
 
 // release ends w's attempt at every task it holds. A task with no other

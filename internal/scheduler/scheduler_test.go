@@ -802,8 +802,8 @@ func TestLiveness(t *testing.T) {
 	// Just after, it is dead and its tasks go to 102.
 	acts := s.Tick(at(5*sec + time.Nanosecond))
 	resent := sendsOf(acts, protocol.TypeNewWorkerJob)
-	if len(resent) != 2 || len(acts) != 2 {
-		t.Fatalf("Tick after 5 intervals returned %s, want 2 re-sends", describe(acts))
+	if len(resent) != 2 || len(acts) != 3 || acts[0] != (CloseOutbox{Incarnation: 1}) {
+		t.Fatalf("Tick after 5 intervals returned %s, want 101's outbox closed and 2 re-sends", describe(acts))
 	}
 	for _, snd := range resent {
 		if snd.PID != 102 || snd.Addr != addr(102) || snd.Msg.(protocol.NewWorkerJob).WorkerPID != 102 {
@@ -837,8 +837,8 @@ func TestLiveness(t *testing.T) {
 	if acts := s.Tick(at(10 * sec)); len(acts) != 0 {
 		t.Fatalf("Tick at exactly 5 intervals after 102's beat: %s", describe(acts))
 	}
-	if acts := s.Tick(at(10*sec + time.Nanosecond)); len(acts) != 0 {
-		t.Fatalf("Tick with no live worker left returned %s, want nothing", describe(acts))
+	if acts := s.Tick(at(10*sec + time.Nanosecond)); len(acts) != 1 || acts[0] != (CloseOutbox{Incarnation: 2}) {
+		t.Fatalf("Tick with no live worker left returned %s, want only 102's outbox closed", describe(acts))
 	}
 	st, _ := s.Snapshot(nil)
 	if len(st.Workers) != 2 {
@@ -918,32 +918,48 @@ func TestHeartbeatsKeepAlive(t *testing.T) {
 	}
 }
 
-func TestDeadWorkerHeartbeatDoesNotRevive(t *testing.T) {
+// TestDeadWorkerHeartbeatRevives: a worker declared dead that heartbeats
+// again (it was frozen, or too busy to accept) is ready again, holding
+// nothing; its old tasks stay where they went, and its late statuses for
+// them are ignored.
+func TestDeadWorkerHeartbeatRevives(t *testing.T) {
 	s := newScheduler()
 	startJob(t, s, []int{101, 102}, 4, 4, 1)
 	s.Heartbeat(at(5*sec), 102)
 	s.Tick(at(6 * sec)) // 101 dies; 102 now holds all four
 	wantWorker(t, s, 101, WorkerDead, 0)
+	old := incarnationOf(t, s, 101)
 
-	for d := 6 * sec; d <= 9*sec; d += sec {
-		s.Heartbeat(at(d), 101)
-		s.Heartbeat(at(d), 102)
-		if acts := s.Tick(at(d)); len(acts) != 0 {
-			t.Fatalf("Tick returned %s", describe(acts))
-		}
+	if acts := s.Heartbeat(at(7*sec), 101); len(acts) != 0 {
+		t.Fatalf("revival with no pending task returned %s", describe(acts))
 	}
-	wantWorker(t, s, 101, WorkerDead, 0)
-	// The record keeps its last heartbeat while alive (its registration),
-	// not the ones that came after its death.
-	if w := workerInfo(t, s, 101); !w.LastHeartbeat.Equal(t0) {
-		t.Errorf("dead worker's last heartbeat %v, want %v (later ones ignored)", w.LastHeartbeat, t0)
+	wantWorker(t, s, 101, WorkerReady, 0)
+	wantWorker(t, s, 102, WorkerBusy, 4)
+	if w := workerInfo(t, s, 101); !w.LastHeartbeat.Equal(at(7 * sec)) {
+		t.Errorf("revived worker's last heartbeat %v, want %v", w.LastHeartbeat, at(7*sec))
 	}
-	// When 102 fails, its tasks go nowhere: 101 is still dead.
-	acts := s.SendFailed(at(10*sec), 102, incarnationOf(t, s, 102), errors.New("connection refused"))
-	if len(acts) != 0 {
-		t.Errorf("SendFailed with only a dead worker left returned %s", describe(acts))
+	if incarnationOf(t, s, 101) == old {
+		t.Error("revived worker kept its old incarnation: a late send failure of the old one would kill it")
 	}
-	wantWorker(t, s, 102, WorkerDead, 0)
+	// Its late status for a task it held before it died changes nothing.
+	late := protocol.Status{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 101,
+		OutputFiles: []string{"/v/job-0/mapper-output/file_000.txt"}}
+	if acts := s.StatusReceived(at(8*sec), late); len(acts) != 0 {
+		t.Errorf("late status from the revived worker returned %s", describe(acts))
+	}
+	wantWorker(t, s, 102, WorkerBusy, 4)
+	// A send failure of the old incarnation is ignored.
+	if acts := s.SendFailed(at(8*sec), 101, old, errors.New("connection refused")); len(acts) != 0 {
+		t.Errorf("old incarnation's send failure returned %s", describe(acts))
+	}
+	wantWorker(t, s, 101, WorkerReady, 0)
+	// When 102 fails, its tasks go to 101.
+	s.Heartbeat(at(9*sec), 101)
+	acts := s.SendFailed(at(9*sec), 102, incarnationOf(t, s, 102), errors.New("connection refused"))
+	if got := sendsOf(acts, protocol.TypeNewWorkerJob); len(got) != 4 {
+		t.Errorf("SendFailed of 102 returned %s, want its 4 tasks sent to 101", describe(acts))
+	}
+	wantWorker(t, s, 101, WorkerBusy, 4)
 	checkAttempts(t, s)
 }
 

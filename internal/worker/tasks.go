@@ -30,15 +30,17 @@ func (w *Worker) runWorkerJob(job protocol.NewWorkerJob) {
 		log.Debug().Int("worker_pid", job.WorkerPID).Msg("job names another pid; running it anyway")
 	}
 	start := time.Now()
-	status := protocol.Status{Status: protocol.StatusFinished}
+	status := protocol.WorkerJobStatus{
+		MessageType: protocol.TypeStatus, OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.pid,
+	}
 	for _, in := range job.InputFiles {
-		out := filepath.Join(job.OutputDirectory, filepath.Base(in))
-		status.OutputFiles = append(status.OutputFiles, out)
+		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		if err := w.runExecutable(job.Executable, in, out); err != nil {
-			fail(&status, err, job.InputFiles)
+		if err := w.runExecutable(job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in))); err != nil {
+			status.Status = protocol.StatusFailed
+			status.Failure = failure(err, job.InputFiles)
 		}
 	}
 	if status.Status == protocol.StatusFinished {
@@ -76,9 +78,11 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 	cmd.Stdin = stdin
 	cmd.Stdout = tmp
 	cmd.Stderr = &stderr
-	// A worker killed outright takes its executables with it, so that no
-	// orphan goes on writing after its task was given to another worker.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A worker killed outright takes its executable with it, so that no
+	// orphan goes on writing after its task was given to another worker;
+	// at shutdown the executable's whole process group goes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	runErr := cmd.Run()
 	closeErr := tmp.Close()
 	if runErr != nil {
@@ -100,13 +104,16 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 // runSortJob sorts the lines of its inputs into the output file.
 func (w *Worker) runSortJob(job protocol.NewSortJob) {
 	start := time.Now()
-	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished}
+	status := protocol.SortJobStatus{
+		MessageType: protocol.TypeStatus, OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.pid,
+	}
 	select {
 	case w.slots <- struct{}{}:
 		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)
 		<-w.slots
 		if err != nil {
-			fail(&status, fmt.Errorf("sort: %w", err), job.InputFiles)
+			status.Status = protocol.StatusFailed
+			status.Failure = failure(fmt.Errorf("sort: %w", err), job.InputFiles)
 			w.log.Warn().Str("error", status.Error).Msg("sort failed")
 		} else {
 			w.log.Info().Str("output", job.OutputFile).Int("inputs", len(job.InputFiles)).
@@ -118,16 +125,26 @@ func (w *Worker) runSortJob(job protocol.NewSortJob) {
 	w.report(status)
 }
 
-// fail marks status failed with err. A missing input makes the failure
-// retriable: the master may know how to produce it again.
-func fail(status *protocol.Status, err error, inputs []string) {
-	status.Status = protocol.StatusFailed
-	status.Error = err.Error()
+// failure describes err. A missing input makes the failure retriable: the
+// master may know how to produce it again.
+func failure(err error, inputs []string) protocol.Failure {
+	f := protocol.Failure{Error: err.Error()}
 	var pe *fs.PathError
 	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) && slices.Contains(inputs, pe.Path) {
-		status.Retry = true
-		status.MissingFiles = append(status.MissingFiles, pe.Path)
+		f.Retry = true
+		f.MissingFiles = []string{pe.Path}
 	}
+	return f
+}
+
+// echoPath joins dir, exactly as the master sent it, and name, as Python's
+// os.path.join would: a master that compares paths as strings must find
+// its own directory in them, "./" or a doubled slash included.
+func echoPath(dir, name string) string {
+	if dir == "" || strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
 }
 
 // tailBuffer keeps the last stderrTail bytes written to it.

@@ -51,7 +51,6 @@ type Worker struct {
 	slots  chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
-	tasks  sync.WaitGroup
 }
 
 func (w *Worker) masterAddr() string {
@@ -106,6 +105,9 @@ func (w *Worker) register() error {
 		WorkerPID:   w.pid,
 	}
 	deadline := time.Now().Add(w.cfg.RegisterTimeout)
+	// A master busy with another message may take a while to answer: wait
+	// longer each time rather than flood it with registrations.
+	ackWait := 2 * time.Second
 	for {
 		err := protocol.Send(w.masterAddr(), msg)
 		if err == nil {
@@ -115,8 +117,9 @@ func (w *Worker) register() error {
 				return nil
 			case <-w.ctx.Done():
 				return nil
-			case <-time.After(min(w.cfg.RegisterTimeout, 5*time.Second)):
+			case <-time.After(min(time.Until(deadline), ackWait)):
 				err = errors.New("no register_ack")
+				ackWait *= 2
 			}
 		}
 		if time.Now().After(deadline) {
@@ -152,7 +155,10 @@ func (w *Worker) heartbeat() {
 		select {
 		case <-w.ctx.Done():
 			return
-		case now := <-tick.C:
+		case <-tick.C:
+			// The clock, not the tick's scheduled time: after a freeze the
+			// ticker delivers a stale time.
+			now := time.Now()
 			if gap := now.Sub(last); gap > dead {
 				w.log.Warn().Dur("gap", gap).Msg("heartbeats stopped for too long; registering again")
 				go w.reregister()
@@ -175,9 +181,9 @@ func (w *Worker) handle(conn net.Conn, msg any) {
 	case protocol.RegisterAck:
 		w.ack.Do(func() { close(w.acked) })
 	case protocol.NewWorkerJob:
-		w.start(func() { w.runWorkerJob(m) })
+		go w.runWorkerJob(m)
 	case protocol.NewSortJob:
-		w.start(func() { w.runSortJob(m) })
+		go w.runSortJob(m)
 	case protocol.Shutdown:
 		w.log.Info().Str("from", from).Msg("shutdown")
 		w.cancel()
@@ -186,19 +192,27 @@ func (w *Worker) handle(conn net.Conn, msg any) {
 	}
 }
 
-func (w *Worker) start(task func()) {
-	w.tasks.Add(1)
-	go func() {
-		defer w.tasks.Done()
-		task()
-	}()
-}
-
-// report sends a status to the master.
-func (w *Worker) report(status protocol.Status) {
-	status.MessageType = protocol.TypeStatus
-	status.WorkerPID = w.pid
-	if err := protocol.Send(w.masterAddr(), status); err != nil {
-		w.log.Error().Err(err).Msg("status not delivered")
+// report sends a status to the master, trying again for a while: a lost
+// status would leave its task running forever in the master's eyes, while a
+// repeated one is ignored.
+func (w *Worker) report(status any) {
+	backoff := 100 * time.Millisecond
+	deadline := time.Now().Add(w.cfg.RegisterTimeout)
+	for {
+		err := protocol.Send(w.masterAddr(), status)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.log.Error().Err(err).Msg("status not delivered")
+			return
+		}
+		w.log.Warn().Err(err).Msg("status not delivered; trying again")
+		select {
+		case <-time.After(backoff):
+		case <-w.ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 }
