@@ -56,4 +56,9 @@ func main() {
 	}
 }
 
-var pollInterval = 200 * time.Millisecond
+// Polls start fast, so that a short job's end is seen at once, and slow
+// down to maxPoll for long ones.
+const (
+	firstPoll = 5 * time.Millisecond
+	maxPoll   = 200 * time.Millisecond
+)
