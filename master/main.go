@@ -10,6 +10,7 @@ import (
 
 	"mapreduce/internal/fdnode"
 	"mapreduce/internal/logging"
+	"mapreduce/internal/profile"
 	"mapreduce/internal/master"
 )
 
@@ -24,6 +25,7 @@ func main() {
 	pflag.BoolVar(&cfg.Speculate, "speculate", false, "run a copy of a straggling task on an idle worker; the first to finish wins")
 	pflag.DurationVar(&cfg.SpeculateAfter, "speculate-after", master.DefaultSpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its phase's finished tasks)")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
+	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	pflag.Usage = func() {
@@ -58,7 +60,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "master:", err)
 		os.Exit(2)
 	}
-	if err := master.Run(cfg, log); err != nil {
+	stopProfile, err := profile.Start(*cpuProfile)
+	if err != nil {
+		log.Error().Err(err).Msg("master stopped")
+		os.Exit(1)
+	}
+	err = master.Run(cfg, log)
+	stopProfile()
+	if err != nil {
 		log.Error().Err(err).Msg("master stopped")
 		os.Exit(1)
 	}

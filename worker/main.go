@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"mapreduce/internal/logging"
+	"mapreduce/internal/profile"
 	"mapreduce/internal/worker"
 )
 
@@ -23,6 +24,7 @@ func main() {
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", 30*time.Second, "how long to keep trying to register")
 	pflag.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "how many executables to run at once")
 	pflag.Int64Var(&cfg.SortMemory, "sort-memory", 256<<20, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
+	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	pflag.Usage = func() {
@@ -52,7 +54,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
 	}
-	if err := worker.Run(cfg, log); err != nil {
+	stopProfile, err := profile.Start(*cpuProfile)
+	if err != nil {
+		log.Error().Err(err).Msg("worker stopped")
+		os.Exit(1)
+	}
+	err = worker.Run(cfg, log)
+	stopProfile()
+	if err != nil {
 		log.Error().Err(err).Msg("worker stopped")
 		os.Exit(1)
 	}
