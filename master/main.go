@@ -10,8 +10,8 @@ import (
 
 	"mapreduce/internal/fdnode"
 	"mapreduce/internal/logging"
-	"mapreduce/internal/profile"
 	"mapreduce/internal/master"
+	"mapreduce/internal/profile"
 )
 
 func main() {
