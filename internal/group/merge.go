@@ -20,10 +20,11 @@ const resortMemory = 32 << 20
 
 // MergePartition merges inputs, each sorted by Compare, in one streaming
 // pass into outDir/input_0 … input_{reducers-1}. The partitions are
-// contiguous key ranges cut at key boundaries where the bytes written pass
-// each reducer's equal share, so they are balanced in bytes (a key's lines
-// never split, so one key can tip a partition over its share by at most its
-// own size), each is sorted, and together, in order, they are the whole
+// contiguous key ranges, balanced in bytes: each is cut, at a key boundary,
+// where the bytes written reach the end of its equal share. A key's lines
+// never split, so before a key known (from samples of the inputs) to be
+// large, the cut goes wherever leaves the partition nearer its share's end.
+// Each partition is sorted, and together, in order, they are the whole
 // sorted input. Every partition file is written, empty or not.
 //
 // A worker that follows only the seed may sort in another order (Python's
@@ -66,7 +67,11 @@ func mergePartitionOnce(inputs []string, outDir string, reducers int) (err error
 		}
 		total += info.Size()
 	}
-	p := &rangePartitioner{outs: make([]*atomicFile, reducers), total: total}
+	sizes, err := sampleKeys(inputs, max(total/int64(256*reducers), 4096))
+	if err != nil {
+		return err
+	}
+	p := &rangePartitioner{outs: make([]*atomicFile, reducers), total: total, keySizes: sizes}
 	defer func() {
 		if err != nil {
 			for _, o := range p.outs {
@@ -97,18 +102,22 @@ func mergePartitionOnce(inputs []string, outDir string, reducers int) (err error
 // partitions of about equal bytes, moving to the next partition only where
 // a new key starts.
 type rangePartitioner struct {
-	outs    []*atomicFile
-	total   int64
-	written int64
-	current int
-	prevKey []byte
-	started bool
+	outs  []*atomicFile
+	total int64
+	// keySizes estimates the bytes of the keys large enough to be sampled.
+	keySizes map[string]int64
+	written  int64
+	current  int
+	prevKey  []byte
+	started  bool
 }
 
 func (p *rangePartitioner) write(line []byte) error {
 	key := Key(line)
 	if !p.started || !bytes.Equal(key, p.prevKey) {
-		for p.current < len(p.outs)-1 && p.written >= p.total*int64(p.current+1)/int64(len(p.outs)) {
+		// Cut before this key if the partition would pass its share's
+		// end by more than it would fall short of it without the key.
+		for p.current < len(p.outs)-1 && p.written+p.keySizes[string(key)]/2 >= p.total*int64(p.current+1)/int64(len(p.outs)) {
 			p.current++
 		}
 		p.prevKey = append(p.prevKey[:0], key...)
@@ -121,6 +130,53 @@ func (p *rangePartitioner) write(line []byte) error {
 	}
 	p.written += int64(len(line)) + 1
 	return nil
+}
+
+// sampleKeys estimates the bytes of the largest keys of sorted inputs by
+// reading the line at every step bytes of each: a key met at n points in a
+// row spans at least (n-1)×step bytes there. Keys met once are left out:
+// they may be tiny. It costs a read per step, not a pass.
+func sampleKeys(inputs []string, step int64) (map[string]int64, error) {
+	sizes := make(map[string]int64)
+	met := make(map[string]int64)
+	buf := make([]byte, 4096)
+	for _, in := range inputs {
+		f, err := os.Open(in)
+		if err != nil {
+			return nil, fmt.Errorf("sample: %w", err)
+		}
+		info, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("sample: %w", err)
+		}
+		for off := step; off < info.Size(); off += step {
+			n, err := f.ReadAt(buf, off)
+			if err != nil && !errors.Is(err, io.EOF) {
+				f.Close()
+				return nil, fmt.Errorf("sample %s: %w", in, err)
+			}
+			// Skip the partial line at off; a line longer than the buffer
+			// goes unsampled.
+			rest := buf[:n]
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				continue
+			}
+			rest = rest[i+1:]
+			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+				met[string(Key(rest[:j]))]++
+			}
+		}
+		f.Close()
+		for key, n := range met {
+			if n > 1 {
+				sizes[key] += (n - 1) * step
+			}
+		}
+		clear(met)
+	}
+	return sizes, nil
 }
 
 // mergeFiles merges sorted files and passes each line, in order and without

@@ -1,0 +1,91 @@
+package group
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// partitionSizes merges sorted runs made from lines into reducers
+// partitions and returns their sizes in bytes.
+func partitionSizes(t *testing.T, runs [][]string, reducers int) []int64 {
+	t.Helper()
+	dir := t.TempDir()
+	var sorted []string
+	for i, lines := range runs {
+		raw := filepath.Join(dir, fmt.Sprintf("raw_%d", i))
+		if err := os.WriteFile(raw, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := filepath.Join(dir, fmt.Sprintf("sorted_%d", i))
+		if err := SortFiles([]string{raw}, s, 64<<20); err != nil {
+			t.Fatal(err)
+		}
+		sorted = append(sorted, s)
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MergePartition(sorted, out, reducers); err != nil {
+		t.Fatal(err)
+	}
+	sizes := make([]int64, reducers)
+	for i := range sizes {
+		info, err := os.Stat(filepath.Join(out, PartitionName(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[i] = info.Size()
+	}
+	return sizes
+}
+
+func checkBalance(t *testing.T, sizes []int64, most float64) {
+	t.Helper()
+	lo, hi := sizes[0], sizes[0]
+	for _, s := range sizes {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	if lo == 0 || float64(hi)/float64(lo) > most {
+		t.Errorf("partition sizes %v: largest over smallest is more than %.1f", sizes, most)
+	}
+}
+
+// TestBalanceZipf: word-count lines with Zipf keys, keys outnumbering
+// reducers by far more than 1000 to 1: the largest partition is within 2x
+// of the smallest, though the commonest key alone is over a tenth.
+func TestBalanceZipf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(rng, 1.1, 1, 9999)
+	runs := make([][]string, 2)
+	for i := range 300_000 {
+		runs[i%2] = append(runs[i%2], fmt.Sprintf("w%04d\t1", zipf.Uint64()))
+	}
+	for _, reducers := range []int{2, 3, 4} {
+		t.Run(fmt.Sprint(reducers), func(t *testing.T) {
+			checkBalance(t, partitionSizes(t, runs, reducers), 2)
+		})
+	}
+}
+
+// TestBalanceHeavyKey: one key holds 15% of the bytes and starts just
+// before the first share ends; cutting only after it would make the first
+// partition 2.5 times the second.
+func TestBalanceHeavyKey(t *testing.T) {
+	var lines []string
+	for i := range 20_000 {
+		lines = append(lines, fmt.Sprintf("a%05d\t1", i)) // 20% of the bytes, before the heavy key
+	}
+	for range 15_000 {
+		lines = append(lines, "b00000\t1") // the heavy key: 15%
+	}
+	for i := range 65_000 {
+		lines = append(lines, fmt.Sprintf("c%05d\t1", i))
+	}
+	sizes := partitionSizes(t, [][]string{lines[:50_000], lines[50_000:]}, 4)
+	checkBalance(t, sizes, 1.6)
+}

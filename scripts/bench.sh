@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Benchmarks word count on generated text: the truth pipeline
+#   cat input/* | map.py | LC_ALL=C sort | reduce.py
+# against a job on a master and two workers running the same executables.
+# Checks that both give the same counts and prints the times, the job's
+# phases, a `sort -S 1G` baseline for the group phase and peak memory.
+#
+#   scripts/bench.sh [SIZE]       SIZE of the input: 100M (default), 1G, ...
+#
+# Environment: BENCH_DIR (/tmp/mapreduce-bench) scratch directory;
+# MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
+# NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
+# unset); FILES (64) and SEED (1) for the input.
+#
+# The input goes to $BENCH_DIR/input-SIZE and is reused while the generator
+# and its flags are unchanged (see input-SIZE.stamp). Everything else of a
+# run (the master's var/, output/, logs, truth.txt) is in $BENCH_DIR/run-SIZE,
+# wiped at the start of the run. Exits 1 if the job's output differs from the
+# truth pipeline's.
+set -euo pipefail
+caller_dir=$PWD
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+size=${1:-100M}
+bench_dir=${BENCH_DIR:-/tmp/mapreduce-bench}
+master_port=${MASTER_PORT:-6100}
+worker_ports=${WORKER_PORTS:-"6101 6102"}
+num_mappers=${NUM_MAPPERS:-8}
+num_reducers=${NUM_REDUCERS:-4}
+combiner=${COMBINER:-}
+mapper=$repo/exec/word_count/map.py
+reducer=$repo/exec/word_count/reduce.py
+sendjob=$repo/bin/sendjob
+
+if ! [[ $size =~ ^[0-9]+[KMGkmg]?$ ]]; then
+  echo "usage: scripts/bench.sh [SIZE]   (SIZE like 100M or 1G)" >&2
+  exit 2
+fi
+# A combiner given as a relative path is relative to where we were started.
+if [[ $combiner == */* && $combiner != /* ]]; then
+  combiner=$caller_dir/$combiner
+fi
+
+# A pyenv shim in front of python3 (as on this project's machines) costs
+# about 80 ms a start: the pipeline pays it twice, the workers once per input
+# file. Put the interpreter itself first on PATH, for both sides (the workers
+# inherit our environment), so that the benchmark measures the server.
+PATH="$(dirname "$(python3 -c 'import sys; print(sys.executable)')"):$PATH"
+export PATH
+
+now() { date +%s.%N; }
+# seconds_since T0: the seconds from T0 to now, to 1/100 s.
+seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# ratio A B: A/B to 1/100.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# peak_rss PID: the process's peak resident memory (VmHWM), in MiB.
+peak_rss() { awk '/^VmHWM:/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+# running PID...: whether any of the processes runs (a zombie does not).
+running() {
+  local pid state
+  for pid in "$@"; do
+    state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != Z ] && return 0
+  done
+  return 1
+}
+# show NAME VALUE: one aligned line of the report.
+show() { printf '%-32s %s\n' "$1:" "$2"; }
+
+echo "building bin/" >&2
+go build -o bin/ ./master ./worker ./sendjob
+
+# --- Input, generated once per size and flags -------------------------------
+input=$bench_dir/input-$size
+gen_flags=(--bytes "$size" --files "${FILES:-64}" --seed "${SEED:-1}")
+stamp="gentext ${gen_flags[*]} $(sha256sum internal/gentext/main.go | cut -c1-16)"
+mkdir -p "$bench_dir"
+if [ "$(cat "$input.stamp" 2>/dev/null)" != "$stamp" ]; then
+  echo "generating $size of input in $input" >&2
+  rm -rf "$input" "$input.stamp"
+  go run ./internal/gentext --out "$input" "${gen_flags[@]}"
+  echo "$stamp" >"$input.stamp"
+else
+  echo "reusing the input in $input" >&2
+fi
+input_bytes=$(stat -c %s "$input"/* | awk '{ n += $1 } END { print n }')
+input_files=$(ls "$input" | wc -l)
+
+run=$bench_dir/run-$size
+rm -rf "$run"
+mkdir -p "$run"
+cd "$run"
+
+# --- The truth pipeline ---------------------------------------------------
+echo "running the truth pipeline" >&2
+t0=$(now)
+cat "$input"/* | "$mapper" | LC_ALL=C sort | "$reducer" >truth.txt
+pipeline_wall=$(seconds_since "$t0")
+
+# --- The cluster ----------------------------------------------------------
+master_pid=
+worker_pids=()
+
+# stop_cluster shuts down our master (and through it the workers), and
+# kills whatever of ours is still running after 5 seconds.
+stop_cluster() {
+  [ -n "$master_pid" ] || return 0
+  if running "$master_pid"; then
+    "$sendjob" --shutdown "$master_port" 2>/dev/null || true
+  fi
+  for _ in $(seq 50); do
+    running "$master_pid" "${worker_pids[@]}" || break
+    sleep 0.1
+  done
+  kill "$master_pid" "${worker_pids[@]}" 2>/dev/null || true
+  wait "$master_pid" "${worker_pids[@]}" 2>/dev/null || true
+  master_pid=
+}
+trap stop_cluster EXIT
+
+# count_live: how many workers the master lists as ready or busy.
+count_live() {
+  "$sendjob" --status "$master_port" 2>/dev/null | awk '$3 == "ready" || $3 == "busy"' | wc -l
+}
+
+if "$sendjob" --status "$master_port" >/dev/null 2>&1; then
+  echo "bench.sh: something already answers on port $master_port; set MASTER_PORT" >&2
+  exit 1
+fi
+echo "starting a master on $master_port and workers on $worker_ports in $run" >&2
+"$repo/bin/master" --log-format json "$master_port" 2>master.log &
+master_pid=$!
+for _ in $(seq 100); do
+  "$sendjob" --status "$master_port" >/dev/null 2>&1 && break
+  running "$master_pid" || { tail master.log >&2; exit 1; }
+  sleep 0.1
+done
+for port in $worker_ports; do
+  "$repo/bin/worker" --log-format json "$master_port" "$port" 2>"worker-$port.log" &
+  worker_pids+=($!)
+done
+for _ in $(seq 100); do
+  [ "$(count_live)" -ge "${#worker_pids[@]}" ] && break
+  sleep 0.1
+done
+if [ "$(count_live)" -lt "${#worker_pids[@]}" ]; then
+  echo "bench.sh: not every worker registered; see $run/*.log" >&2
+  exit 1
+fi
+
+# --- The job --------------------------------------------------------------
+job_args=(--wait --num-mappers "$num_mappers" --num-reducers "$num_reducers"
+  --input-directory "$input" --output-directory "$run/output"
+  --mapper-executable "$mapper" --reducer-executable "$reducer")
+if [ -n "$combiner" ]; then
+  job_args+=(--combiner-executable "$combiner")
+fi
+echo "running the job: sendjob ${job_args[*]} $master_port" >&2
+t0=$(now)
+if ! "$sendjob" "${job_args[@]}" "$master_port" >sendjob.log 2>&1; then
+  cat sendjob.log >&2
+  exit 1
+fi
+job_wall=$(seconds_since "$t0")
+job_id=$(sed -n 's/^job \([0-9]*\) done: output.*/\1/p' sendjob.log)
+
+# Peak memory, now that the job is over and before the shutdown.
+master_rss=$(peak_rss "$master_pid")
+worker_rss=()
+for pid in "${worker_pids[@]}"; do
+  worker_rss+=("$(peak_rss "$pid")")
+done
+
+# The phases from the master's record of the job: each phase runs from its
+# first attempt's start to its last attempt's end; the merge is the gap
+# between the last sort (or combine) and the first reduce; the group phase
+# runs from the first sort to the first reduce.
+phases=$(python3 - "$master_port" "$job_id" <<'EOF'
+import json, re, socket, sys
+from datetime import datetime
+
+port, job_id = int(sys.argv[1]), int(sys.argv[2])
+with socket.create_connection(("localhost", port), timeout=10) as conn:
+    conn.sendall(json.dumps({"message_type": "job_status", "job_id": job_id}).encode())
+    conn.shutdown(socket.SHUT_WR)
+    reply = b"".join(iter(lambda: conn.recv(1 << 16), b""))
+job = json.loads(reply)["jobs"][0]
+
+def seconds(stamp):
+    """Seconds since the epoch of an RFC 3339 time with up to 9 decimals."""
+    m = re.fullmatch(r"(.{19})(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", stamp)
+    zone = "+00:00" if m[3] == "Z" else m[3]
+    return datetime.fromisoformat(m[1] + zone).timestamp() + float("0." + (m[2] or "0"))
+
+# Each phase's first start and last end, in the record's order: map, sort,
+# combine (with a combiner), reduce.
+span = {}
+for t in job["tasks"]:
+    for a in t["attempts"]:
+        first, last = span.get(t["phase"], (float("inf"), float("-inf")))
+        first = min(first, seconds(a["start"]))
+        if "end" in a:
+            last = max(last, seconds(a["end"]))
+        span[t["phase"]] = (first, last)
+reduce_start = span["reduce"][0]
+for name, (first, last) in span.items():
+    if name == "reduce":
+        # The merge: from the end of the phases between map and reduce to
+        # the first reduce.
+        grouping = [end for n, (_, end) in span.items() if n not in ("map", "reduce")]
+        print("merge", "%.2f" % (reduce_start - max(grouping)))
+    print(name, "%.2f" % (last - first))
+print("group", "%.2f" % (reduce_start - span["sort"][0]))
+print("master", "%.2f" % (seconds(job["ended"]) - seconds(job["started"])))
+EOF
+)
+declare -A phase
+steps=() # the phases and the merge, in order
+while read -r name seconds; do
+  phase[$name]=$seconds
+  case $name in group | master) ;; *) steps+=("$name") ;; esac
+done <<<"$phases"
+# The group phase's parts, e.g. "sort + merge".
+group_parts=$(printf '%s\n' "${steps[@]}" | grep -vx 'map\|reduce' | paste -sd+ | sed 's/+/ + /g')
+
+stop_cluster
+
+# --- The baseline for the group phase: one sort of all the map outputs ------
+echo "sorting the map outputs with sort -S 1G" >&2
+t0=$(now)
+cat "var/job-$job_id/mapper-output"/* | LC_ALL=C sort -S 1G >baseline-sorted.txt
+baseline_wall=$(seconds_since "$t0")
+rm baseline-sorted.txt
+
+# --- Check ----------------------------------------------------------------
+LC_ALL=C sort truth.txt >truth.sorted
+cat output/* | LC_ALL=C sort >test.sorted
+if cmp -s truth.sorted test.sorted; then
+  result=MATCH
+else
+  result=MISMATCH
+fi
+
+# --- Report ---------------------------------------------------------------
+job_ratio=$(ratio "$job_wall" "$pipeline_wall")
+show "machine" "$(nproc) cores, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+show "input" "$input_bytes bytes in $input_files files ($size)"
+show "job" "$num_mappers mappers, $num_reducers reducers, ${#worker_pids[@]} workers${combiner:+, combiner $combiner}"
+show "pipeline wall" "$pipeline_wall s"
+show "job wall" "$job_wall s (sendjob start to return; master: ${phase[master]} s)"
+show "job/pipeline" "$job_ratio"
+for name in "${steps[@]}"; do
+  show "  $name" "${phase[$name]} s"
+done
+show "group ($group_parts)" "${phase[group]} s"
+show "group baseline" "$baseline_wall s (LC_ALL=C sort -S 1G over the map outputs)"
+show "master peak RSS" "$master_rss"
+i=0
+for port in $worker_ports; do
+  show "worker $port peak RSS" "${worker_rss[$i]}"
+  i=$((i + 1))
+done
+show "output" "$result ($(wc -l <test.sorted) words)"
+echo "bench $size: job ${job_wall}s vs pipeline ${pipeline_wall}s (${job_ratio}x), group ${phase[group]}s vs sort ${baseline_wall}s, $result"
+[ "$result" = MATCH ]
