@@ -8,6 +8,7 @@ package group
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,38 @@ func Compare(a, b []byte) int {
 		return c
 	}
 	return bytes.Compare(a, b)
+}
+
+// keyPrefix packs the start of line's key into a number that orders as the
+// keys do wherever two numbers differ: a key of up to 7 bytes is its bytes,
+// zero-padded, then its length; a longer key is its first 7 bytes, then
+// 0xff. Equal numbers with a length below 0xff mean equal keys.
+func keyPrefix(line []byte) uint64 {
+	key := Key(line)
+	var b [8]byte
+	n := copy(b[:7], key)
+	if len(key) > 7 {
+		b[7] = 0xff
+	} else {
+		b[7] = byte(n)
+	}
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// comparePrefixed is Compare(a, b) for lines whose keyPrefix values are
+// pa and pb, mostly without looking at the lines.
+func comparePrefixed(pa, pb uint64, a, b []byte) int {
+	switch {
+	case pa < pb:
+		return -1
+	case pa > pb:
+		return 1
+	case pa&0xff != 0xff:
+		// The same short key: the rest of the lines decides.
+		k := int(pa & 0xff)
+		return bytes.Compare(a[k:], b[k:])
+	}
+	return Compare(a, b)
 }
 
 // readLine reads the next line from r into buf[:0] and returns it without

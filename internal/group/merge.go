@@ -223,6 +223,7 @@ type run struct {
 	name   string
 	r      *bufio.Reader
 	line   []byte
+	prefix uint64 // keyPrefix(line)
 	prev   []byte
 	number int
 }
@@ -239,8 +240,10 @@ func (r *run) next() (bool, error) {
 		return false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	r.line = line
+	prevPrefix := r.prefix
+	r.prefix = keyPrefix(line)
 	r.number++
-	if r.number > 1 && Compare(r.prev, r.line) > 0 {
+	if r.number > 1 && comparePrefixed(prevPrefix, r.prefix, r.prev, r.line) > 0 {
 		return false, &UnsortedError{File: r.name, Line: r.number}
 	}
 	return true, nil
@@ -248,10 +251,12 @@ func (r *run) next() (bool, error) {
 
 type runHeap []*run
 
-func (h runHeap) Len() int           { return len(h) }
-func (h runHeap) Less(i, j int) bool { return Compare(h[i].line, h[j].line) < 0 }
-func (h runHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)        { *h = append(*h, x.(*run)) }
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	return comparePrefixed(h[i].prefix, h[j].prefix, h[i].line, h[j].line) < 0
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*run)) }
 func (h *runHeap) Pop() any {
 	old := *h
 	r := old[len(old)-1]

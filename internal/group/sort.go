@@ -3,7 +3,6 @@ package group
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -16,18 +15,12 @@ import (
 const entryBytes = 16
 
 // entry is one line of a sort chunk: where it lies in the chunk's arena,
-// and the first 8 bytes of its key, zero-padded, which decide most
-// comparisons without touching the arena.
+// and its key's prefix (see keyPrefix), which decides most comparisons
+// without touching the arena.
 type entry struct {
 	prefix uint64
 	off    uint32
 	n      uint32
-}
-
-func keyPrefix(line []byte) uint64 {
-	var b [8]byte
-	copy(b[:], Key(line))
-	return binary.BigEndian.Uint64(b[:])
 }
 
 // chunk is the lines read so far, held in one arena. It grows its buffers
@@ -88,18 +81,10 @@ func (c *chunk) grow(n int) bool {
 
 func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
 
-// sort orders the chunk's entries by Compare. Where two keys' prefixes
-// differ they decide; equal prefixes fall back to the whole lines (a zero
-// byte in a key and the padding look alike, so only inequality is trusted).
+// sort orders the chunk's entries by Compare.
 func (c *chunk) sort() {
 	slices.SortFunc(c.entries, func(a, b entry) int {
-		if a.prefix != b.prefix {
-			if a.prefix < b.prefix {
-				return -1
-			}
-			return 1
-		}
-		return Compare(c.line(a), c.line(b))
+		return comparePrefixed(a.prefix, b.prefix, c.line(a), c.line(b))
 	})
 }
 
