@@ -108,9 +108,9 @@ func (w *Worker) runSortJob(job protocol.NewSortJob) {
 		MessageType: protocol.TypeStatus, OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.pid,
 	}
 	select {
-	case w.slots <- struct{}{}:
+	case w.sorting <- struct{}{}:
 		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)
-		<-w.slots
+		<-w.sorting
 		if err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(fmt.Errorf("sort: %w", err), job.InputFiles)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -35,22 +36,30 @@ type Config struct {
 	RegisterTimeout time.Duration
 	// Parallel bounds how many executables and sorts run at once.
 	Parallel int
-	// SortMemory is about how many bytes of lines one sort task holds in
-	// memory before it spills sorted runs to disk.
+	// SortMemory is about how many bytes of lines the worker's sort holds
+	// in memory before it spills sorted runs to disk. Sorts run one at a
+	// time, and the Go heap is held near this plus some headroom.
 	SortMemory int64
 }
 
+// memoryHeadroom is the Go heap a worker may use beyond its sort budget:
+// buffers, messages, and the garbage of a sort's growing buffers.
+const memoryHeadroom = 48 << 20
+
 // Worker is a running worker.
 type Worker struct {
-	cfg    Config
-	log    zerolog.Logger
-	pid    int
-	ln     net.Listener
-	acked  chan struct{}
-	ack    sync.Once
-	slots  chan struct{}
-	ctx    context.Context
-	cancel context.CancelFunc
+	cfg   Config
+	log   zerolog.Logger
+	pid   int
+	ln    net.Listener
+	acked chan struct{}
+	ack   sync.Once
+	slots chan struct{}
+	// sorting holds one sort at a time, so that --sort-memory bounds the
+	// worker, not each of its sorts.
+	sorting chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 func (w *Worker) masterAddr() string {
@@ -64,17 +73,23 @@ func Run(cfg Config, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Make the garbage collector run before the heap grows far past the
+		// sort's budget, rather than at twice what is live.
+		debug.SetMemoryLimit(cfg.SortMemory + memoryHeadroom)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := &Worker{
-		cfg:    cfg,
-		log:    log,
-		pid:    os.Getpid(),
-		ln:     ln,
-		acked:  make(chan struct{}),
-		slots:  make(chan struct{}, max(1, cfg.Parallel)),
-		ctx:    ctx,
-		cancel: cancel,
+		cfg:     cfg,
+		log:     log,
+		pid:     os.Getpid(),
+		ln:      ln,
+		acked:   make(chan struct{}),
+		slots:   make(chan struct{}, max(1, cfg.Parallel)),
+		sorting: make(chan struct{}, 1),
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 	w.log = log.With().Int("pid", w.pid).Logger()
 	w.log.Info().Str("addr", ln.Addr().String()).Str("master", w.masterAddr()).Msg("worker listening")
