@@ -104,19 +104,11 @@ type cluster struct {
 	procs   []*proc
 }
 
+// newCluster starts a master with fast heartbeats and waits for it to
+// listen.
 func newCluster(t *testing.T, masterArgs ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), port: freeMasterPort(t)}
-	t.Cleanup(func() {
-		for _, p := range c.procs {
-			p.kill()
-		}
-		if t.Failed() {
-			for _, p := range c.procs {
-				c.dumpLog(p)
-			}
-		}
-	})
+	c := newScratch(t)
 	args := append([]string{
 		"--heartbeat-interval", heartbeat.String(), "--missed-heartbeats", strconv.Itoa(missed),
 		"--log-format", "json", "--log-level", "debug",
@@ -128,6 +120,24 @@ func newCluster(t *testing.T, masterArgs ...string) *cluster {
 			conn.Close()
 		}
 		return err == nil
+	})
+	return c
+}
+
+// newScratch returns a cluster with no process yet: a scratch directory,
+// a free master port, and a cleanup that kills whatever it starts and shows
+// their logs if the test failed.
+func newScratch(t *testing.T) *cluster {
+	c := &cluster{t: t, dir: t.TempDir(), port: freeMasterPort(t)}
+	t.Cleanup(func() {
+		for _, p := range c.procs {
+			p.kill()
+		}
+		if t.Failed() {
+			for _, p := range c.procs {
+				c.dumpLog(p)
+			}
+		}
 	})
 	return c
 }

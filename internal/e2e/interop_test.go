@@ -48,19 +48,8 @@ func TestSeedWorkerInterop(t *testing.T) {
 // TestWorkerUnderSeedMaster runs our worker under a seed-only Python master
 // that sends one map job and checks the status and the output files.
 func TestWorkerUnderSeedMaster(t *testing.T) {
-	dir := t.TempDir()
-	port := freeMasterPort(t)
-	c := &cluster{t: t, dir: dir, port: port}
-	t.Cleanup(func() {
-		for _, p := range c.procs {
-			p.kill()
-		}
-		if t.Failed() {
-			for _, p := range c.procs {
-				c.dumpLog(p)
-			}
-		}
-	})
+	c := newScratch(t)
+	dir, port := c.dir, c.port
 	out := filepath.Join(dir, "mapper-output")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
