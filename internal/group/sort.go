@@ -46,37 +46,62 @@ func (c *chunk) add(line []byte) bool {
 	return true
 }
 
-// grow makes room for one more line of n bytes, doubling what is short but
-// never past the budget; it reports false if the line does not fit.
+// grow makes room for one more line of n bytes, doubling what is short.
+// Growing copies, so for a moment a buffer is held twice: it grows only as
+// far as the old and new buffers together stay within the budget, and
+// reports false when the line cannot fit so.
 func (c *chunk) grow(n int) bool {
-	// What each buffer must have, then what doubling would give it.
-	arenaMin := int64(max(cap(c.arena), len(c.arena)+n))
-	entriesMin := int64(max(cap(c.entries), len(c.entries)+1))
-	if arenaMin+entryBytes*entriesMin > c.memory {
-		return false
+	arenaCap, entriesCap := int64(cap(c.arena)), int64(cap(c.entries))
+	if need := int64(len(c.arena) + n); need > arenaCap {
+		room := c.memory - arenaCap - entryBytes*entriesCap
+		grown := min(max(need, 2*arenaCap, 1<<16), room)
+		if grown < need {
+			return false
+		}
+		c.arena = append(make([]byte, 0, grown), c.arena...)
+		arenaCap = grown
 	}
-	arenaCap, entriesCap := arenaMin, entriesMin
-	if arenaMin > int64(cap(c.arena)) {
-		arenaCap = max(arenaMin, 2*int64(cap(c.arena)), 1<<16)
-	}
-	if entriesMin > int64(cap(c.entries)) {
-		entriesCap = max(entriesMin, 2*int64(cap(c.entries)), 1<<12)
-	}
-	// Give back what doubling overshot, from the arena first.
-	if over := arenaCap + entryBytes*entriesCap - c.memory; over > 0 {
-		cut := min(over, arenaCap-arenaMin)
-		arenaCap -= cut
-		over -= cut
-		entriesCap -= (over + entryBytes - 1) / entryBytes
-	}
-	// Exact sizes: append's own growth would round up past the budget.
-	if arenaCap > int64(cap(c.arena)) {
-		c.arena = append(make([]byte, 0, arenaCap), c.arena...)
-	}
-	if entriesCap > int64(cap(c.entries)) {
-		c.entries = append(make([]entry, 0, entriesCap), c.entries...)
+	if int64(len(c.entries)) == entriesCap {
+		room := (c.memory - arenaCap - entryBytes*entriesCap) / entryBytes
+		grown := min(max(2*entriesCap, 1<<12), room)
+		if grown <= entriesCap {
+			return false
+		}
+		c.entries = append(make([]entry, 0, grown), c.entries...)
 	}
 	return true
+}
+
+// newChunk sizes a chunk's buffers at once for what the inputs will put in
+// them, within the budget, so that they rarely grow: total is the inputs'
+// size and lineLen the average length of their lines, newline included.
+func newChunk(memory, total, lineLen int64) *chunk {
+	lineLen = max(lineLen, 1)
+	arena := min(total, memory*lineLen/(lineLen+entryBytes))
+	lines := arena/lineLen + arena/lineLen/8 + 1024 // some slack for the estimate
+	entries := min(lines, (memory-arena)/entryBytes)
+	return &chunk{arena: make([]byte, 0, arena), entries: make([]entry, 0, entries), memory: memory}
+}
+
+// averageLine estimates the length of the lines of files from the start of
+// the first one that has any.
+func averageLine(files []string) (int64, error) {
+	buf := make([]byte, 64<<10)
+	for _, file := range files {
+		f, err := os.Open(file)
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", file, err)
+		}
+		n, err := io.ReadFull(f, buf)
+		f.Close()
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, fmt.Errorf("read %s: %w", file, err)
+		}
+		if n > 0 {
+			return int64(n) / int64(bytes.Count(buf[:n], []byte{'\n'})+1), nil
+		}
+	}
+	return 1, nil
 }
 
 func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
@@ -105,7 +130,19 @@ func (c *chunk) writeTo(w *bufio.Writer) error {
 // inputs.
 func SortFiles(inputs []string, output string, memory int64) (err error) {
 	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
-	c := &chunk{memory: memory}
+	var total int64
+	for _, in := range inputs {
+		info, err := os.Stat(in)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", in, err)
+		}
+		total += info.Size()
+	}
+	lineLen, err := averageLine(inputs)
+	if err != nil {
+		return err
+	}
+	c := newChunk(memory, total, lineLen)
 	var spills []string
 	defer func() {
 		for _, s := range spills {
