@@ -54,7 +54,8 @@ func TestSpeculation(t *testing.T) {
 			switch a.Outcome {
 			case "finished":
 				finished++
-				if a.WorkerPID == straggler.pid() {
+				// Sorts run inside the worker, past the gate.
+				if a.WorkerPID == straggler.pid() && task.Phase != "sort" {
 					t.Errorf("%s task %d finished on the straggler, whose gate is shut", task.Phase, task.Index)
 				}
 			case "superseded":

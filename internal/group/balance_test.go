@@ -30,7 +30,7 @@ func partitionSizes(t *testing.T, runs [][]string, reducers int) []int64 {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := MergePartition(sorted, out, reducers); err != nil {
+	if _, err := MergePartition(sorted, out, reducers, nil); err != nil {
 		t.Fatal(err)
 	}
 	sizes := make([]int64, reducers)
@@ -88,4 +88,41 @@ func TestBalanceHeavyKey(t *testing.T) {
 	}
 	sizes := partitionSizes(t, [][]string{lines[:50_000], lines[50_000:]}, 4)
 	checkBalance(t, sizes, 1.6)
+}
+
+// TestMergePartitionReady: each partition is handed over once, in order,
+// complete on disk when it is.
+func TestMergePartitionReady(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "sorted")
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "k%05d\t1\n", i)
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	lines := 0
+	ready := func(i int) {
+		got = append(got, i)
+		data, err := os.ReadFile(filepath.Join(out, PartitionName(i)))
+		if err != nil {
+			t.Errorf("partition %d handed over but not there: %v", i, err)
+		}
+		lines += strings.Count(string(data), "\n")
+	}
+	if _, err := MergePartition([]string{in}, out, 4, ready); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[0 1 2 3]" {
+		t.Errorf("partitions handed over in order %v, want [0 1 2 3]", got)
+	}
+	if lines != 5000 {
+		t.Errorf("handed-over partitions hold %d lines, want 5000", lines)
+	}
 }

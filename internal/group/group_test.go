@@ -316,7 +316,7 @@ func TestMergePartitionRandom(t *testing.T) {
 				}
 				sorted = append(sorted, s)
 			}
-			resorted, err := MergePartition(sorted, outDir, tt.reducers)
+			resorted, err := MergePartition(sorted, outDir, tt.reducers, nil)
 			if err != nil {
 				t.Fatalf("MergePartition: %v", err)
 			}
@@ -406,7 +406,7 @@ func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
 func TestMergePartitionEdges(t *testing.T) {
 	t.Run("no inputs writes every partition empty", func(t *testing.T) {
 		out := t.TempDir()
-		if _, err := MergePartition(nil, out, 3); err != nil {
+		if _, err := MergePartition(nil, out, 3, nil); err != nil {
 			t.Fatal(err)
 		}
 		if names := listDir(t, out); !slices.Equal(names, []string{"input_0", "input_1", "input_2"}) {
@@ -424,7 +424,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "\n\nx\t1\ny\t2")
 		writeFile(t, b, "\nx\t0\n")
-		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(filepath.Join(out, "input_0"))
@@ -439,7 +439,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "a\t1\n"+long+"\t1\n"+long+"\t3\n")
 		writeFile(t, b, long+"\t2\nzz\t1\n")
-		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1, nil); err != nil {
 			t.Fatal(err)
 		}
 		got := readLines(t, filepath.Join(out, "input_0"))
@@ -454,7 +454,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		b := filepath.Join(in, "b")
 		writeFile(t, a, "a\t1\na\x01\t1\n")
 		writeFile(t, b, "a\t2\na\x01\t0\n")
-		if _, err := MergePartition([]string{a, b}, out, 1); err != nil {
+		if _, err := MergePartition([]string{a, b}, out, 1, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := os.ReadFile(filepath.Join(out, "input_0"))
@@ -495,7 +495,7 @@ func TestMergePartitionErrors(t *testing.T) {
 			for _, name := range tt.inputs {
 				inputs = append(inputs, filepath.Join(in, name))
 			}
-			_, err := MergePartition(inputs, out, tt.reducers)
+			_, err := MergePartition(inputs, out, tt.reducers, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -539,7 +539,7 @@ func TestMergeOnceUnsorted(t *testing.T) {
 				writeFile(t, filepath.Join(in, name), tt.files[name])
 				inputs = append(inputs, filepath.Join(in, name))
 			}
-			err := mergePartitionOnce(inputs, out, 2)
+			err := mergePartitionOnce(inputs, out, nil, func(int) {})
 			var ue *UnsortedError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got %v, want an *UnsortedError", err)
@@ -567,7 +567,7 @@ func TestMergePartitionResortsUnsorted(t *testing.T) {
 	writeFile(t, good, "a\t1\nk\t0\n")
 	writeFile(t, bad1, "k\t1\nk\na\x01\t1\na\t2") // Python order, no final newline
 	writeFile(t, bad2, "z\t1\nb\t1\n")
-	resorted, err := MergePartition([]string{good, bad1, bad2}, out, 1)
+	resorted, err := MergePartition([]string{good, bad1, bad2}, out, 1, nil)
 	if err != nil {
 		t.Fatalf("MergePartition: %v", err)
 	}
@@ -589,7 +589,7 @@ func TestMergePartitionResortsUnsorted(t *testing.T) {
 	}
 
 	// Sorted inputs are not resorted.
-	resorted, err = MergePartition([]string{good, bad1, bad2}, out, 2)
+	resorted, err = MergePartition([]string{good, bad1, bad2}, out, 2, nil)
 	if err != nil || len(resorted) != 0 {
 		t.Errorf("second merge: resorted %q, %v; want none", resorted, err)
 	}

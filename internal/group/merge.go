@@ -20,23 +20,39 @@ const resortMemory = 32 << 20
 
 // MergePartition merges inputs, each sorted by Compare, in one streaming
 // pass into outDir/input_0 … input_{reducers-1}. The partitions are
-// contiguous key ranges, balanced in bytes: each is cut, at a key boundary,
-// where the bytes written reach the end of its equal share. A key's lines
-// never split, so before a key known (from samples of the inputs) to be
-// large, the cut goes wherever leaves the partition nearer its share's end.
-// Each partition is sorted, and together, in order, they are the whole
-// sorted input. Every partition file is written, empty or not.
+// contiguous key ranges, balanced in bytes: their bounds are keys chosen
+// before the merge from samples of the inputs, so a key's lines never split
+// and partition i is complete, and handed to ready, as soon as the merge
+// passes its last key. Every partition file is written, empty or not, each
+// is sorted, and together, in order, they are the whole sorted input.
 //
 // A worker that follows only the seed may sort in another order (Python's
 // sorted() over lines that keep their newline puts "k\t1\n" before "k\n").
 // Such an input is found out of order during the merge, sorted again here,
-// and the merge starts over; resorted names those inputs.
-func MergePartition(inputs []string, outDir string, reducers int) (resorted []string, err error) {
+// and the merge starts over with the same bounds, so that partitions
+// already handed out come out the same; resorted names those inputs. ready
+// may be nil.
+func MergePartition(inputs []string, outDir string, reducers int, ready func(partition int)) (resorted []string, err error) {
 	if reducers < 1 {
 		return nil, fmt.Errorf("merge: %d reducers", reducers)
 	}
+	cuts, err := cutKeys(inputs, reducers)
+	if err != nil {
+		return nil, err
+	}
+	// Too few keys to cut everywhere: the last partitions stay empty.
+	for len(cuts) < reducers-1 {
+		cuts = append(cuts, nil)
+	}
+	announced := make([]bool, reducers)
+	announce := func(i int) {
+		if !announced[i] && ready != nil {
+			ready(i)
+		}
+		announced[i] = true
+	}
 	for {
-		err := mergePartitionOnce(inputs, outDir, reducers)
+		err := mergePartitionOnce(inputs, outDir, cuts, announce)
 		var unsorted *UnsortedError
 		if !errors.As(err, &unsorted) || slices.Contains(resorted, unsorted.File) {
 			return resorted, err
@@ -58,20 +74,8 @@ func (e *UnsortedError) Error() string {
 	return fmt.Sprintf("%s is not sorted at line %d", e.File, e.Line)
 }
 
-func mergePartitionOnce(inputs []string, outDir string, reducers int) (err error) {
-	var total int64
-	for _, in := range inputs {
-		info, err := os.Stat(in)
-		if err != nil {
-			return fmt.Errorf("merge: %w", err)
-		}
-		total += info.Size()
-	}
-	sizes, err := sampleKeys(inputs, max(total/int64(256*reducers), 4096))
-	if err != nil {
-		return err
-	}
-	p := &rangePartitioner{outs: make([]*atomicFile, reducers), total: total, keySizes: sizes}
+func mergePartitionOnce(inputs []string, outDir string, cuts [][]byte, ready func(int)) (err error) {
+	p := &rangePartitioner{outs: make([]*atomicFile, len(cuts)+1), cuts: cuts, ready: ready}
 	defer func() {
 		if err != nil {
 			for _, o := range p.outs {
@@ -89,57 +93,100 @@ func mergePartitionOnce(inputs []string, outDir string, reducers int) (err error
 	if err := mergeFiles(inputs, p.write); err != nil {
 		return err
 	}
-	for i, o := range p.outs {
-		p.outs[i] = nil // committed or aborted either way
-		if err := o.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return p.finish(len(p.outs))
 }
 
-// rangePartitioner writes a sorted stream of lines into len(outs)
-// partitions of about equal bytes, moving to the next partition only where
-// a new key starts.
+// rangePartitioner writes a sorted stream of lines into the partitions that
+// cuts bound: partition i takes the keys from cuts[i-1] up to, not
+// including, cuts[i]. A nil cut is past every key.
 type rangePartitioner struct {
-	outs  []*atomicFile
-	total int64
-	// keySizes estimates the bytes of the keys large enough to be sampled.
-	keySizes map[string]int64
-	written  int64
-	current  int
-	prevKey  []byte
-	started  bool
+	outs    []*atomicFile
+	cuts    [][]byte
+	ready   func(int)
+	current int
 }
 
 func (p *rangePartitioner) write(line []byte) error {
 	key := Key(line)
-	if !p.started || !bytes.Equal(key, p.prevKey) {
-		// Cut before this key if the partition would pass its share's
-		// end by more than it would fall short of it without the key.
-		for p.current < len(p.outs)-1 && p.written+p.keySizes[string(key)]/2 >= p.total*int64(p.current+1)/int64(len(p.outs)) {
-			p.current++
+	next := p.current
+	for next < len(p.cuts) && p.cuts[next] != nil && bytes.Compare(key, p.cuts[next]) >= 0 {
+		next++
+	}
+	if next > p.current {
+		if err := p.finish(next); err != nil {
+			return err
 		}
-		p.prevKey = append(p.prevKey[:0], key...)
-		p.started = true
 	}
 	out := p.outs[p.current]
 	out.Write(line)
 	if err := out.WriteByte('\n'); err != nil {
 		return fmt.Errorf("write %s: %w", out.target, err)
 	}
-	p.written += int64(len(line)) + 1
 	return nil
 }
 
-// sampleKeys estimates the bytes of the largest keys of sorted inputs by
-// reading the line at every step bytes of each: a key met at n points in a
-// row spans at least (n-1)×step bytes there. Keys met once are left out:
-// they may be tiny. It costs a read per step, not a pass.
-func sampleKeys(inputs []string, step int64) (map[string]int64, error) {
-	sizes := make(map[string]int64)
-	met := make(map[string]int64)
-	buf := make([]byte, 4096)
+// finish commits the partitions before partition end and hands them to
+// ready.
+func (p *rangePartitioner) finish(end int) error {
+	for ; p.current < end; p.current++ {
+		out := p.outs[p.current]
+		p.outs[p.current] = nil // committed or aborted either way
+		if err := out.Commit(); err != nil {
+			return err
+		}
+		p.ready(p.current)
+	}
+	p.current = min(p.current, len(p.outs)-1)
+	return nil
+}
+
+// cutKeys chooses the keys that bound reducers partitions of about equal
+// bytes. It reads the line after every step bytes of each input, a sample
+// standing for step bytes of its key, and walks the sampled keys in order;
+// where a partition's share ends inside a key's samples, the cut goes
+// before or after that key, whichever is nearer. It costs a short read per
+// sample, at most a few hundred per reducer, not a pass over the inputs.
+func cutKeys(inputs []string, reducers int) ([][]byte, error) {
+	var total int64
+	for _, in := range inputs {
+		info, err := os.Stat(in)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		total += info.Size()
+	}
+	if reducers == 1 || total == 0 {
+		return nil, nil
+	}
+	step := max(total/int64(min(256*reducers, 1<<16)), 1)
+	keys, err := sampleKeys(inputs, step)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(keys, func(a, b []byte) int { return bytes.Compare(a, b) })
+	sampled := int64(len(keys))
+	cuts := make([][]byte, 0, reducers-1)
+	for i := 0; i < len(keys); {
+		j := i
+		for j < len(keys) && bytes.Equal(keys[j], keys[i]) {
+			j++
+		}
+		// Samples i..j-1 are one key: cut before it if more than half of
+		// it lies past the next share's end.
+		for len(cuts) < reducers-1 && int64(i)+int64(j-i)/2 >= sampled*int64(len(cuts)+1)/int64(reducers) {
+			cuts = append(cuts, keys[i])
+		}
+		i = j
+	}
+	return cuts, nil
+}
+
+// sampleKeys returns the key of the line after every step bytes of each
+// input (the first line too); a line longer than the read buffer is left
+// out.
+func sampleKeys(inputs []string, step int64) ([][]byte, error) {
+	var keys [][]byte
+	buf := make([]byte, 1024)
 	for _, in := range inputs {
 		f, err := os.Open(in)
 		if err != nil {
@@ -150,33 +197,32 @@ func sampleKeys(inputs []string, step int64) (map[string]int64, error) {
 			f.Close()
 			return nil, fmt.Errorf("sample: %w", err)
 		}
-		for off := step; off < info.Size(); off += step {
-			n, err := f.ReadAt(buf, off)
+		for off := int64(0); off < info.Size(); off += step {
+			// Read from the byte before off: if it ends a line, the line
+			// at off is whole.
+			at := max(off-1, 0)
+			n, err := f.ReadAt(buf, at)
 			if err != nil && !errors.Is(err, io.EOF) {
 				f.Close()
 				return nil, fmt.Errorf("sample %s: %w", in, err)
 			}
-			// Skip the partial line at off; a line longer than the buffer
-			// goes unsampled.
 			rest := buf[:n]
-			i := bytes.IndexByte(rest, '\n')
-			if i < 0 {
-				continue
+			if off > 0 {
+				i := bytes.IndexByte(rest, '\n')
+				if i < 0 {
+					continue
+				}
+				rest = rest[i+1:]
 			}
-			rest = rest[i+1:]
 			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-				met[string(Key(rest[:j]))]++
+				keys = append(keys, bytes.Clone(Key(rest[:j])))
+			} else if n < len(buf) && len(rest) > 0 {
+				keys = append(keys, bytes.Clone(Key(rest))) // the last line, without a newline
 			}
 		}
 		f.Close()
-		for key, n := range met {
-			if n > 1 {
-				sizes[key] += (n - 1) * step
-			}
-		}
-		clear(met)
 	}
-	return sizes, nil
+	return keys, nil
 }
 
 // mergeFiles merges sorted files and passes each line, in order and without

@@ -404,15 +404,32 @@ func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
 		s.fail(now, j, fmt.Sprintf("merge sorted files: %v", err))
 		return s.advance(now)
 	}
-	for i := range j.spec.NumReducers {
+	s.addReduceTasks(j, j.spec.NumReducers)
+	j.step = stepReducing
+	s.log.Info().Int("job", j.id).Int("tasks", j.spec.NumReducers).Msg("reduce phase")
+	return s.advance(now)
+}
+
+// PartitionMerged starts the reduce task of one partition that the merge,
+// still going on, has finished: partitions are key ranges written in
+// order, so reducing the first ones need not wait for the last.
+func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Action {
+	j := s.job(jobID)
+	if j == nil || j != s.current || j.step != stepMerging {
+		return nil
+	}
+	s.addReduceTasks(j, partition+1)
+	return s.advance(now)
+}
+
+// addReduceTasks adds the reduce tasks of partitions up to n, in order.
+func (s *Scheduler) addReduceTasks(j *job, n int) {
+	for i := len(j.tasks[phaseReduce]); i < n; i++ {
 		in := filepath.Join(j.grouperOutput(), fmt.Sprintf("input_%d", i))
 		t := &task{job: j, phase: phaseReduce, index: i, inputs: []string{in}, output: j.reducerOutput()}
 		t.outputs = []string{filepath.Join(t.output, filepath.Base(in))}
 		s.addTask(t)
 	}
-	j.step = stepReducing
-	s.log.Info().Int("job", j.id).Int("tasks", j.spec.NumReducers).Msg("reduce phase")
-	return s.advance(now)
 }
 
 // OutputsMoved ends a job whose reducer outputs are in its output directory.
@@ -599,8 +616,11 @@ func (s *Scheduler) advance(now time.Time) []Action {
 			ph = phaseCombine
 		case stepReducing:
 			ph = phaseReduce
+		case stepMerging:
+			// The partitions merged so far may be reduced already.
+			return append(actions, s.dispatch(now, j.tasks[phaseReduce])...)
 		default:
-			// Scanning, merging or moving: the master's own I/O is under way.
+			// Scanning or moving: the master's own I/O is under way.
 			return actions
 		}
 		// Earlier phases have pending tasks only when a lost output must be

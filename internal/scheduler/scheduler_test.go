@@ -1813,3 +1813,46 @@ func TestCombiner(t *testing.T) {
 	wantPhase(t, j, "combine", 3, 3)
 	checkAttempts(t, s)
 }
+
+// TestReduceWhileMerging: a partition the merge has finished is reduced at
+// once; the rest follow when the merge ends, and the job completes.
+func TestReduceWhileMerging(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101, 102}, 2, 2, 3)
+	var acts []Action
+	for _, snd := range maps {
+		acts = s.StatusReceived(at(sec), finished(snd))
+	}
+	for _, snd := range sendsOf(acts, protocol.TypeNewSortJob) {
+		acts = s.StatusReceived(at(2*sec), finished(snd))
+	}
+	if len(actionsOf[Merge](acts)) != 1 {
+		t.Fatalf("last sort returned %s, want a Merge", describe(acts))
+	}
+	acts = s.PartitionMerged(at(3*sec), 0, 0)
+	early := sendsOf(acts, protocol.TypeNewWorkerJob)
+	if len(early) != 1 || !strings.HasSuffix(inputsOf(early[0])[0], "/input_0") {
+		t.Fatalf("PartitionMerged(0) returned %s, want the reduce task of input_0", describe(acts))
+	}
+	if got := s.PartitionMerged(at(3*sec), 0, 0); len(got) != 0 {
+		t.Errorf("the same partition again returned %s", describe(got))
+	}
+	done := s.StatusReceived(at(4*sec), finished(early[0]))
+	if len(done) != 0 {
+		t.Errorf("reduce 0 finishing during the merge returned %s", describe(done))
+	}
+	wantJobState(t, s, 0, protocol.JobGrouping)
+	acts = s.Merged(at(5*sec), 0, nil)
+	rest := sendsOf(acts, protocol.TypeNewWorkerJob)
+	if len(rest) != 2 {
+		t.Fatalf("Merged returned %s, want the reduce tasks of input_1 and input_2", describe(acts))
+	}
+	for _, snd := range rest {
+		acts = s.StatusReceived(at(6*sec), finished(snd))
+	}
+	moves := actionsOf[MoveOutputs](acts)
+	if len(moves) != 1 || len(moves[0].Files) != 3 {
+		t.Fatalf("last reduce returned %s, want a MoveOutputs of 3 files", describe(acts))
+	}
+	checkAttempts(t, s)
+}
