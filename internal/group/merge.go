@@ -164,17 +164,22 @@ func cutKeys(inputs []string, reducers int) ([][]byte, error) {
 		return nil, err
 	}
 	slices.SortFunc(keys, func(a, b []byte) int { return bytes.Compare(a, b) })
-	sampled := int64(len(keys))
+	sampled := len(keys)
 	cuts := make([][]byte, 0, reducers-1)
-	for i := 0; i < len(keys); {
+	// Each partition aims at an equal share of what the earlier ones left,
+	// so that one falling short of its share (a large key went on to the
+	// next) does not leave the next overfull.
+	end := sampled / reducers
+	for i := 0; i < sampled; {
 		j := i
-		for j < len(keys) && bytes.Equal(keys[j], keys[i]) {
+		for j < sampled && bytes.Equal(keys[j], keys[i]) {
 			j++
 		}
 		// Samples i..j-1 are one key: cut before it if more than half of
-		// it lies past the next share's end.
-		for len(cuts) < reducers-1 && int64(i)+int64(j-i)/2 >= sampled*int64(len(cuts)+1)/int64(reducers) {
+		// it lies past the current partition's end.
+		for len(cuts) < reducers-1 && i+(j-i)/2 >= end {
 			cuts = append(cuts, keys[i])
+			end = i + (sampled-i)/(reducers-len(cuts))
 		}
 		i = j
 	}
