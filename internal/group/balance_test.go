@@ -126,3 +126,50 @@ func TestMergePartitionReady(t *testing.T) {
 		t.Errorf("handed-over partitions hold %d lines, want 5000", lines)
 	}
 }
+
+// TestMergeForeignOrder: a file sorted as Python's sorted() sorts whole
+// lines puts "z\x01\t1" before "z\t1". Found while the merge is still in z's
+// partition, it is re-sorted and merged again; found after a line's
+// partition went to its reducer, the merge fails rather than change it.
+func TestMergeForeignOrder(t *testing.T) {
+	dir := t.TempDir()
+	var good strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&good, "k%03d\t1\n", i)
+	}
+	tests := []struct {
+		name, bad string
+		wantErr   bool
+	}{
+		{"in the last partition", "a\t1\nz\x01\t1\nz\t1\n", false},
+		{"behind a reduced partition", "a\x01\t1\nk500\t1\na\t1\n", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := t.TempDir()
+			goodFile, badFile := filepath.Join(in, "good"), filepath.Join(in, "bad")
+			os.WriteFile(goodFile, []byte(good.String()), 0o644)
+			os.WriteFile(badFile, []byte(tt.bad), 0o644)
+			out := filepath.Join(dir, tt.name)
+			os.Mkdir(out, 0o755)
+			var ready []int
+			_, err := MergePartition([]string{goodFile, badFile}, out, 4, func(i int) { ready = append(ready, i) })
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "already reduced") {
+					t.Fatalf("got %v, want an error naming a partition already reduced", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ready) != "[0 1 2 3]" {
+				t.Errorf("partitions handed over %v, want each once in order", ready)
+			}
+			data, _ := os.ReadFile(filepath.Join(out, PartitionName(3)))
+			if !strings.HasSuffix(string(data), "z\t1\nz\x01\t1\n") {
+				t.Errorf("last partition ends %q, want z before z\\x01", data[max(0, len(data)-20):])
+			}
+		})
+	}
+}

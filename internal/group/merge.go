@@ -57,6 +57,13 @@ func MergePartition(inputs []string, outDir string, reducers int, ready func(par
 		if !errors.As(err, &unsorted) || slices.Contains(resorted, unsorted.File) {
 			return resorted, err
 		}
+		// The line found out of order belongs to a partition the merge had
+		// already passed: if that partition went to its reducer, it cannot
+		// be taken back. (A worker ordering keys as Python's sorted() does
+		// lines, for keys with bytes below a tab, gets here.)
+		if announced[partitionOf(cuts, unsorted.Key)] {
+			return resorted, fmt.Errorf("%w, with a line for a partition already reduced: the worker that sorted it does not order keys as this master does", err)
+		}
 		if err := SortFiles([]string{unsorted.File}, unsorted.File, resortMemory); err != nil {
 			return resorted, err
 		}
@@ -68,6 +75,8 @@ func MergePartition(inputs []string, outDir string, reducers int, ready func(par
 type UnsortedError struct {
 	File string
 	Line int
+	// Key is the key of the line out of order.
+	Key []byte
 }
 
 func (e *UnsortedError) Error() string {
@@ -75,7 +84,7 @@ func (e *UnsortedError) Error() string {
 }
 
 func mergePartitionOnce(inputs []string, outDir string, cuts [][]byte, ready func(int)) (err error) {
-	p := &rangePartitioner{outs: make([]*atomicFile, len(cuts)+1), cuts: cuts, ready: ready}
+	p := &rangePartitioner{dir: outDir, outs: make([]*atomicFile, len(cuts)+1), cuts: cuts, ready: ready}
 	defer func() {
 		if err != nil {
 			for _, o := range p.outs {
@@ -85,11 +94,6 @@ func mergePartitionOnce(inputs []string, outDir string, cuts [][]byte, ready fun
 			}
 		}
 	}()
-	for i := range p.outs {
-		if p.outs[i], err = createAtomic(filepath.Join(outDir, PartitionName(i))); err != nil {
-			return err
-		}
-	}
 	if err := mergeFiles(inputs, p.write); err != nil {
 		return err
 	}
@@ -100,6 +104,9 @@ func mergePartitionOnce(inputs []string, outDir string, cuts [][]byte, ready fun
 // cuts bound: partition i takes the keys from cuts[i-1] up to, not
 // including, cuts[i]. A nil cut is past every key.
 type rangePartitioner struct {
+	dir string
+	// outs holds the partition being written; the ones before it are
+	// committed, the ones after it not yet made.
 	outs    []*atomicFile
 	cuts    [][]byte
 	ready   func(int)
@@ -107,17 +114,15 @@ type rangePartitioner struct {
 }
 
 func (p *rangePartitioner) write(line []byte) error {
-	key := Key(line)
-	next := p.current
-	for next < len(p.cuts) && p.cuts[next] != nil && bytes.Compare(key, p.cuts[next]) >= 0 {
-		next++
-	}
-	if next > p.current {
+	if next := partitionOf(p.cuts[p.current:], Key(line)) + p.current; next > p.current {
 		if err := p.finish(next); err != nil {
 			return err
 		}
 	}
-	out := p.outs[p.current]
+	out, err := p.out(p.current)
+	if err != nil {
+		return err
+	}
 	out.Write(line)
 	if err := out.WriteByte('\n'); err != nil {
 		return fmt.Errorf("write %s: %w", out.target, err)
@@ -125,11 +130,35 @@ func (p *rangePartitioner) write(line []byte) error {
 	return nil
 }
 
+// out returns partition i's file, making it if needed.
+func (p *rangePartitioner) out(i int) (*atomicFile, error) {
+	if p.outs[i] == nil {
+		o, err := createAtomic(filepath.Join(p.dir, PartitionName(i)))
+		if err != nil {
+			return nil, err
+		}
+		p.outs[i] = o
+	}
+	return p.outs[i], nil
+}
+
+// partitionOf returns the partition that cuts give key.
+func partitionOf(cuts [][]byte, key []byte) int {
+	i := 0
+	for i < len(cuts) && cuts[i] != nil && bytes.Compare(key, cuts[i]) >= 0 {
+		i++
+	}
+	return i
+}
+
 // finish commits the partitions before partition end and hands them to
 // ready.
 func (p *rangePartitioner) finish(end int) error {
 	for ; p.current < end; p.current++ {
-		out := p.outs[p.current]
+		out, err := p.out(p.current)
+		if err != nil {
+			return err
+		}
 		p.outs[p.current] = nil // committed or aborted either way
 		if err := out.Commit(); err != nil {
 			return err
@@ -295,7 +324,7 @@ func (r *run) next() (bool, error) {
 	r.prefix = keyPrefix(line)
 	r.number++
 	if r.number > 1 && comparePrefixed(prevPrefix, r.prefix, r.prev, r.line) > 0 {
-		return false, &UnsortedError{File: r.name, Line: r.number}
+		return false, &UnsortedError{File: r.name, Line: r.number, Key: bytes.Clone(Key(r.line))}
 	}
 	return true, nil
 }
