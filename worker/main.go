@@ -20,7 +20,6 @@ func main() {
 	pflag.StringVar(&cfg.MasterHost, "master-host", "localhost", "the master's host")
 	pflag.StringVar(&cfg.Host, "host", "localhost", "address to listen on, sent to the master")
 	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 2*time.Second, "how often to send a heartbeat")
-	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", 5, "heartbeat intervals without one after which the master declares a worker dead")
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", 30*time.Second, "how long to keep trying to register")
 	pflag.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "how many executables to run at once")
 	pflag.Int64Var(&cfg.SortMemory, "sort-memory", 256<<20, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
@@ -45,8 +44,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
 		os.Exit(2)
 	}
-	if cfg.HeartbeatInterval <= 0 || cfg.MissedHeartbeats < 1 || cfg.Parallel < 1 {
-		fmt.Fprintln(os.Stderr, "worker: --heartbeat-interval must be positive, --missed-heartbeats and --parallel at least 1")
+	if cfg.HeartbeatInterval <= 0 || cfg.Parallel < 1 {
+		fmt.Fprintln(os.Stderr, "worker: --heartbeat-interval must be positive and --parallel at least 1")
 		os.Exit(2)
 	}
 	log, err := logging.New("worker", *level, *format)

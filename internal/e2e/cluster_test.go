@@ -181,8 +181,7 @@ func (c *cluster) dumpLog(p *proc) {
 func (c *cluster) startWorker(extra ...string) *proc {
 	c.t.Helper()
 	args := append([]string{
-		"--heartbeat-interval", heartbeat.String(), "--missed-heartbeats", strconv.Itoa(missed),
-		"--log-format", "json", "--log-level", "debug",
+		"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug",
 	}, extra...)
 	args = append(args, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)))
 	p := c.start("worker", filepath.Join(binDir, "worker"), args...)

@@ -173,3 +173,30 @@ func TestMergeForeignOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestBalanceLongLines: lines far longer than a sample's read still give
+// their keys, so the partitions stay balanced.
+func TestBalanceLongLines(t *testing.T) {
+	var lines []string
+	value := strings.Repeat("v", 1100)
+	for i := range 400 {
+		lines = append(lines, fmt.Sprintf("doc%03d\t%s", i, value))
+	}
+	checkBalance(t, partitionSizes(t, [][]string{lines}, 4), 1.5)
+}
+
+// TestEmptyKeyCut: the empty key, sampled many times, can bound a
+// partition like any other.
+func TestEmptyKeyCut(t *testing.T) {
+	var lines []string
+	for i := range 3000 {
+		lines = append(lines, fmt.Sprintf("\t%d", i)) // key ""
+	}
+	for i := range 3000 {
+		lines = append(lines, fmt.Sprintf("k%04d\t1", i))
+	}
+	sizes := partitionSizes(t, [][]string{lines}, 2)
+	if sizes[0] == 0 || sizes[1] == 0 {
+		t.Errorf("partition sizes %v: one is empty", sizes)
+	}
+}

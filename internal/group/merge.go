@@ -215,12 +215,11 @@ func cutKeys(inputs []string, reducers int) ([][]byte, error) {
 	return cuts, nil
 }
 
-// sampleKeys returns the key of the line after every step bytes of each
-// input (the first line too); a line longer than the read buffer is left
-// out.
+// sampleKeys returns the key of the line that starts at or after every
+// step bytes of each input (the first line too). A line may be long: only
+// its key is read, up to maxSampledKey bytes.
 func sampleKeys(inputs []string, step int64) ([][]byte, error) {
 	var keys [][]byte
-	buf := make([]byte, 1024)
 	for _, in := range inputs {
 		f, err := os.Open(in)
 		if err != nil {
@@ -232,31 +231,61 @@ func sampleKeys(inputs []string, step int64) ([][]byte, error) {
 			return nil, fmt.Errorf("sample: %w", err)
 		}
 		for off := int64(0); off < info.Size(); off += step {
-			// Read from the byte before off: if it ends a line, the line
-			// at off is whole.
-			at := max(off-1, 0)
-			n, err := f.ReadAt(buf, at)
-			if err != nil && !errors.Is(err, io.EOF) {
+			key, ok, err := keyAt(f, off, info.Size())
+			if err != nil {
 				f.Close()
 				return nil, fmt.Errorf("sample %s: %w", in, err)
 			}
-			rest := buf[:n]
-			if off > 0 {
-				i := bytes.IndexByte(rest, '\n')
-				if i < 0 {
-					continue
-				}
-				rest = rest[i+1:]
-			}
-			if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-				keys = append(keys, bytes.Clone(Key(rest[:j])))
-			} else if n < len(buf) && len(rest) > 0 {
-				keys = append(keys, bytes.Clone(Key(rest))) // the last line, without a newline
+			if ok {
+				keys = append(keys, key)
 			}
 		}
 		f.Close()
 	}
 	return keys, nil
+}
+
+// maxSampledKey bounds the key a sample reads; longer ones go unsampled.
+const maxSampledKey = 64 << 10
+
+// keyAt reads the key of the first line that starts at or after off in f,
+// of size bytes; ok is false if there is none.
+func keyAt(f *os.File, off, size int64) (key []byte, ok bool, err error) {
+	// From the byte before off: if it ends a line, the line at off is
+	// whole.
+	at := max(off-1, 0)
+	r := bufio.NewReaderSize(io.NewSectionReader(f, at, size-at), 4096)
+	if off > 0 {
+		for {
+			_, err := r.ReadSlice('\n')
+			if err == nil {
+				break
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, false, nil
+			}
+			if !errors.Is(err, bufio.ErrBufferFull) {
+				return nil, false, err
+			}
+		}
+	}
+	// Never nil, even empty: a nil cut stands for "past every key".
+	key = make([]byte, 0, 32)
+	for len(key) <= maxSampledKey {
+		b, err := r.ReadByte()
+		if errors.Is(err, io.EOF) {
+			// The last line, without a newline; or no line at all.
+			return key, len(key) > 0, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if b == '\t' || b == '\n' {
+			return key, true, nil
+		}
+		key = append(key, b)
+	}
+	return nil, false, nil
 }
 
 // mergeFiles merges sorted files and passes each line, in order and without

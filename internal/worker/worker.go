@@ -25,16 +25,14 @@ type Config struct {
 	// Host is the address the worker listens on and tells the master.
 	Host string
 	Port int
-	// HeartbeatInterval is how often to send a heartbeat.
+	// HeartbeatInterval is how often to send a heartbeat. A worker the
+	// master declared dead (it was frozen, say) needs nothing else: its next
+	// heartbeat makes it ready again.
 	HeartbeatInterval time.Duration
-	// MissedHeartbeats is how many intervals the master waits before it
-	// declares a worker dead. A worker that finds it could not send for that
-	// long (it was frozen) registers again, since the master has given its
-	// tasks away.
-	MissedHeartbeats int
 	// RegisterTimeout bounds how long to keep trying to register.
 	RegisterTimeout time.Duration
-	// Parallel bounds how many executables and sorts run at once.
+	// Parallel bounds how many executables run at once (sorts, one at a
+	// time, come on top).
 	Parallel int
 	// SortMemory is about how many bytes of lines the worker's sort holds
 	// in memory before it spills sorted runs to disk. Sorts run one at a
@@ -149,9 +147,7 @@ func (w *Worker) register() error {
 	}
 }
 
-// heartbeat sends a heartbeat every interval until shutdown. A gap long
-// enough for the master to have declared this worker dead means the process
-// was frozen; it registers again so that the master uses it again.
+// heartbeat sends a heartbeat every interval until shutdown.
 func (w *Worker) heartbeat() {
 	conn, err := net.Dial("udp", protocol.HeartbeatAddr(w.cfg.MasterHost, w.cfg.MasterPort))
 	if err != nil {
@@ -161,8 +157,6 @@ func (w *Worker) heartbeat() {
 	defer conn.Close()
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
-	dead := time.Duration(w.cfg.MissedHeartbeats) * w.cfg.HeartbeatInterval
-	last := time.Now()
 	for {
 		if err := protocol.SendHeartbeat(conn, w.pid); err != nil {
 			w.log.Warn().Err(err).Msg("heartbeat")
@@ -171,22 +165,7 @@ func (w *Worker) heartbeat() {
 		case <-w.ctx.Done():
 			return
 		case <-tick.C:
-			// The clock, not the tick's scheduled time: after a freeze the
-			// ticker delivers a stale time.
-			now := time.Now()
-			if gap := now.Sub(last); gap > dead {
-				w.log.Warn().Dur("gap", gap).Msg("heartbeats stopped for too long; registering again")
-				go w.reregister()
-			}
-			last = now
 		}
-	}
-}
-
-func (w *Worker) reregister() {
-	msg := protocol.Register{MessageType: protocol.TypeRegister, WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.pid}
-	if err := protocol.Send(w.masterAddr(), msg); err != nil {
-		w.log.Error().Err(err).Msg("register again")
 	}
 }
 
