@@ -64,8 +64,9 @@ func (o *outbox) pop() (scheduler.Send, bool) {
 // deliver sends the outbox's messages until it is closed. A refused
 // connection means nothing listens on the worker's port: past the send's
 // RetryFor, the worker is reported dead at once. Other failures (a timeout:
-// the worker is frozen, or too busy to accept) are retried until the
-// worker answers or its heartbeats say it is dead, which closes the outbox.
+// the worker is frozen, or too busy to accept) are retried for as long as
+// missed heartbeats would take to declare it dead, which closes the outbox;
+// a worker that heartbeats but never accepts is reported dead then.
 func (s *Server) deliver(o *outbox, pid, incarnation int) {
 	for {
 		select {
@@ -97,14 +98,16 @@ func (s *Server) deliver(o *outbox, pid, incarnation int) {
 // sendPersistently sends until it succeeds, the outbox closes (nil: nothing
 // more to do) or the worker's port refuses past send.RetryFor.
 func (s *Server) sendPersistently(o *outbox, send scheduler.Send) error {
-	deadline := time.Now().Add(send.RetryFor)
+	refusedUntil := time.Now().Add(send.RetryFor)
+	failingUntil := time.Now().Add(max(send.RetryFor, time.Duration(s.cfg.MissedHeartbeats)*s.cfg.HeartbeatInterval))
 	backoff := 100 * time.Millisecond
 	for {
 		err := protocol.Send(send.Addr, send.Msg)
 		if err == nil {
 			return nil
 		}
-		if errors.Is(err, syscall.ECONNREFUSED) && time.Now().After(deadline) {
+		now := time.Now()
+		if errors.Is(err, syscall.ECONNREFUSED) && now.After(refusedUntil) || now.After(failingUntil) {
 			return err
 		}
 		s.log.Debug().Err(err).Int("worker", send.PID).Msg("send: trying again")
