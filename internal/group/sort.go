@@ -142,43 +142,21 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 	if err != nil {
 		return err
 	}
-	c := newChunk(memory, total, lineLen)
-	var spills []string
+	s := &sorter{output: output, memory: memory, left: total, chunk: newChunk(memory, total, lineLen)}
 	defer func() {
-		for _, s := range spills {
-			os.Remove(s)
+		for _, f := range s.spills {
+			os.Remove(f)
 		}
 	}()
-	spill := func() error {
-		c.sort()
-		// A unique name: a speculative copy of this task may be spilling
-		// beside it.
-		f, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".run-*")
-		if err != nil {
-			return fmt.Errorf("spill: %w", err)
+	makeRoom := func() error {
+		if err := s.spill(); err != nil {
+			return err
 		}
-		spills = append(spills, f.Name())
-		w := bufio.NewWriterSize(f, 256<<10)
-		err = c.writeTo(w)
-		if err == nil {
-			err = w.Flush()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("spill %s: %w", f.Name(), err)
-		}
-		c.arena, c.entries = c.arena[:0], c.entries[:0]
-		if int64(cap(c.arena))+entryBytes*int64(cap(c.entries)) > c.memory {
-			// A line longer than the budget grew the arena past it; keep it
-			// and every later line would spill alone.
-			c.arena, c.entries = nil, nil
-		}
+		s.reuse()
 		return nil
 	}
 	for _, in := range inputs {
-		if err := c.read(in, spill); err != nil {
+		if err := s.chunk.read(in, makeRoom); err != nil {
 			return err
 		}
 	}
@@ -186,30 +164,117 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 	if err != nil {
 		return err
 	}
-	if len(spills) == 0 {
-		c.sort()
-		if err := c.writeTo(out.Writer); err != nil {
+	if len(s.spills) == 0 {
+		s.chunk.sort()
+		if err := s.chunk.writeTo(out.Writer); err != nil {
 			out.Abort()
 			return fmt.Errorf("write %s: %w", output, err)
 		}
 		return out.Commit()
 	}
-	if len(c.entries) > 0 {
-		if err := spill(); err != nil {
+	if len(s.chunk.entries) > 0 {
+		if err := s.spill(); err != nil {
 			out.Abort()
 			return err
 		}
 	}
-	c.arena, c.entries = nil, nil // let the merge have the memory
-	err = mergeFiles(spills, func(line []byte) error {
-		out.Write(line)
-		return out.WriteByte('\n')
-	})
-	if err != nil {
+	s.chunk = nil // let the merge have the memory
+	if err := s.mergeSpills(out.Writer); err != nil {
 		out.Abort()
 		return fmt.Errorf("merge sorted runs into %s: %w", output, err)
 	}
 	return out.Commit()
+}
+
+// maxFanIn bounds how many spilled runs one merge opens at once.
+var maxFanIn = 64 // a variable so that tests can make merges pass it
+
+// sorter is one SortFiles in progress.
+type sorter struct {
+	output string
+	memory int64
+	// left is about how many input bytes are still to be read.
+	left   int64
+	chunk  *chunk
+	spills []string
+}
+
+// spill sorts the chunk and writes it to a new run.
+func (s *sorter) spill() error {
+	c := s.chunk
+	c.sort()
+	name, err := s.writeRun(func(w *bufio.Writer) error { return c.writeTo(w) })
+	if err != nil {
+		return err
+	}
+	s.spills = append(s.spills, name)
+	return nil
+}
+
+// reuse empties the spilled chunk for more lines. If the lines read so far
+// are shorter or longer than its buffers were sized for, so that one filled
+// while the other stayed mostly empty, the buffers are sized again for the
+// lines seen.
+func (s *sorter) reuse() {
+	c := s.chunk
+	lines, bytes := int64(len(c.entries)), int64(len(c.arena))
+	s.left -= bytes + lines
+	arenaUse := float64(bytes) / float64(max(cap(c.arena), 1))
+	entriesUse := float64(lines) / float64(max(cap(c.entries), 1))
+	if min(arenaUse, entriesUse) < 0.5 || int64(cap(c.arena))+entryBytes*int64(cap(c.entries)) > c.memory {
+		// Drop the old buffers before making the new ones, in place: the
+		// reading loop holds c.
+		c.arena, c.entries = nil, nil
+		*c = *newChunk(s.memory, max(s.left, 1<<20), (bytes+lines)/max(lines, 1))
+	} else {
+		c.arena, c.entries = c.arena[:0], c.entries[:0]
+	}
+}
+
+// writeRun writes a new run beside the output with write and returns its
+// name, a unique one: a speculative copy of the task may be spilling beside
+// it.
+func (s *sorter) writeRun(write func(*bufio.Writer) error) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(s.output), "."+filepath.Base(s.output)+".run-*")
+	if err != nil {
+		return "", fmt.Errorf("spill: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("spill %s: %w", f.Name(), err)
+	}
+	return f.Name(), nil
+}
+
+// mergeSpills merges the spilled runs into out, first merging them
+// maxFanIn at a time into longer runs while there are more.
+func (s *sorter) mergeSpills(out *bufio.Writer) error {
+	emitTo := func(w *bufio.Writer) func([]byte) error {
+		return func(line []byte) error {
+			w.Write(line)
+			return w.WriteByte('\n')
+		}
+	}
+	for len(s.spills) > maxFanIn {
+		group := s.spills[:maxFanIn]
+		name, err := s.writeRun(func(w *bufio.Writer) error { return mergeFiles(group, emitTo(w)) })
+		if err != nil {
+			return err
+		}
+		for _, f := range group {
+			os.Remove(f)
+		}
+		s.spills = append(s.spills[maxFanIn:], name)
+	}
+	return mergeFiles(s.spills, emitTo(out))
 }
 
 // read adds the lines of file to the chunk, calling spill whenever the
