@@ -1841,7 +1841,8 @@ func TestReduceWhileMerging(t *testing.T) {
 	if len(done) != 0 {
 		t.Errorf("reduce 0 finishing during the merge returned %s", describe(done))
 	}
-	wantJobState(t, s, 0, protocol.JobGrouping)
+	j := wantJobState(t, s, 0, protocol.JobGrouping)
+	wantPhase(t, j, "reduce", 1, 3) // every reduce task counted while merging
 	acts = s.Merged(at(5*sec), 0, nil)
 	rest := sendsOf(acts, protocol.TypeNewWorkerJob)
 	if len(rest) != 2 {

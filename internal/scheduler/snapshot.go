@@ -62,6 +62,11 @@ func (j *job) info() protocol.JobInfo {
 	}
 	for ph, ts := range j.tasks {
 		p := protocol.PhaseInfo{Name: phase(ph).String(), Total: len(ts)}
+		if phase(ph) == phaseReduce && (len(ts) > 0 || j.step == stepMerging) {
+			// Reduce tasks start as the merge hands out partitions; count
+			// them all from the start.
+			p.Total = j.spec.NumReducers
+		}
 		for _, t := range ts {
 			if t.state == taskDone {
 				p.Done++
