@@ -200,3 +200,35 @@ func TestEmptyKeyCut(t *testing.T) {
 		t.Errorf("partition sizes %v: one is empty", sizes)
 	}
 }
+
+// TestMergeAllocatesPerRunNotPerLine: ten times the lines cost the merge
+// no more allocations, beyond a small constant.
+func TestMergeAllocatesPerRunNotPerLine(t *testing.T) {
+	allocs := func(lines int) float64 {
+		dir := t.TempDir()
+		var runs []string
+		for r := range 2 {
+			var b strings.Builder
+			for i := range lines {
+				fmt.Fprintf(&b, "k%07d\t%d\n", i, r)
+			}
+			name := filepath.Join(dir, fmt.Sprintf("run%d", r))
+			if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, name)
+		}
+		out := filepath.Join(dir, "out")
+		os.Mkdir(out, 0o755)
+		return testing.AllocsPerRun(1, func() {
+			if _, err := MergePartition(runs, out, 4, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(10_000), allocs(100_000)
+	if large > small+200 {
+		t.Errorf("merging 2×100k lines took %.0f allocations, 2×10k took %.0f: the merge allocates per line", large, small)
+	}
+	t.Logf("allocations: %.0f for 2×10k lines, %.0f for 2×100k", small, large)
+}

@@ -220,6 +220,7 @@ func cutKeys(inputs []string, reducers int) ([][]byte, error) {
 // its key is read, up to maxSampledKey bytes.
 func sampleKeys(inputs []string, step int64) ([][]byte, error) {
 	var keys [][]byte
+	r := bufio.NewReaderSize(nil, 4096)
 	for _, in := range inputs {
 		f, err := os.Open(in)
 		if err != nil {
@@ -231,7 +232,7 @@ func sampleKeys(inputs []string, step int64) ([][]byte, error) {
 			return nil, fmt.Errorf("sample: %w", err)
 		}
 		for off := int64(0); off < info.Size(); off += step {
-			key, ok, err := keyAt(f, off, info.Size())
+			key, ok, err := keyAt(r, f, off, info.Size())
 			if err != nil {
 				f.Close()
 				return nil, fmt.Errorf("sample %s: %w", in, err)
@@ -248,13 +249,13 @@ func sampleKeys(inputs []string, step int64) ([][]byte, error) {
 // maxSampledKey bounds the key a sample reads; longer ones go unsampled.
 const maxSampledKey = 64 << 10
 
-// keyAt reads the key of the first line that starts at or after off in f,
-// of size bytes; ok is false if there is none.
-func keyAt(f *os.File, off, size int64) (key []byte, ok bool, err error) {
+// keyAt reads, through r, the key of the first line that starts at or
+// after off in f, of size bytes; ok is false if there is none.
+func keyAt(r *bufio.Reader, f *os.File, off, size int64) (key []byte, ok bool, err error) {
 	// From the byte before off: if it ends a line, the line at off is
 	// whole.
 	at := max(off-1, 0)
-	r := bufio.NewReaderSize(io.NewSectionReader(f, at, size-at), 4096)
+	r.Reset(io.NewSectionReader(f, at, size-at))
 	if off > 0 {
 		for {
 			_, err := r.ReadSlice('\n')
