@@ -83,9 +83,7 @@ func TestChaos(t *testing.T) {
 	}
 	// The seed worker holds each sort task a long time, so that it can be
 	// killed in the group phase.
-	os.Setenv("SEED_WORKER_SORT_DELAY", "60")
-	seedWorker := c.startSeedWorker()
-	os.Unsetenv("SEED_WORKER_SORT_DELAY")
+	seedWorker := c.startSeedWorker("SEED_WORKER_SORT_DELAY=60")
 	id, out := c.submit(j)
 
 	// Map phase: every map task is held behind the gate.

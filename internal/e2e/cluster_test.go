@@ -146,6 +146,12 @@ func (c *cluster) addr() string { return net.JoinHostPort("localhost", strconv.I
 
 func (c *cluster) start(name, path string, args ...string) *proc {
 	c.t.Helper()
+	return c.startEnv(name, path, nil, args...)
+}
+
+// startEnv starts a process with env added to the test's environment.
+func (c *cluster) startEnv(name, path string, env []string, args ...string) *proc {
+	c.t.Helper()
 	p := &proc{name: name, log: filepath.Join(c.dir, fmt.Sprintf("%s-%d.log", name, len(c.procs))), done: make(chan struct{})}
 	logFile, err := os.Create(p.log)
 	if err != nil {
@@ -153,6 +159,7 @@ func (c *cluster) start(name, path string, args ...string) *proc {
 	}
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Dir = c.dir
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = logFile
 	p.cmd.Stderr = logFile
 	if err := p.cmd.Start(); err != nil {
@@ -177,24 +184,25 @@ func (c *cluster) dumpLog(p *proc) {
 }
 
 // startWorker starts one of our workers and waits until the master lists it
-// as alive.
-func (c *cluster) startWorker(extra ...string) *proc {
+// as alive. env is added to its environment, which its executables inherit.
+func (c *cluster) startWorker(env ...string) *proc {
 	c.t.Helper()
-	args := append([]string{
+	args := []string{
 		"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug",
-	}, extra...)
-	args = append(args, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)))
-	p := c.start("worker", filepath.Join(binDir, "worker"), args...)
+		strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
+	}
+	p := c.startEnv("worker", filepath.Join(binDir, "worker"), env, args...)
 	c.waitRegistered(p)
 	c.workers = append(c.workers, p)
 	return p
 }
 
-// startSeedWorker starts the seed-only Python worker from testdata.
-func (c *cluster) startSeedWorker() *proc {
+// startSeedWorker starts the seed-only Python worker from testdata, with
+// env added to its environment.
+func (c *cluster) startSeedWorker(env ...string) *proc {
 	c.t.Helper()
 	script := filepath.Join(repoRoot, "internal/e2e/testdata/seed_worker.py")
-	p := c.start("seed-worker", "python3", script, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
+	p := c.startEnv("seed-worker", "python3", env, script, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
 		strconv.FormatFloat(heartbeat.Seconds(), 'f', -1, 64))
 	c.waitRegistered(p)
 	c.workers = append(c.workers, p)

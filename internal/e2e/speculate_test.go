@@ -35,9 +35,7 @@ func TestSpeculation(t *testing.T) {
 	c := newCluster(t, "--speculate", "--speculate-after", "300ms")
 	gate := filepath.Join(t.TempDir(), "gate")
 	j := stragglerJob(t, c, gate)
-	os.Setenv("STRAGGLE", "1")
-	straggler := c.startWorker()
-	os.Unsetenv("STRAGGLE")
+	straggler := c.startWorker("STRAGGLE=1")
 	c.startWorker()
 	c.startWorker()
 
@@ -82,9 +80,7 @@ func TestNoSpeculationByDefault(t *testing.T) {
 	c := newCluster(t)
 	gate := filepath.Join(t.TempDir(), "gate")
 	j := stragglerJob(t, c, gate)
-	os.Setenv("STRAGGLE", "1")
-	straggler := c.startWorker()
-	os.Unsetenv("STRAGGLE")
+	straggler := c.startWorker("STRAGGLE=1")
 	c.startWorker()
 	id, out := c.submit(j)
 	// Wait until the straggler's map tasks are all that is left, then give
