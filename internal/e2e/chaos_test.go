@@ -127,11 +127,7 @@ func TestChaos(t *testing.T) {
 	c.waitDeadAndReassigned(id, victim)
 	openGate(t, reduceGate)
 
-	info := c.waitJob(id, 30*time.Second)
-	if info.State != protocol.JobDone {
-		t.Fatalf("job ended %s: %v", info.State, info.Errors)
-	}
-	c.checkOutput(j, out)
+	info := c.waitDone(j, id, out)
 	checkNoOverlap(t, info)
 	// The frozen worker's late map status reached the master and was dropped.
 	c.waitLog(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))

@@ -300,6 +300,18 @@ func (c *cluster) waitJob(id int, timeout time.Duration) protocol.JobInfo {
 	return info
 }
 
+// waitDone waits for job id, submitted as j with output in out, to end; it
+// must end done, with the truth pipeline's output. It returns the job's record.
+func (c *cluster) waitDone(j job, id int, out string) protocol.JobInfo {
+	c.t.Helper()
+	info := c.waitJob(id, 60*time.Second)
+	if info.State != protocol.JobDone {
+		c.t.Fatalf("job %d (%+v) ended %s: %v", id, j, info.State, info.Errors)
+	}
+	c.checkOutput(j, out)
+	return info
+}
+
 // checkOutput compares a finished job's output with the truth pipeline.
 func (c *cluster) checkOutput(j job, outDir string) {
 	c.t.Helper()

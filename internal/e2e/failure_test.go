@@ -67,10 +67,7 @@ func TestJobFailures(t *testing.T) {
 				t.Errorf("errors %q do not contain %q", info.Errors, tc.want)
 			}
 			id, out := c.submit(good)
-			if info := c.waitJob(id, 30*time.Second); info.State != "done" {
-				t.Fatalf("good job after the failure ended %s: %v", info.State, info.Errors)
-			}
-			c.checkOutput(good, out)
+			c.waitDone(good, id, out)
 		})
 	}
 	t.Run("output directory cannot be made", func(t *testing.T) {

@@ -23,10 +23,7 @@ func TestSeedWorkerInterop(t *testing.T) {
 		j := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py",
 			mappers: shape.mappers, reducers: shape.reducers}
 		id, out := c.submit(j)
-		if info := c.waitJob(id, 60*time.Second); info.State != "done" {
-			t.Fatalf("job %d ended %s: %v", id, info.State, info.Errors)
-		}
-		c.checkOutput(j, out)
+		c.waitDone(j, id, out)
 	}
 	// Every worker must have had work, or the test proves nothing about
 	// the seed worker.
@@ -129,10 +126,7 @@ func TestBadMessages(t *testing.T) {
 	if id != 0 {
 		t.Errorf("first good job got id %d; a refused job must not take an id", id)
 	}
-	if info := c.waitJob(id, 30*time.Second); info.State != "done" {
-		t.Fatalf("job ended %s: %v", info.State, info.Errors)
-	}
-	c.checkOutput(j, out)
+	c.waitDone(j, id, out)
 	if entries, _ := os.ReadDir(filepath.Join(c.dir, "var")); len(entries) != 1 {
 		t.Errorf("var/ holds %d entries, want only job-0", len(entries))
 	}

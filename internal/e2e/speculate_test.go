@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"mapreduce/protocol"
 )
 
 // stragglerJob makes a mapper and reducer that, on a worker started with
@@ -40,11 +38,7 @@ func TestSpeculation(t *testing.T) {
 	c.startWorker()
 
 	id, out := c.submit(j)
-	info := c.waitJob(id, 30*time.Second)
-	if info.State != protocol.JobDone {
-		t.Fatalf("job ended %s: %v", info.State, info.Errors)
-	}
-	c.checkOutput(j, out)
+	info := c.waitDone(j, id, out)
 	copied := 0
 	for _, task := range info.Tasks {
 		finished := 0
@@ -107,10 +101,6 @@ func TestNoSpeculationByDefault(t *testing.T) {
 		}
 	}
 	openGate(t, gate)
-	info := c.waitJob(id, 30*time.Second)
-	if info.State != protocol.JobDone {
-		t.Fatalf("job ended %s: %v", info.State, info.Errors)
-	}
-	c.checkOutput(j, out)
+	info := c.waitDone(j, id, out)
 	checkNoOverlap(t, info)
 }

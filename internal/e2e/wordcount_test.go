@@ -63,11 +63,7 @@ func TestWordCount(t *testing.T) {
 		}
 	}
 	for _, s := range jobs {
-		info := c.waitJob(s.id, 60*time.Second)
-		if info.State != "done" {
-			t.Fatalf("job %d (%+v) ended %s: %v", s.id, s.j, info.State, info.Errors)
-		}
-		c.checkOutput(s.j, s.out)
+		c.waitDone(s.j, s.id, s.out)
 		for _, d := range []string{"mapper-output", "grouper-output", "reducer-output"} {
 			if _, err := os.Stat(filepath.Join(c.dir, "var", fmt.Sprintf("job-%d", s.id), d)); err != nil {
 				t.Errorf("job directory: %v", err)
@@ -87,10 +83,7 @@ func TestJobBeforeWorkers(t *testing.T) {
 	}
 	c.startWorker()
 	c.startWorker()
-	if info := c.waitJob(id, 30*time.Second); info.State != "done" {
-		t.Fatalf("job ended %s: %v", info.State, info.Errors)
-	}
-	c.checkOutput(j, out)
+	c.waitDone(j, id, out)
 }
 
 // TestShutdown checks that shutdown ends the master and every worker.
@@ -121,11 +114,7 @@ func TestCombiner(t *testing.T) {
 	for _, p := range programs[:2] {
 		j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: p.reducer, mappers: 4, reducers: 3}
 		id, out := c.submit(j)
-		info := c.waitJob(id, 60*time.Second)
-		if info.State != "done" {
-			t.Fatalf("%s: job ended %s: %v", p.name, info.State, info.Errors)
-		}
-		c.checkOutput(j, out)
+		info := c.waitDone(j, id, out)
 		for _, ph := range info.Phases {
 			if ph.Name == "combine" && (ph.Total != 4 || ph.Done != 4) {
 				t.Errorf("%s: combine phase %d/%d, want 4/4 (one per map task)", p.name, ph.Done, ph.Total)
