@@ -1,4 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -S
+# -S: no site module. These programs need only the standard library, and a
+# worker starts one per input file; site, with .pth files that import
+# packages, can cost more than the program itself on a small file.
 """Distributed grep mapper.
 
 Prints "line<TAB>1" for every line of stdin that matches the regular

@@ -1,4 +1,7 @@
-#!/usr/bin/env python3
+#!/usr/bin/env -S python3 -S
+# -S: no site module. These programs need only the standard library, and a
+# worker starts one per input file; site, with .pth files that import
+# packages, can cost more than the program itself on a small file.
 """Distributed grep reducer.
 
 Reads "line<TAB>count" records, sorted so that equal lines are contiguous,
