@@ -1,7 +1,9 @@
 package group
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,75 +13,150 @@ import (
 	"testing"
 )
 
+// inUse is what the chunk's lines take of its buffers.
+func (c *chunk) inUse() int64 {
+	perEntry := plainEntryBytes
+	if c.hashing {
+		perEntry = hashedEntryBytes
+	}
+	return int64(len(c.arena)) + perEntry*int64(len(c.entries))
+}
+
+// distinctLine returns line number i, n bytes long (at least 8): a
+// different line for each i.
+func distinctLine(i, n int) []byte {
+	line := bytes.Repeat([]byte("x"), max(n, 8))
+	binary.BigEndian.PutUint64(line, uint64(i))
+	return line
+}
+
 // TestChunkStaysInBudget: what a sort chunk holds, counted by capacity,
-// never passes its budget, whatever the line lengths.
+// never passes its budget, whatever the line lengths, and it takes lines
+// until it is reasonably full.
 func TestChunkStaysInBudget(t *testing.T) {
-	for _, lineLen := range []int{0, 1, 7, 100, 5000, 300 << 10} {
+	for _, lineLen := range []int{8, 100, 5000, 300 << 10} {
 		t.Run(fmt.Sprint(lineLen), func(t *testing.T) {
 			const memory = 1 << 20
-			c := &chunk{memory: memory}
-			line := bytes.Repeat([]byte("x"), lineLen)
+			c := newChunk(memory)
 			n := 0
-			for c.add(line) {
+			for c.add(distinctLine(n, lineLen)) {
 				n++
-				if used := int64(cap(c.arena)) + entryBytes*int64(cap(c.entries)); used > memory {
-					t.Fatalf("after %d lines the chunk holds %d bytes, budget %d", n, used, memory)
+				if c.used() > memory {
+					t.Fatalf("after %d lines the chunk holds %d bytes, budget %d", n, c.used(), memory)
+				}
+				if c.hashing && len(c.index) != 2*cap(c.entries) {
+					t.Fatalf("index of %d slots for %d entries", len(c.index), cap(c.entries))
 				}
 			}
 			if n == 0 {
 				t.Fatal("an empty chunk refused a line")
 			}
 			// Grown from nothing, a chunk holds old and new buffers while it
-			// copies, so it may stop near a third of the budget, not less.
-			if used := int64(len(c.arena)) + entryBytes*int64(len(c.entries)); used < memory/3 {
+			// copies, and its entries double: it may stop near a sixth of
+			// the budget, not less.
+			if used := c.inUse(); used < memory/6 {
 				t.Errorf("chunk refused a line while using only %d of %d bytes", used, memory)
-			}
-			// Sized ahead for its lines, it fills nearly all of it.
-			c = newChunk(memory, 100*memory, int64(lineLen)+1)
-			for c.add(line) {
-				if used := int64(cap(c.arena)) + entryBytes*int64(cap(c.entries)); used > memory {
-					t.Fatalf("a sized chunk holds %d bytes, budget %d", used, memory)
-				}
-			}
-			if used := int64(len(c.arena)) + entryBytes*int64(len(c.entries)); used < memory*9/10 && memory-used > int64(lineLen)+entryBytes {
-				t.Errorf("a sized chunk refused a line while using only %d of %d bytes", used, memory)
 			}
 		})
 	}
 	// A line longer than the whole budget still goes into an empty chunk.
-	c := &chunk{memory: 1 << 10}
+	c := newChunk(1 << 10)
 	if !c.add(bytes.Repeat([]byte("y"), 4<<10)) {
 		t.Error("an empty chunk refused a line longer than its budget")
 	}
 }
 
-// TestReuseResizes: a chunk sized for long lines that fills its entries
-// with short ones is sized again for them after the spill, instead of
-// spilling a few lines at a time from then on.
-func TestReuseResizes(t *testing.T) {
-	const memory = 1 << 20
-	s := &sorter{output: filepath.Join(t.TempDir(), "out"), memory: memory, left: 100 << 20,
-		chunk: newChunk(memory, 100<<20, 1000)}
-	short := []byte("k\t1")
-	n := 0
-	for s.chunk.add(short) {
-		n++
+// TestChunkCountsRepeats: a line read again takes no room, however often.
+func TestChunkCountsRepeats(t *testing.T) {
+	c := newChunk(1 << 20)
+	lines := [][]byte{[]byte("the\t1"), []byte("a\t1"), []byte("the\t2")}
+	for i := range 300_000 {
+		if !c.add(lines[i%len(lines)]) {
+			t.Fatalf("chunk full after %d lines, all repeats of %d", i, len(lines))
+		}
 	}
-	if err := s.spill(); err != nil {
+	wantBytes := len("the\t1a\t1the\t2") + len(lines)*headerBytes
+	if len(c.entries) != len(lines) || len(c.arena) != wantBytes {
+		t.Errorf("chunk holds %d entries and %d bytes, want %d and %d", len(c.entries), len(c.arena), len(lines), wantBytes)
+	}
+	c.sort()
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	if err := c.writeTo(w); err != nil {
 		t.Fatal(err)
 	}
-	s.reuse()
-	m := 0
-	for s.chunk.add(short) {
-		m++
+	w.Flush()
+	want := strings.Repeat("a\t1\n", 100_000) + strings.Repeat("the\t1\n", 100_000) + strings.Repeat("the\t2\n", 100_000)
+	if b.String() != want {
+		t.Errorf("written lines differ from each line as often as it was read")
 	}
-	if m < 10*n {
-		t.Errorf("after the spill the chunk takes %d short lines, before %d: not sized again", m, n)
+}
+
+// TestChunkStopsHashing: lines that do not repeat turn hashing off after
+// the trial, and lines repeated after that still sort right.
+func TestChunkStopsHashing(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	var want []string
+	add := func(line string) {
+		b.WriteString(line + "\n")
+		want = append(want, line)
 	}
-	if used := int64(cap(s.chunk.arena)) + entryBytes*int64(cap(s.chunk.entries)); used > memory {
-		t.Errorf("resized chunk holds %d bytes, budget %d", used, memory)
+	for i := range hashingTrial + 1000 {
+		add(fmt.Sprintf("k%06d\t%d", (i*7919)%(hashingTrial+1000), i%3))
 	}
-	os.Remove(s.spills[0])
+	for i := range 5000 {
+		add(fmt.Sprintf("k%06d\t%d", i%100, i%3))
+	}
+	in := filepath.Join(dir, "in")
+	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newChunk(64 << 20)
+	if err := c.read(in, func() error { t.Fatal("spilled"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c.hashing || c.index != nil {
+		t.Errorf("still hashing after %d lines that never repeat", hashingTrial)
+	}
+	out := filepath.Join(dir, "out")
+	if err := SortFiles([]string{in}, out, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	slices.SortFunc(want, func(a, b string) int { return Compare([]byte(a), []byte(b)) })
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted output differs (%d lines, want %d)", len(got), len(want))
+	}
+}
+
+// TestResetResizes: a chunk whose buffers grew for long lines and then
+// gets short ones spills early once, and is then sized again for them
+// instead of spilling a few lines at a time from then on.
+func TestResetResizes(t *testing.T) {
+	const memory = 1 << 20
+	c := newChunk(memory)
+	long := 0
+	for c.add(distinctLine(long, 1000)) {
+		long++
+	}
+	c.reset()
+	fill := func() int {
+		n := 0
+		for c.add(distinctLine(n, 8)) {
+			n++
+		}
+		c.reset()
+		return n
+	}
+	fill() // the long lines' buffers, kept
+	if short := fill(); short < 10*long {
+		t.Errorf("after a spill of short lines the chunk takes %d of them, %d long ones before: not sized again", short, long)
+	}
 }
 
 // TestSortManySpills: more spilled runs than one merge opens still sort

@@ -27,3 +27,38 @@ func TestComparePrefixedAgreesWithCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkCompareAgreesWithCompare checks the sort's comparison of
+// entries, which reads key lengths from the arena, against Compare, on
+// lines that often share a prefix of 7 bytes or more and then differ by
+// bytes around the tab.
+func TestChunkCompareAgreesWithCompare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	alphabet := []byte{0, 1, '\t', 'a', 0xff}
+	c := newChunk(64 << 20)
+	for range 20_000 {
+		b := make([]byte, rng.IntN(16))
+		for i := range b {
+			if i < 6 && rng.IntN(8) > 0 {
+				b[i] = 'a'
+			} else {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		c.add(b)
+	}
+	sign := func(x int) int { return min(max(x, -1), 1) }
+	for range 200_000 {
+		a, b := c.entries[rng.IntN(len(c.entries))], c.entries[rng.IntN(len(c.entries))]
+		want := sign(Compare(c.line(a), c.line(b)))
+		if got := sign(c.compare(a, b)); got != want {
+			t.Fatalf("compare(%q, %q) = %d, Compare says %d", c.line(a), c.line(b), got, want)
+		}
+	}
+	c.sort()
+	for i := 1; i < len(c.entries); i++ {
+		if a, b := c.line(c.entries[i-1]), c.line(c.entries[i]); Compare(a, b) > 0 {
+			t.Fatalf("sorted %q before %q", a, b)
+		}
+	}
+}

@@ -3,124 +3,248 @@ package group
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 )
-
-// entryBytes is what one line costs in a sort chunk beyond its own bytes.
-const entryBytes = 16
 
 // entry is one line of a sort chunk: where it lies in the chunk's arena,
 // and its key's prefix (see keyPrefix), which decides most comparisons
-// without touching the arena.
+// without touching the arena. It stays 16 bytes: the sort moves entries,
+// and a bigger one sorted twice as slowly.
 type entry struct {
 	prefix uint64
-	off    uint32
+	off    uint32 // the line's first byte, after its header
 	n      uint32
 }
 
-// chunk is the lines read so far, held in one arena. It grows its buffers
-// itself, so that their capacity, which is what the memory really holds,
-// stays within memory bytes.
+// headerBytes is the header before each line in the arena: how many times
+// the line was read, and the length of its key.
+const headerBytes = 8
+
+// Bytes one entry costs: the entry, and with hashing its two index slots.
+const (
+	plainEntryBytes  = int64(unsafe.Sizeof(entry{}))
+	hashedEntryBytes = plainEntryBytes + 2*4
+)
+
+// Hashing stops for the rest of a chunk when, after this many distinct
+// lines, fewer than half of the lines read were repeats: looking lines up
+// then costs more than it saves.
+const hashingTrial = 1 << 15
+
+// chunk is the lines read so far, held in one arena. Map outputs repeat
+// lines heavily (word count's "the\t1"), so while they do, a chunk holds
+// each distinct line once and counts it: a line read again costs a hash
+// look-up instead of its share of the sort and the memory. It grows its
+// buffers itself, so that their capacity, which is what the memory really
+// holds, stays within memory bytes.
 type chunk struct {
 	arena   []byte
 	entries []entry
+	// index finds a line's entry while hashing: open addressing with linear
+	// probing, entry number + 1 in each slot, 0 for empty. It has twice as
+	// many slots as entries has room, a power of two.
+	index   []uint32
+	hashing bool
+	reads   int64 // lines added
+	seed    maphash.Seed
 	memory  int64
 }
 
-// add appends line, or reports false if it does not fit in the budget.
-// An empty chunk takes any line, however long.
-func (c *chunk) add(line []byte) bool {
-	if len(c.arena)+len(line) > cap(c.arena) || len(c.entries) == cap(c.entries) {
-		if !c.grow(len(line)) && len(c.entries) > 0 {
-			return false
-		}
-	}
-	off := len(c.arena)
-	c.arena = append(c.arena, line...)
-	c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
-	return true
+func newChunk(memory int64) *chunk {
+	return &chunk{memory: memory, seed: maphash.MakeSeed(), hashing: true}
 }
 
-// grow makes room for one more line of n bytes, doubling what is short.
-// Growing copies, so for a moment a buffer is held twice: it grows only as
-// far as the old and new buffers together stay within the budget, and
-// reports false when the line cannot fit so.
-func (c *chunk) grow(n int) bool {
-	arenaCap, entriesCap := int64(cap(c.arena)), int64(cap(c.entries))
-	if need := int64(len(c.arena) + n); need > arenaCap {
-		room := c.memory - arenaCap - entryBytes*entriesCap
-		grown := min(max(need, 2*arenaCap, 1<<16), room)
-		if grown < need {
-			return false
-		}
-		c.arena = append(make([]byte, 0, grown), c.arena...)
-		arenaCap = grown
-	}
-	if int64(len(c.entries)) == entriesCap {
-		room := (c.memory - arenaCap - entryBytes*entriesCap) / entryBytes
-		grown := min(max(2*entriesCap, 1<<12), room)
-		if grown <= entriesCap {
-			return false
-		}
-		c.entries = append(make([]entry, 0, grown), c.entries...)
-	}
-	return true
-}
-
-// newChunk sizes a chunk's buffers at once for what the inputs will put in
-// them, within the budget, so that they rarely grow: total is the inputs'
-// size and lineLen the average length of their lines, newline included.
-func newChunk(memory, total, lineLen int64) *chunk {
-	lineLen = max(lineLen, 1)
-	arena := min(total, memory*lineLen/(lineLen+entryBytes))
-	lines := arena/lineLen + arena/lineLen/8 + 1024 // some slack for the estimate
-	entries := min(lines, (memory-arena)/entryBytes)
-	return &chunk{arena: make([]byte, 0, arena), entries: make([]entry, 0, entries), memory: memory}
-}
-
-// averageLine estimates the length of the lines of files from the start of
-// the first one that has any.
-func averageLine(files []string) (int64, error) {
-	buf := make([]byte, 64<<10)
-	for _, file := range files {
-		f, err := os.Open(file)
-		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", file, err)
-		}
-		n, err := io.ReadFull(f, buf)
-		f.Close()
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, fmt.Errorf("read %s: %w", file, err)
-		}
-		if n > 0 {
-			return int64(n) / int64(bytes.Count(buf[:n], []byte{'\n'})+1), nil
-		}
-	}
-	return 1, nil
+// used is what the chunk holds, counted by capacity.
+func (c *chunk) used() int64 {
+	return int64(cap(c.arena)) + plainEntryBytes*int64(cap(c.entries)) + 4*int64(len(c.index))
 }
 
 func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
 
-// sort orders the chunk's entries by Compare.
-func (c *chunk) sort() {
-	slices.SortFunc(c.entries, func(a, b entry) int {
-		return comparePrefixed(a.prefix, b.prefix, c.line(a), c.line(b))
-	})
+func (c *chunk) count(e entry) uint32 {
+	return binary.NativeEndian.Uint32(c.arena[e.off-headerBytes:])
 }
 
+func (c *chunk) keyLen(e entry) uint32 {
+	return binary.NativeEndian.Uint32(c.arena[e.off-headerBytes+4:])
+}
+
+// add counts line, or reports false if it does not fit in the budget. An
+// empty chunk takes any line, however long.
+func (c *chunk) add(line []byte) bool {
+	var hash uint64
+	slot := -1
+	if c.hashing && len(c.index) > 0 {
+		hash = maphash.Bytes(c.seed, line)
+		slot = c.find(line, hash)
+		if n := c.index[slot]; n != 0 {
+			count := c.arena[c.entries[n-1].off-headerBytes:]
+			if binary.NativeEndian.Uint32(count) == math.MaxUint32 {
+				return false
+			}
+			binary.NativeEndian.PutUint32(count, binary.NativeEndian.Uint32(count)+1)
+			c.reads++
+			return true
+		}
+	}
+	size := headerBytes + len(line)
+	if len(c.arena)+size > cap(c.arena) || len(c.entries) == cap(c.entries) {
+		if !c.grow(size) {
+			if len(c.entries) > 0 {
+				return false
+			}
+			if cap(c.entries) == 0 {
+				// An empty chunk takes any line, past its budget if it must.
+				c.entries = make([]entry, 0, 1)
+				c.reindex()
+			}
+		}
+		if c.hashing {
+			hash = maphash.Bytes(c.seed, line)
+			slot = c.find(line, hash)
+		}
+	}
+	off := len(c.arena) + headerBytes
+	c.arena = binary.NativeEndian.AppendUint32(c.arena, 1)
+	c.arena = binary.NativeEndian.AppendUint32(c.arena, uint32(len(Key(line))))
+	c.arena = append(c.arena, line...)
+	c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
+	c.reads++
+	if !c.hashing {
+		return true
+	}
+	c.index[slot] = uint32(len(c.entries))
+	if len(c.entries) == hashingTrial && c.reads < 2*hashingTrial {
+		c.hashing, c.index = false, nil
+	}
+	return true
+}
+
+// find returns the index slot that holds line, or the empty slot where it
+// belongs.
+func (c *chunk) find(line []byte, hash uint64) int {
+	mask := uint64(len(c.index) - 1)
+	for i := hash & mask; ; i = (i + 1) & mask {
+		n := c.index[i]
+		if n == 0 {
+			return int(i)
+		}
+		if e := c.entries[n-1]; int(e.n) == len(line) && bytes.Equal(c.line(e), line) {
+			return int(i)
+		}
+	}
+}
+
+// grow makes room for n more bytes in the arena and one more entry,
+// doubling what is short. Growing copies, so for a moment a buffer is held
+// twice: it grows only as far as the old and new buffers together stay
+// within the budget, and reports false when that leaves no room.
+func (c *chunk) grow(n int) bool {
+	if need := int64(len(c.arena) + n); need > int64(cap(c.arena)) {
+		grown := min(max(need, 2*int64(cap(c.arena)), 1<<16), c.memory-c.used())
+		if grown < need {
+			return false
+		}
+		c.arena = append(make([]byte, 0, grown), c.arena...)
+	}
+	if len(c.entries) == cap(c.entries) {
+		// Doubling keeps the entries a power of two, and the index twice
+		// their number.
+		grown := max(2*int64(cap(c.entries)), 1<<10)
+		perEntry := plainEntryBytes
+		if c.hashing {
+			perEntry = hashedEntryBytes
+		}
+		if perEntry*grown > c.memory-c.used() {
+			return false
+		}
+		c.entries = append(make([]entry, 0, grown), c.entries...)
+		c.reindex()
+	}
+	return true
+}
+
+// reindex builds the index anew for the entries' capacity, if hashing.
+func (c *chunk) reindex() {
+	c.index = nil // before the new one: the budget has no room for both
+	if !c.hashing {
+		return
+	}
+	c.index = make([]uint32, 2*cap(c.entries))
+	mask := uint64(len(c.index) - 1)
+	for n, e := range c.entries {
+		i := maphash.Bytes(c.seed, c.line(e)) & mask
+		for c.index[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.index[i] = uint32(n + 1)
+	}
+}
+
+// sort orders the chunk's entries by Compare.
+func (c *chunk) sort() {
+	slices.SortFunc(c.entries, c.compare)
+}
+
+// compare is Compare for the lines of two entries.
+func (c *chunk) compare(a, b entry) int {
+	switch {
+	case a.prefix < b.prefix:
+		return -1
+	case a.prefix > b.prefix:
+		return 1
+	}
+	la, lb := c.line(a), c.line(b)
+	ka, kb := c.keyLen(a), c.keyLen(b)
+	if a.prefix&0xff == 0xff {
+		// Keys longer than the prefix, equal in its 7 bytes.
+		if k := bytes.Compare(la[7:ka], lb[7:kb]); k != 0 {
+			return k
+		}
+	}
+	// The same key: the rest of the lines decides.
+	return bytes.Compare(la[ka:], lb[kb:])
+}
+
+// writeTo writes the sorted lines, each as many times as it was read.
 func (c *chunk) writeTo(w *bufio.Writer) error {
 	for _, e := range c.entries {
-		w.Write(c.line(e))
-		if err := w.WriteByte('\n'); err != nil {
-			return err
+		line := c.line(e)
+		for range c.count(e) {
+			w.Write(line)
+			if err := w.WriteByte('\n'); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// reset empties the chunk for more lines after a spill, hashing again. Its
+// buffers are dropped, to grow again in proportion to the lines to come,
+// if one of them filled while the other stayed mostly empty (the lines
+// turned longer or shorter), or if hashing had stopped (the budget had no
+// room kept for the index).
+func (c *chunk) reset() {
+	arenaUse := float64(len(c.arena)) / float64(max(cap(c.arena), 1))
+	entriesUse := float64(len(c.entries)) / float64(max(cap(c.entries), 1))
+	c.reads = 0
+	if min(arenaUse, entriesUse) < 0.5 || !c.hashing {
+		c.arena, c.entries, c.index = nil, nil, nil
+		c.hashing = true
+		return
+	}
+	c.arena, c.entries = c.arena[:0], c.entries[:0]
+	clear(c.index)
 }
 
 // SortFiles sorts the lines of all inputs into output, each line ending in a
@@ -130,19 +254,7 @@ func (c *chunk) writeTo(w *bufio.Writer) error {
 // inputs.
 func SortFiles(inputs []string, output string, memory int64) (err error) {
 	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
-	var total int64
-	for _, in := range inputs {
-		info, err := os.Stat(in)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", in, err)
-		}
-		total += info.Size()
-	}
-	lineLen, err := averageLine(inputs)
-	if err != nil {
-		return err
-	}
-	s := &sorter{output: output, memory: memory, left: total, chunk: newChunk(memory, total, lineLen)}
+	s := &sorter{output: output, chunk: newChunk(memory)}
 	defer func() {
 		for _, f := range s.spills {
 			os.Remove(f)
@@ -152,7 +264,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 		if err := s.spill(); err != nil {
 			return err
 		}
-		s.reuse()
+		s.chunk.reset()
 		return nil
 	}
 	for _, in := range inputs {
@@ -192,9 +304,6 @@ var maxFanIn = 64 // a variable so that tests can make merges pass it
 // sorter is one SortFiles in progress.
 type sorter struct {
 	output string
-	memory int64
-	// left is about how many input bytes are still to be read.
-	left   int64
 	chunk  *chunk
 	spills []string
 }
@@ -209,26 +318,6 @@ func (s *sorter) spill() error {
 	}
 	s.spills = append(s.spills, name)
 	return nil
-}
-
-// reuse empties the spilled chunk for more lines. If the lines read so far
-// are shorter or longer than its buffers were sized for, so that one filled
-// while the other stayed mostly empty, the buffers are sized again for the
-// lines seen.
-func (s *sorter) reuse() {
-	c := s.chunk
-	lines, bytes := int64(len(c.entries)), int64(len(c.arena))
-	s.left -= bytes + lines
-	arenaUse := float64(bytes) / float64(max(cap(c.arena), 1))
-	entriesUse := float64(lines) / float64(max(cap(c.entries), 1))
-	if min(arenaUse, entriesUse) < 0.5 || int64(cap(c.arena))+entryBytes*int64(cap(c.entries)) > c.memory {
-		// Drop the old buffers before making the new ones, in place: the
-		// reading loop holds c.
-		c.arena, c.entries = nil, nil
-		*c = *newChunk(s.memory, max(s.left, 1<<20), (bytes+lines)/max(lines, 1))
-	} else {
-		c.arena, c.entries = c.arena[:0], c.entries[:0]
-	}
 }
 
 // writeRun writes a new run beside the output with write and returns its
