@@ -319,11 +319,13 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 		if err != nil {
 			return err
 		}
-		if ok {
-			heap.Fix(&runs, 0)
-		} else {
+		switch {
+		case !ok:
 			heap.Pop(&runs)
+		case !bytes.Equal(r.line, r.prev):
+			heap.Fix(&runs, 0)
 		}
+		// A line equal to the one just emitted is still the least.
 	}
 	return nil
 }
@@ -350,9 +352,12 @@ func (r *run) next() (bool, error) {
 		return false, fmt.Errorf("read %s: %w", r.name, err)
 	}
 	r.line = line
+	r.number++
+	if r.number > 1 && bytes.Equal(line, r.prev) {
+		return true, nil // sorted lines repeat often, and need no check
+	}
 	prevPrefix := r.prefix
 	r.prefix = keyPrefix(line)
-	r.number++
 	if r.number > 1 && comparePrefixed(prevPrefix, r.prefix, r.prev, r.line) > 0 {
 		return false, &UnsortedError{File: r.name, Line: r.number, Key: bytes.Clone(Key(r.line))}
 	}
