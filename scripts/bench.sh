@@ -52,6 +52,8 @@ export PATH
 now() { date +%s.%N; }
 # seconds_since T0: the seconds from T0 to now, to 1/100 s.
 seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# ms_since T0: the milliseconds from T0 to now.
+ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 # ratio A B: A/B to 1/100.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # peak_rss PID: the process's peak resident memory (VmHWM), in MiB.
@@ -224,6 +226,23 @@ done <<<"$phases"
 # The group phase's parts, e.g. "sort + merge".
 group_parts=$(printf '%s\n' "${steps[@]}" | grep -vx 'map\|reduce' | paste -sd+ | sed 's/+/ + /g')
 
+# --- One-file jobs: the fixed cost of a job --------------------------------
+# Five jobs over the first sample input file alone (1 mapper, 1 reducer),
+# each timed from sendjob's start to its return; the median is reported.
+echo "running 5 one-file jobs" >&2
+one_file=$(ls -d "$repo"/input/* | head -n 1)
+mkdir -p one-file-input
+cp "$one_file" one-file-input/
+one_file_walls=()
+for i in 1 2 3 4 5; do
+  t0=$(now)
+  "$sendjob" --wait --num-mappers 1 --num-reducers 1 --input-directory "$run/one-file-input" \
+    --output-directory "$run/one-file-output-$i" --mapper-executable "$mapper" \
+    --reducer-executable "$reducer" "$master_port" >>sendjob.log 2>&1
+  one_file_walls+=("$(ms_since "$t0")")
+done
+one_file_median=$(printf '%s\n' "${one_file_walls[@]}" | sort -n | sed -n 3p)
+
 stop_cluster
 
 # --- The baseline for the group phase: one sort of all the map outputs ------
@@ -255,6 +274,7 @@ for name in "${steps[@]}"; do
 done
 show "group ($group_parts)" "${phase[group]} s"
 show "group baseline" "$baseline_wall s (LC_ALL=C sort -S 1G over the map outputs)"
+show "one-file job" "$one_file_median ms (median of 5: $(basename "$one_file"), $(stat -c %s "$one_file") bytes)"
 show "master peak RSS" "$master_rss"
 i=0
 for port in $worker_ports; do

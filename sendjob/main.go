@@ -56,9 +56,9 @@ func main() {
 	}
 }
 
-// Polls start fast, so that a short job's end is seen at once, and slow
-// down to maxPoll for long ones.
+// Polls come a tenth of the time waited so far apart, within these bounds:
+// a job's end is seen within a tenth of its run, a short job's at once.
 const (
-	firstPoll = 5 * time.Millisecond
-	maxPoll   = 200 * time.Millisecond
+	minPoll = 5 * time.Millisecond
+	maxPoll = 100 * time.Millisecond
 )

@@ -106,7 +106,7 @@ func (o *options) waitFor(out io.Writer, id int) error {
 		deadline = time.Now().Add(o.timeout)
 	}
 	last := ""
-	poll := firstPoll
+	start := time.Now()
 	for {
 		status, err := o.query(&id)
 		if err != nil {
@@ -138,8 +138,7 @@ func (o *options) waitFor(out io.Writer, id int) error {
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("job %d still %s after %s", id, job.State, o.timeout)
 		}
-		time.Sleep(poll)
-		poll = min(2*poll, maxPoll)
+		time.Sleep(min(max(time.Since(start)/10, minPoll), maxPoll))
 	}
 }
 

@@ -10,21 +10,26 @@ The key is everything before the first tab; the value is the integer at the
 start of the rest of the line (0 if there is none).  Empty lines are
 skipped.  Works on raw bytes, so non-UTF-8 input is handled.
 """
-import re
 import sys
 
-LEADING_INT = re.compile(rb"[ \t\r\n\v\f]*([+-]?[0-9]+)")
+# Compiled on first use: importing re takes longer than a small reduce.
+leading_int = None
 
 
 def parse_value(raw):
-    # int() is the fast path; it also takes "1_000", which the rule above
+    # int() is the fast path; it also takes "1_000", which the rule below
     # reads as 1, so such values go the slow way.
     if b"_" not in raw:
         try:
             return int(raw)
         except ValueError:
             pass
-    match = LEADING_INT.match(raw)
+    global leading_int
+    if leading_int is None:
+        import re
+
+        leading_int = re.compile(rb"[ \t\r\n\v\f]*([+-]?[0-9]+)")
+    match = leading_int.match(raw)
     return int(match.group(1)) if match else 0
 
 
