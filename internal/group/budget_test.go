@@ -66,6 +66,32 @@ func TestChunkStaysInBudget(t *testing.T) {
 	}
 }
 
+// TestChunkSizedWhenLinesDoNotRepeat: once hashing stops, a chunk sized
+// for the input still to come fills nearly all its budget, not the third
+// that growing by doubling reaches.
+func TestChunkSizedWhenLinesDoNotRepeat(t *testing.T) {
+	for _, lineLen := range []int{8, 30, 200} {
+		t.Run(fmt.Sprint(lineLen), func(t *testing.T) {
+			const memory = 16 << 20
+			c := newChunk(memory)
+			c.left = 100 * memory
+			n := 0
+			for c.add(distinctLine(n, lineLen)) {
+				n++
+				if c.used() > memory {
+					t.Fatalf("after %d lines the chunk holds %d bytes, budget %d", n, c.used(), memory)
+				}
+			}
+			if c.hashing {
+				t.Fatalf("still hashing after %d lines that never repeat", n)
+			}
+			if used := c.inUse(); used < memory*8/10 {
+				t.Errorf("chunk refused a line while using only %d of %d bytes", used, memory)
+			}
+		})
+	}
+}
+
 // TestChunkCountsRepeats: a line read again takes no room, however often.
 func TestChunkCountsRepeats(t *testing.T) {
 	c := newChunk(1 << 20)

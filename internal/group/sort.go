@@ -36,8 +36,9 @@ const (
 )
 
 // Hashing stops for the rest of a chunk when, after this many distinct
-// lines, fewer than half of the lines read were repeats: looking lines up
-// then costs more than it saves.
+// lines or a sixteenth of the budget, whichever comes first, fewer than
+// half of the lines read were repeats: looking lines up then costs more
+// than it saves.
 const hashingTrial = 1 << 15
 
 // chunk is the lines read so far, held in one arena. Map outputs repeat
@@ -54,9 +55,12 @@ type chunk struct {
 	// many slots as entries has room, a power of two.
 	index   []uint32
 	hashing bool
+	tried   bool  // whether the hashing trial is over
 	reads   int64 // lines added
-	seed    maphash.Seed
-	memory  int64
+	// left is about how many bytes of input are still to be read.
+	left   int64
+	seed   maphash.Seed
+	memory int64
 }
 
 func newChunk(memory int64) *chunk {
@@ -93,6 +97,7 @@ func (c *chunk) add(line []byte) bool {
 			}
 			binary.NativeEndian.PutUint32(count, binary.NativeEndian.Uint32(count)+1)
 			c.reads++
+			c.left -= int64(len(line)) + 1
 			return true
 		}
 	}
@@ -119,14 +124,36 @@ func (c *chunk) add(line []byte) bool {
 	c.arena = append(c.arena, line...)
 	c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
 	c.reads++
+	c.left -= int64(len(line)) + 1
 	if !c.hashing {
 		return true
 	}
 	c.index[slot] = uint32(len(c.entries))
-	if len(c.entries) == hashingTrial && c.reads < 2*hashingTrial {
-		c.hashing, c.index = false, nil
+	if !c.tried && (len(c.entries) == hashingTrial || int64(len(c.arena)) >= c.memory/16) {
+		c.tried = true
+		if c.reads < 2*int64(len(c.entries)) {
+			c.hashing, c.index = false, nil
+			c.sizeForRest()
+		}
 	}
 	return true
+}
+
+// sizeForRest sizes the buffers of a chunk that stopped hashing once for
+// the lines still to come, like those so far, within the budget: grown by
+// doubling, which holds old and new buffers at once, they would spill at
+// a third of it.
+func (c *chunk) sizeForRest() {
+	lineLen := int64(len(c.arena))/int64(len(c.entries)) + 1 // with its header
+	lines := int64(len(c.entries)) + max(c.left, 0)/max(lineLen-headerBytes+1, 1)
+	lines += lines/8 + 1024 // some slack for the estimate
+	room := c.memory - c.used()
+	arena := max(min(lines*lineLen, room*lineLen/(lineLen+plainEntryBytes)), int64(cap(c.arena)))
+	entries := max(min(lines, (room-arena)/plainEntryBytes), int64(cap(c.entries)))
+	if arena > int64(cap(c.arena)) && arena+plainEntryBytes*entries <= room {
+		c.arena = append(make([]byte, 0, arena), c.arena...)
+		c.entries = append(make([]entry, 0, entries), c.entries...)
+	}
 }
 
 // find returns the index slot that holds line, or the empty slot where it
@@ -237,7 +264,7 @@ func (c *chunk) writeTo(w *bufio.Writer) error {
 func (c *chunk) reset() {
 	arenaUse := float64(len(c.arena)) / float64(max(cap(c.arena), 1))
 	entriesUse := float64(len(c.entries)) / float64(max(cap(c.entries), 1))
-	c.reads = 0
+	c.reads, c.tried = 0, false
 	if min(arenaUse, entriesUse) < 0.5 || !c.hashing {
 		c.arena, c.entries, c.index = nil, nil, nil
 		c.hashing = true
@@ -254,7 +281,16 @@ func (c *chunk) reset() {
 // inputs.
 func SortFiles(inputs []string, output string, memory int64) (err error) {
 	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
+	var total int64
+	for _, in := range inputs {
+		info, err := os.Stat(in)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", in, err)
+		}
+		total += info.Size()
+	}
 	s := &sorter{output: output, chunk: newChunk(memory)}
+	s.chunk.left = total
 	defer func() {
 		for _, f := range s.spills {
 			os.Remove(f)
