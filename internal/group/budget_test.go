@@ -92,6 +92,41 @@ func TestChunkSizedWhenLinesDoNotRepeat(t *testing.T) {
 	}
 }
 
+// TestChunkOverBudgetAfterLongLine: a chunk that took a line longer than
+// its budget takes no more lines, and after the spill drops the buffers
+// that grew for it.
+func TestChunkOverBudgetAfterLongLine(t *testing.T) {
+	const memory = 1 << 20
+	c := newChunk(memory)
+	// Each line three times, so that the chunk goes on hashing.
+	for i := 0; c.add(distinctLine(i/3, 100)); i++ {
+	}
+	if !c.hashing {
+		t.Fatal("stopped hashing lines read three times each")
+	}
+	c.reset() // both buffers over half full: kept
+	if !c.add(bytes.Repeat([]byte("L"), 900<<10)) {
+		t.Fatal("an empty chunk refused a line longer than its budget")
+	}
+	if c.add(distinctLine(0, 100)) {
+		t.Errorf("chunk holding %d bytes, budget %d, took another line", c.used(), memory)
+	}
+	c.reset()
+	// The same from a new chunk, whose buffers both fill with the line.
+	c = newChunk(memory)
+	c.add(bytes.Repeat([]byte("L"), 2<<20))
+	c.reset()
+	for round := range 3 {
+		n := 0
+		for ; c.add(distinctLine(n, 8)); n++ {
+		}
+		if c.used() > memory || n < 1000 {
+			t.Errorf("chunk %d after the long line: %d lines in %d bytes, budget %d", round, n, c.used(), memory)
+		}
+		c.reset()
+	}
+}
+
 // TestChunkCountsRepeats: a line read again takes no room, however often.
 func TestChunkCountsRepeats(t *testing.T) {
 	c := newChunk(1 << 20)

@@ -102,6 +102,9 @@ func (c *chunk) add(line []byte) bool {
 		}
 	}
 	size := headerBytes + len(line)
+	if len(c.entries) > 0 && c.used() > c.memory {
+		return false // it took a line longer than the budget
+	}
 	if len(c.arena)+size > cap(c.arena) || len(c.entries) == cap(c.entries) {
 		if !c.grow(size) {
 			if len(c.entries) > 0 {
@@ -260,7 +263,8 @@ func (c *chunk) writeTo(w *bufio.Writer) error {
 // buffers are dropped, to grow again in proportion to the lines to come,
 // if one of them filled while the other stayed mostly empty (the lines
 // turned longer or shorter), or if hashing had stopped (the budget had no
-// room kept for the index).
+// room kept for the index; a line longer than the budget, alone in its
+// chunk, stops it too).
 func (c *chunk) reset() {
 	arenaUse := float64(len(c.arena)) / float64(max(cap(c.arena), 1))
 	entriesUse := float64(len(c.entries)) / float64(max(cap(c.entries), 1))
