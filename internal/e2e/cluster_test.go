@@ -327,6 +327,25 @@ func (c *cluster) checkOutput(j job, outDir string) {
 	if len(entries) != j.reducers {
 		c.t.Errorf("output directory has %d files, want %d (one per reducer)", len(entries), j.reducers)
 	}
+	// Outputs are made as a shell redirection would make them: 0666 less
+	// the umask, which the cluster's processes share with this test.
+	probe := filepath.Join(c.t.TempDir(), "probe")
+	if err := os.WriteFile(probe, nil, 0o666); err != nil {
+		c.t.Fatal(err)
+	}
+	probeInfo, err := os.Stat(probe)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if info.Mode() != probeInfo.Mode() {
+			c.t.Errorf("output %s has mode %v, want %v as a shell would make it", e.Name(), info.Mode(), probeInfo.Mode())
+		}
+	}
 }
 
 // truth runs `cat input/* | map | sort | reduce` with byte-order sorting.

@@ -12,8 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"mapreduce/internal/atomicfile"
 )
 
 // Key returns line's key: the bytes before the first tab.
@@ -86,42 +86,28 @@ func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// atomicFile writes a file under a temporary name beside its target and
-// renames it into place on Commit, so that nobody ever sees a partial file
-// under the target's name.
+// atomicFile is a buffered atomicfile.File.
 type atomicFile struct {
 	*bufio.Writer
-	f      *os.File
-	target string
+	f *atomicfile.File
 }
 
 func createAtomic(target string) (*atomicFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
+	f, err := atomicfile.Create(target)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", target, err)
+		return nil, err
 	}
-	return &atomicFile{Writer: bufio.NewWriterSize(f, 64<<10), f: f, target: target}, nil
+	return &atomicFile{Writer: bufio.NewWriterSize(f, 64<<10), f: f}, nil
 }
 
-// Commit flushes, closes and renames the file into place.
+// Commit flushes the file and renames it into place.
 func (a *atomicFile) Commit() error {
 	if err := a.Flush(); err != nil {
 		a.Abort()
-		return fmt.Errorf("write %s: %w", a.target, err)
+		return fmt.Errorf("write %s: %w", a.f.Target(), err)
 	}
-	if err := a.f.Close(); err != nil {
-		os.Remove(a.f.Name())
-		return fmt.Errorf("close %s: %w", a.target, err)
-	}
-	if err := os.Rename(a.f.Name(), a.target); err != nil {
-		os.Remove(a.f.Name())
-		return fmt.Errorf("rename into %s: %w", a.target, err)
-	}
-	return nil
+	return a.f.Commit()
 }
 
 // Abort removes the temporary file.
-func (a *atomicFile) Abort() {
-	a.f.Close()
-	os.Remove(a.f.Name())
-}
+func (a *atomicFile) Abort() { a.f.Abort() }

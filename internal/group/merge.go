@@ -125,7 +125,7 @@ func (p *rangePartitioner) write(line []byte) error {
 	}
 	out.Write(line)
 	if err := out.WriteByte('\n'); err != nil {
-		return fmt.Errorf("write %s: %w", out.target, err)
+		return fmt.Errorf("write %s: %w", out.f.Target(), err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/group"
 	"mapreduce/protocol"
 )
@@ -68,35 +69,30 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 		return fmt.Errorf("open input: %w", err)
 	}
 	defer stdin.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	tmp, err := atomicfile.Create(out)
 	if err != nil {
 		return fmt.Errorf("create output: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
 	var stderr tailBuffer
 	cmd := exec.CommandContext(w.ctx, exe)
 	cmd.Stdin = stdin
-	cmd.Stdout = tmp
+	cmd.Stdout = tmp.File
 	cmd.Stderr = &stderr
 	// A worker killed outright takes its executable with it, so that no
 	// orphan goes on writing after its task was given to another worker;
 	// at shutdown the executable's whole process group goes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	runErr := cmd.Run()
-	closeErr := tmp.Close()
-	if runErr != nil {
-		msg := fmt.Sprintf("%s < %s: %v", exe, in, runErr)
+	if err := cmd.Run(); err != nil {
+		tmp.Abort()
+		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
 		if tail := strings.TrimSpace(stderr.String()); tail != "" {
 			msg += ": " + tail
 		}
 		return errors.New(msg)
 	}
-	if closeErr != nil {
-		return fmt.Errorf("write output %s: %w", out, closeErr)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("rename output: %w", err)
+	if err := tmp.Commit(); err != nil {
+		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
 }
