@@ -184,13 +184,7 @@ func TestChunkStopsHashing(t *testing.T) {
 	if err := SortFiles([]string{in}, out, 64<<20); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	slices.SortFunc(want, func(a, b string) int { return Compare([]byte(a), []byte(b)) })
-	if !slices.Equal(got, want) {
+	if got, want := readLines(t, out), sortedCopy(want); !slices.Equal(got, want) {
 		t.Errorf("sorted output differs (%d lines, want %d)", len(got), len(want))
 	}
 }
