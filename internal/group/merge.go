@@ -322,7 +322,7 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 		switch {
 		case !ok:
 			heap.Pop(&runs)
-		case !bytes.Equal(r.line, r.prev):
+		case !r.repeat:
 			heap.Fix(&runs, 0)
 		}
 		// A line equal to the one just emitted is still the least.
@@ -338,6 +338,7 @@ type run struct {
 	prefix uint64 // keyPrefix(line)
 	prev   []byte
 	number int
+	repeat bool // line equals prev
 }
 
 // next reads the run's next line, checking that the run is sorted. It
@@ -353,7 +354,8 @@ func (r *run) next() (bool, error) {
 	}
 	r.line = line
 	r.number++
-	if r.number > 1 && bytes.Equal(line, r.prev) {
+	r.repeat = r.number > 1 && bytes.Equal(line, r.prev)
+	if r.repeat {
 		return true, nil // sorted lines repeat often, and need no check
 	}
 	prevPrefix := r.prefix

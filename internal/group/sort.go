@@ -87,15 +87,17 @@ func (c *chunk) keyLen(e entry) uint32 {
 func (c *chunk) add(line []byte) bool {
 	var hash uint64
 	slot := -1
-	if c.hashing && len(c.index) > 0 {
+	if c.hashing {
 		hash = maphash.Bytes(c.seed, line)
+	}
+	if len(c.index) > 0 {
 		slot = c.find(line, hash)
 		if n := c.index[slot]; n != 0 {
-			count := c.arena[c.entries[n-1].off-headerBytes:]
-			if binary.NativeEndian.Uint32(count) == math.MaxUint32 {
+			e := c.entries[n-1]
+			if c.count(e) == math.MaxUint32 {
 				return false
 			}
-			binary.NativeEndian.PutUint32(count, binary.NativeEndian.Uint32(count)+1)
+			binary.NativeEndian.PutUint32(c.arena[e.off-headerBytes:], c.count(e)+1)
 			c.reads++
 			c.left -= int64(len(line)) + 1
 			return true
@@ -117,8 +119,7 @@ func (c *chunk) add(line []byte) bool {
 			}
 		}
 		if c.hashing {
-			hash = maphash.Bytes(c.seed, line)
-			slot = c.find(line, hash)
+			slot = c.find(line, hash) // in the index made anew
 		}
 	}
 	off := len(c.arena) + headerBytes
