@@ -15,15 +15,16 @@ import (
 )
 
 func main() {
-	var cfg master.Config
-	pflag.StringVar(&cfg.Host, "host", "localhost", "address to listen on")
-	pflag.StringVar(&cfg.VarDir, "var", "var", "directory for job files; wiped at start")
-	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", master.DefaultHeartbeatInterval, "how often workers send heartbeats")
-	pflag.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", master.DefaultMissedHeartbeats, "heartbeat intervals without one before a worker is dead")
-	pflag.DurationVar(&cfg.AckRetry, "ack-retry", master.DefaultAckRetry, "how long to keep trying to deliver register_ack")
+	cfg := master.DefaultConfig(0)
+	sc := &cfg.Scheduler
+	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on")
+	pflag.StringVar(&cfg.VarDir, "var", cfg.VarDir, "directory for job files; wiped at start")
+	pflag.DurationVar(&sc.HeartbeatInterval, "heartbeat-interval", sc.HeartbeatInterval, "how often workers send heartbeats")
+	pflag.IntVar(&sc.MissedHeartbeats, "missed-heartbeats", sc.MissedHeartbeats, "heartbeat intervals without one before a worker is dead")
+	pflag.DurationVar(&sc.AckRetry, "ack-retry", sc.AckRetry, "how long to keep trying to deliver register_ack")
 	pflag.StringVar(&cfg.HTTPAddr, "http", "", "serve the status page on this address, e.g. localhost:8080 (off if empty)")
-	pflag.BoolVar(&cfg.Speculate, "speculate", false, "run a copy of a straggling task on an idle worker; the first to finish wins")
-	pflag.DurationVar(&cfg.SpeculateAfter, "speculate-after", master.DefaultSpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its phase's finished tasks)")
+	pflag.BoolVar(&sc.Speculate, "speculate", false, "run a copy of a straggling task on an idle worker; the first to finish wins")
+	pflag.DurationVar(&sc.SpeculateAfter, "speculate-after", sc.SpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its stage's finished tasks)")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
@@ -51,8 +52,8 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Port = port
-	if cfg.HeartbeatInterval <= 0 || cfg.MissedHeartbeats < 1 {
-		fmt.Fprintln(os.Stderr, "master: --heartbeat-interval must be positive and --missed-heartbeats at least 1")
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "master:", err)
 		os.Exit(2)
 	}
 	log, err := logging.New("master", *level, *format)

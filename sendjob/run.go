@@ -31,7 +31,7 @@ func (o *options) addr() string { return net.JoinHostPort(o.host, strconv.Itoa(o
 func (o *options) run(out io.Writer) error {
 	switch {
 	case o.shutdown:
-		return protocol.Send(o.addr(), protocol.Shutdown{MessageType: protocol.TypeShutdown})
+		return protocol.Send(o.addr(), protocol.Shutdown{})
 	case o.status:
 		status, err := o.query(o.jobID)
 		if err != nil {
@@ -55,7 +55,6 @@ func (o *options) run(out io.Writer) error {
 // and returns the id the master gave it.
 func (o *options) submit() (int, error) {
 	job := o.job
-	job.MessageType = protocol.TypeNewMasterJob
 	var err error
 	if job.InputDirectory, err = filepath.Abs(job.InputDirectory); err != nil {
 		return 0, err
@@ -85,7 +84,7 @@ func (o *options) submit() (int, error) {
 }
 
 func (o *options) query(id *int) (protocol.ClusterStatus, error) {
-	reply, err := protocol.Request(o.addr(), protocol.JobStatusRequest{MessageType: protocol.TypeJobStatus, JobID: id}, 10*time.Second)
+	reply, err := protocol.Request(o.addr(), protocol.JobStatusRequest{JobID: id}, 10*time.Second)
 	if err != nil {
 		return protocol.ClusterStatus{}, err
 	}

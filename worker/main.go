@@ -4,9 +4,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -15,14 +14,18 @@ import (
 	"mapreduce/internal/worker"
 )
 
+// memoryHeadroom is the Go heap a worker may use beyond its sort budget:
+// buffers, messages, and the garbage of a sort's growing buffers.
+const memoryHeadroom = 48 << 20
+
 func main() {
-	var cfg worker.Config
-	pflag.StringVar(&cfg.MasterHost, "master-host", "localhost", "the master's host")
-	pflag.StringVar(&cfg.Host, "host", "localhost", "address to listen on, sent to the master")
-	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 2*time.Second, "how often to send a heartbeat")
-	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", 30*time.Second, "how long to keep trying to register")
-	pflag.IntVar(&cfg.Parallel, "parallel", runtime.NumCPU(), "how many executables to run at once")
-	pflag.Int64Var(&cfg.SortMemory, "sort-memory", 256<<20, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
+	cfg := worker.DefaultConfig(0, 0)
+	pflag.StringVar(&cfg.MasterHost, "master-host", cfg.MasterHost, "the master's host")
+	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on, sent to the master")
+	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to send a heartbeat")
+	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", cfg.RegisterTimeout, "how long to keep trying to register, or to deliver a status")
+	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
+	pflag.Int64Var(&cfg.SortMemory, "sort-memory", cfg.SortMemory, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
@@ -44,14 +47,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
 		os.Exit(2)
 	}
-	if cfg.HeartbeatInterval <= 0 || cfg.Parallel < 1 {
-		fmt.Fprintln(os.Stderr, "worker: --heartbeat-interval must be positive and --parallel at least 1")
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
 	}
 	log, err := logging.New("worker", *level, *format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Make the garbage collector run before the heap grows far past the
+		// sort's budget, rather than at twice what is live.
+		debug.SetMemoryLimit(cfg.SortMemory + memoryHeadroom)
 	}
 	stopProfile, err := profile.Start(*cpuProfile)
 	if err != nil {

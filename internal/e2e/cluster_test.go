@@ -226,7 +226,7 @@ func (c *cluster) waitRegistered(p *proc) {
 
 func (c *cluster) status() protocol.ClusterStatus {
 	c.t.Helper()
-	reply, err := protocol.Request(c.addr(), protocol.JobStatusRequest{MessageType: protocol.TypeJobStatus}, 5*time.Second)
+	reply, err := protocol.Request(c.addr(), protocol.JobStatusRequest{}, 5*time.Second)
 	if err != nil {
 		c.t.Fatalf("job status: %v", err)
 	}
@@ -256,7 +256,6 @@ func (c *cluster) submit(j job) (int, string) {
 func (c *cluster) submitTo(j job, out string) (int, string) {
 	c.t.Helper()
 	msg := protocol.NewMasterJob{
-		MessageType:       protocol.TypeNewMasterJob,
 		InputDirectory:    c.repoPath(j.input),
 		OutputDirectory:   out,
 		MapperExecutable:  c.repoPath(j.mapper),

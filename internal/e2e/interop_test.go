@@ -113,8 +113,7 @@ func TestBadMessages(t *testing.T) {
 		defer conn.Close()
 	}
 	// A refused job is answered with the reason.
-	reply, err := protocol.Request(c.addr(), protocol.NewMasterJob{MessageType: protocol.TypeNewMasterJob,
-		InputDirectory: "in", OutputDirectory: "out", MapperExecutable: "m", ReducerExecutable: "r", NumMappers: 0, NumReducers: 1}, 5*time.Second)
+	reply, err := protocol.Request(c.addr(), protocol.NewMasterJob{InputDirectory: "in", OutputDirectory: "out", MapperExecutable: "m", ReducerExecutable: "r", NumMappers: 0, NumReducers: 1}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mapreduce/internal/layout"
 )
 
 // partitionSizes merges sorted runs made from lines into reducers
@@ -35,7 +37,7 @@ func partitionSizes(t *testing.T, runs [][]string, reducers int) []int64 {
 	}
 	sizes := make([]int64, reducers)
 	for i := range sizes {
-		info, err := os.Stat(filepath.Join(out, PartitionName(i)))
+		info, err := os.Stat(filepath.Join(out, layout.ReduceInputName(i)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +112,7 @@ func TestMergePartitionReady(t *testing.T) {
 	lines := 0
 	ready := func(i int) {
 		got = append(got, i)
-		data, err := os.ReadFile(filepath.Join(out, PartitionName(i)))
+		data, err := os.ReadFile(filepath.Join(out, layout.ReduceInputName(i)))
 		if err != nil {
 			t.Errorf("partition %d handed over but not there: %v", i, err)
 		}
@@ -166,7 +168,7 @@ func TestMergeForeignOrder(t *testing.T) {
 			if fmt.Sprint(ready) != "[0 1 2 3]" {
 				t.Errorf("partitions handed over %v, want each once in order", ready)
 			}
-			data, _ := os.ReadFile(filepath.Join(out, PartitionName(3)))
+			data, _ := os.ReadFile(filepath.Join(out, layout.ReduceInputName(3)))
 			if !strings.HasSuffix(string(data), "z\t1\nz\x01\t1\n") {
 				t.Errorf("last partition ends %q, want z before z\\x01", data[max(0, len(data)-20):])
 			}

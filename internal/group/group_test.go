@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"mapreduce/internal/layout"
 )
 
 // testMemory is enough for every SortFiles here that is not meant to spill.
@@ -338,7 +340,7 @@ func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
 	t.Helper()
 	var wantNames []string
 	for i := range reducers {
-		wantNames = append(wantNames, PartitionName(i))
+		wantNames = append(wantNames, layout.ReduceInputName(i))
 	}
 	slices.Sort(wantNames)
 	if names := listDir(t, outDir); !slices.Equal(names, wantNames) {
@@ -360,7 +362,7 @@ func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
 	var prevLast []byte
 	empty := 0
 	for i := range reducers {
-		name := PartitionName(i)
+		name := layout.ReduceInputName(i)
 		lines := readLines(t, filepath.Join(outDir, name))
 		if len(lines) == 0 {
 			empty++
@@ -376,7 +378,7 @@ func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
 			bs = append(bs, []byte(l))
 			k := string(Key([]byte(l)))
 			if p, ok := keyPartition[k]; ok && p != i {
-				t.Errorf("key %q in both %s and %s", k, PartitionName(p), name)
+				t.Errorf("key %q in both %s and %s", k, layout.ReduceInputName(p), name)
 			}
 			keyPartition[k] = i
 		}
@@ -413,7 +415,7 @@ func TestMergePartitionEdges(t *testing.T) {
 			t.Fatalf("got %q", names)
 		}
 		for i := range 3 {
-			if lines := readLines(t, filepath.Join(out, PartitionName(i))); len(lines) != 0 {
+			if lines := readLines(t, filepath.Join(out, layout.ReduceInputName(i))); len(lines) != 0 {
 				t.Errorf("input_%d holds %q", i, lines)
 			}
 		}
@@ -592,14 +594,6 @@ func TestMergePartitionResortsUnsorted(t *testing.T) {
 	resorted, err = MergePartition([]string{good, bad1, bad2}, out, 2, nil)
 	if err != nil || len(resorted) != 0 {
 		t.Errorf("second merge: resorted %q, %v; want none", resorted, err)
-	}
-}
-
-func TestPartitionName(t *testing.T) {
-	for i, want := range map[int]string{0: "input_0", 3: "input_3", 12: "input_12"} {
-		if got := PartitionName(i); got != want {
-			t.Errorf("PartitionName(%d) = %q, want %q", i, got, want)
-		}
 	}
 }
 

@@ -10,10 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-)
 
-// PartitionName is the name of reducer i's input, as the seed fixes it.
-func PartitionName(i int) string { return fmt.Sprintf("input_%d", i) }
+	"mapreduce/internal/layout"
+)
 
 // resortMemory bounds the master's memory when it sorts a file again.
 const resortMemory = 32 << 20
@@ -133,7 +132,7 @@ func (p *rangePartitioner) write(line []byte) error {
 // out returns partition i's file, making it if needed.
 func (p *rangePartitioner) out(i int) (*atomicFile, error) {
 	if p.outs[i] == nil {
-		o, err := createAtomic(filepath.Join(p.dir, PartitionName(i)))
+		o, err := createAtomic(filepath.Join(p.dir, layout.ReduceInputName(i)))
 		if err != nil {
 			return nil, err
 		}

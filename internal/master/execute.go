@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mapreduce/internal/group"
+	"mapreduce/internal/jobspec"
 	"mapreduce/internal/scheduler"
 )
 
@@ -101,7 +102,7 @@ func scanInput(dir string, executables []string, outputDir string) ([]string, er
 }
 
 func checkExecutable(exe string) error {
-	if !strings.Contains(exe, "/") {
+	if jobspec.OnPath(exe) {
 		if _, err := exec.LookPath(exe); err != nil {
 			return fmt.Errorf("executable %s: %w", exe, err)
 		}

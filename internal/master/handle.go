@@ -1,20 +1,16 @@
 package master
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"mapreduce/internal/jobspec"
 	"mapreduce/internal/scheduler"
 	"mapreduce/protocol"
 )
 
 // handle serves one message that arrived on the master's TCP port.
-func (s *Server) handle(conn net.Conn, msg any) {
-	from := conn.RemoteAddr().String()
+func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.Register:
 		s.post(func(now time.Time) []scheduler.Action { return s.sched.Register(now, m) })
@@ -23,110 +19,53 @@ func (s *Server) handle(conn net.Conn, msg any) {
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, m.WorkerPID) })
+		s.heartbeat(from, m)
 	case protocol.NewMasterJob:
-		s.reply(conn, s.submit(m))
+		s.reply(reply, s.submit(m))
 	case protocol.JobStatusRequest:
-		s.reply(conn, s.status(m.JobID))
+		s.reply(reply, s.status(m.JobID))
 	case protocol.Shutdown:
 		s.log.Info().Str("from", from).Msg("shutdown requested")
 		s.Shutdown()
 	default:
-		s.log.Warn().Str("from", from).Str("type", fmt.Sprintf("%T", msg)).Msg("dropped message: not for the master")
+		s.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped message: not for the master")
 	}
 }
 
 // reply answers on the request's connection. A sender that already closed
-// (the seed's send_job.py) is not an error worth more than a debug line.
-func (s *Server) reply(conn net.Conn, msg any) {
-	if err := protocol.Reply(conn, msg); err != nil {
+// (the reference send_job.py) is not an error worth more than a debug line.
+func (s *Server) reply(reply func(protocol.Message) error, msg protocol.Message) {
+	if err := reply(msg); err != nil {
 		s.log.Debug().Err(err).Msg("reply not delivered")
 	}
 }
 
-// submit validates a job and queues it.
-func (s *Server) submit(spec protocol.NewMasterJob) any {
-	if err := validate(&spec); err != nil {
+// submit validates a job, makes its paths absolute against the master's
+// working directory, and queues it.
+func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
+	if err := jobspec.Validate(spec); err != nil {
 		s.log.Warn().Err(err).Msg("refused job")
-		return protocol.Error{MessageType: protocol.TypeError, Error: err.Error()}
+		return protocol.Error{Error: err.Error()}
 	}
-	ids := make(chan int, 1)
-	s.post(func(now time.Time) []scheduler.Action {
-		id, actions := s.sched.Submit(now, spec)
-		ids <- id
-		return actions
-	})
-	select {
-	case id := <-ids:
-		return protocol.JobAccepted{MessageType: protocol.TypeJobAccepted, JobID: id}
-	case <-s.shutdown:
-		return protocol.Error{MessageType: protocol.TypeError, Error: "master is shutting down"}
+	jobspec.Resolve(&spec, s.cfg.Scheduler.WorkDir)
+	id, err := ask(s, func(now time.Time) (int, []scheduler.Action) { return s.sched.Submit(now, spec) })
+	if err != nil {
+		return protocol.Error{Error: err.Error()}
 	}
+	return protocol.JobAccepted{JobID: id}
 }
 
-func (s *Server) status(jobID *int) any {
-	answers := make(chan any, 1)
-	s.post(func(time.Time) []scheduler.Action {
+// status answers a job_status request.
+func (s *Server) status(jobID *int) protocol.Message {
+	answer, err := ask(s, func(time.Time) (protocol.Message, []scheduler.Action) {
 		status, ok := s.sched.Snapshot(jobID)
-		if ok {
-			answers <- status
-		} else {
-			answers <- protocol.Error{MessageType: protocol.TypeError, Error: fmt.Sprintf("no job %d", *jobID)}
+		if !ok {
+			return protocol.Error{Error: fmt.Sprintf("no job %d", *jobID)}, nil
 		}
-		return nil
+		return status, nil
 	})
-	select {
-	case a := <-answers:
-		return a
-	case <-s.shutdown:
-		return protocol.Error{MessageType: protocol.TypeError, Error: "master is shutting down"}
+	if err != nil {
+		return protocol.Error{Error: err.Error()}
 	}
-}
-
-// maxReducers bounds num_reducers: the master's merge writes every
-// partition at once, each through its own buffer.
-const maxReducers = 1000
-
-// validate checks a job and makes its paths absolute, relative to the
-// master's working directory. An executable named without a slash is left
-// to the workers' PATH.
-func validate(spec *protocol.NewMasterJob) error {
-	var problems []string
-	for _, f := range []struct {
-		name string
-		path *string
-	}{
-		{"input_directory", &spec.InputDirectory},
-		{"output_directory", &spec.OutputDirectory},
-		{"mapper_executable", &spec.MapperExecutable},
-		{"reducer_executable", &spec.ReducerExecutable},
-		{"combiner_executable", &spec.CombinerExecutable},
-	} {
-		if *f.path == "" && f.name == "combiner_executable" {
-			continue // optional
-		}
-		if *f.path == "" {
-			problems = append(problems, f.name+" is empty")
-			continue
-		}
-		if !strings.Contains(*f.path, "/") && strings.HasSuffix(f.name, "_executable") {
-			continue
-		}
-		abs, err := filepath.Abs(*f.path)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", f.name, err))
-			continue
-		}
-		*f.path = abs
-	}
-	if spec.NumMappers < 1 {
-		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be at least 1", spec.NumMappers))
-	}
-	if spec.NumReducers < 1 || spec.NumReducers > maxReducers {
-		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 1 to %d", spec.NumReducers, maxReducers))
-	}
-	if len(problems) > 0 {
-		return errors.New("bad job: " + strings.Join(problems, "; "))
-	}
-	return nil
+	return answer
 }

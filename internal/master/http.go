@@ -69,16 +69,8 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 
 // snapshot asks the loop for the state of every job and worker.
 func (s *Server) snapshot() (protocol.ClusterStatus, error) {
-	answers := make(chan protocol.ClusterStatus, 1)
-	s.post(func(time.Time) []scheduler.Action {
+	return ask(s, func(time.Time) (protocol.ClusterStatus, []scheduler.Action) {
 		status, _ := s.sched.Snapshot(nil)
-		answers <- status
-		return nil
-	})
-	select {
-	case status := <-answers:
 		return status, nil
-	case <-s.shutdown:
-		return protocol.ClusterStatus{}, errors.New("master is shutting down")
-	}
+	})
 }

@@ -1,41 +1,51 @@
 package master
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"syscall"
 	"time"
 
+	"mapreduce/internal/backoff"
 	"mapreduce/internal/scheduler"
-	"mapreduce/protocol"
 )
 
-// outbox delivers messages to one registration of a worker, in order, on its
-// own goroutine, so that a slow worker never stalls the master and a
-// register_ack always precedes the tasks that follow it.
+// outbox delivers messages to one registration (incarnation) of a worker,
+// in order, on its own goroutine, so that a slow worker never stalls the
+// master and a register_ack always precedes the tasks that follow it.
 type outbox struct {
 	mu      sync.Mutex
 	pending []scheduler.Send
 	wake    chan struct{}
-	// closed ends delivery: the worker died or registered again, and its
-	// queued tasks went to other workers.
-	closed chan struct{}
-	close  sync.Once
+	// ctx ends delivery: the worker died or registered again, and its
+	// queued tasks went to other workers; or the master stops.
+	ctx   context.Context
+	close context.CancelFunc
 }
 
+// outbox returns the outbox of send's incarnation, started on first use.
 func (s *Server) outbox(send scheduler.Send) *outbox {
 	if o, ok := s.outboxes[send.Incarnation]; ok {
 		return o
 	}
-	o := &outbox{wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	o := &outbox{wake: make(chan struct{}, 1)}
+	o.ctx, o.close = context.WithCancel(context.Background())
 	s.outboxes[send.Incarnation] = o
+	go func() {
+		select {
+		case <-s.shutdown:
+			o.close()
+		case <-o.ctx.Done():
+		}
+	}()
 	go s.deliver(o, send.PID, send.Incarnation)
 	return o
 }
 
 func (s *Server) closeOutbox(incarnation int) {
 	if o, ok := s.outboxes[incarnation]; ok {
-		o.close.Do(func() { close(o.closed) })
+		o.close()
 		delete(s.outboxes, incarnation)
 	}
 }
@@ -61,31 +71,25 @@ func (o *outbox) pop() (scheduler.Send, bool) {
 	return send, true
 }
 
-// deliver sends the outbox's messages until it is closed. A refused
-// connection means nothing listens on the worker's port: past the send's
-// RetryFor, the worker is reported dead at once. Other failures (a timeout:
-// the worker is frozen, or too busy to accept) are retried for as long as
-// missed heartbeats would take to declare it dead, which closes the outbox;
-// a worker that heartbeats but never accepts is reported dead then.
+// deliver sends the outbox's messages, in order, until it is closed. A send
+// that fails past its retry times is reported to the scheduler, which
+// declares the worker dead; nothing more is sent to that incarnation.
 func (s *Server) deliver(o *outbox, pid, incarnation int) {
 	for {
-		select {
-		case <-o.closed:
-			return
-		default:
-		}
 		send, ok := o.pop()
 		if !ok {
 			select {
 			case <-o.wake:
 				continue
-			case <-o.closed:
-				return
-			case <-s.shutdown:
+			case <-o.ctx.Done():
 				return
 			}
 		}
-		if err := s.sendPersistently(o, send); err != nil {
+		err := s.sendPersistently(o.ctx, send)
+		if o.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			s.log.Warn().Err(err).Int("worker", pid).Msg("send failed")
 			s.post(func(now time.Time) []scheduler.Action {
 				return s.sched.SendFailed(now, pid, incarnation, err)
@@ -95,29 +99,19 @@ func (s *Server) deliver(o *outbox, pid, incarnation int) {
 	}
 }
 
-// sendPersistently sends until it succeeds, the outbox closes (nil: nothing
-// more to do) or the worker's port refuses past send.RetryFor.
-func (s *Server) sendPersistently(o *outbox, send scheduler.Send) error {
-	refusedUntil := time.Now().Add(send.RetryFor)
-	failingUntil := time.Now().Add(max(send.RetryFor, time.Duration(s.cfg.MissedHeartbeats)*s.cfg.HeartbeatInterval))
-	backoff := 100 * time.Millisecond
-	for {
-		err := protocol.Send(send.Addr, send.Msg)
-		if err == nil {
-			return nil
-		}
-		now := time.Now()
-		if errors.Is(err, syscall.ECONNREFUSED) && now.After(refusedUntil) || now.After(failingUntil) {
-			return err
-		}
-		s.log.Debug().Err(err).Int("worker", send.PID).Msg("send: trying again")
-		select {
-		case <-time.After(backoff):
-		case <-o.closed:
-			return nil
-		case <-s.shutdown:
-			return nil
-		}
-		backoff = min(2*backoff, time.Second)
-	}
+// sendPersistently sends until it succeeds or fails past its retry times:
+// a refused connection (nothing listens on the worker's port) past
+// send.RetryFor, any other failure (the worker is frozen, or too busy to
+// accept) past send.GiveUpAfter.
+func (s *Server) sendPersistently(ctx context.Context, send scheduler.Send) error {
+	start := time.Now()
+	return backoff.Retry(ctx, backoff.Policy{
+		First:    100 * time.Millisecond,
+		Max:      time.Second,
+		Deadline: start.Add(send.GiveUpAfter),
+		GiveUp: func(err error) bool {
+			return errors.Is(err, syscall.ECONNREFUSED) && time.Since(start) > send.RetryFor
+		},
+		OnRetry: func(err error) { s.log.Debug().Err(err).Int("worker", send.PID).Msg("send: trying again") },
+	}, func() error { return s.transport.Send(send.Addr, send.Msg) })
 }

@@ -1,6 +1,10 @@
 // Package master runs the MapReduce master: it listens for jobs, control
 // messages and worker statuses on TCP and for heartbeats on UDP, and carries
 // out what its scheduler decides.
+//
+// One goroutine, the loop, owns the scheduler. Everything else (connection
+// handlers, heartbeats, outboxes, the master's own file work) posts events
+// to the loop and never touches the scheduler itself.
 package master
 
 import (
@@ -19,40 +23,24 @@ import (
 	"mapreduce/protocol"
 )
 
-// Config sets up a master.
-type Config struct {
-	// Host is the address to listen on.
-	Host string
-	// Port is the TCP port; heartbeats arrive on UDP Port-1.
-	Port int
-	// VarDir is wiped and made anew at start; jobs keep their files there.
-	VarDir            string
-	HeartbeatInterval time.Duration
-	MissedHeartbeats  int
-	// AckRetry is how long to keep trying to deliver a register_ack.
-	AckRetry time.Duration
-	// HTTPAddr, if set, is where the status page is served.
-	HTTPAddr string
-	// Speculate and SpeculateAfter: see scheduler.Config.
-	Speculate      bool
-	SpeculateAfter time.Duration
-}
-
 // event is a call into the scheduler, run on the loop goroutine.
 type event func(now time.Time) []scheduler.Action
 
+// errStopping answers whatever asks a master that is shutting down.
+var errStopping = errors.New("master is shutting down")
+
 // Server is a running master.
 type Server struct {
-	cfg      Config
-	log      zerolog.Logger
-	sched    *scheduler.Scheduler
-	events   chan event
-	shutdown chan struct{}
-	stop     sync.Once
-	done     chan struct{}
-	outboxes map[int]*outbox // by worker incarnation
-	tcp      net.Listener
-	udp      net.PacketConn
+	cfg       Config
+	log       zerolog.Logger
+	transport protocol.Transport
+	sched     *scheduler.Scheduler
+	events    chan event
+	shutdown  chan struct{}
+	stop      sync.Once
+	done      chan struct{}
+	outboxes  map[int]*outbox // by worker incarnation; the loop's
+	listeners []protocol.Listener
 }
 
 // Run starts a master and serves until a shutdown message arrives, which it
@@ -62,11 +50,15 @@ func Run(cfg Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return s.Wait()
+	s.Wait()
+	return nil
 }
 
-// Start prepares var/, opens the listeners and starts serving.
+// Start prepares the var directory, opens the listeners and starts serving.
 func Start(cfg Config, log zerolog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	varDir, err := filepath.Abs(cfg.VarDir)
 	if err != nil {
 		return nil, fmt.Errorf("var directory: %w", err)
@@ -75,58 +67,58 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("working directory: %w", err)
 	}
-	tcp, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	cfg.Scheduler.VarDir, cfg.Scheduler.WorkDir = varDir, workDir
+	s := &Server{
+		cfg:       cfg,
+		log:       log,
+		transport: cfg.Transport,
+		sched:     scheduler.New(cfg.Scheduler, log),
+		events:    make(chan event),
+		shutdown:  make(chan struct{}),
+		done:      make(chan struct{}),
+		outboxes:  make(map[int]*outbox),
 	}
-	udp, err := net.ListenPacket("udp", protocol.HeartbeatAddr(cfg.Host, cfg.Port))
-	if err != nil {
-		tcp.Close()
-		return nil, fmt.Errorf("listen for heartbeats: %w", err)
+	if s.transport == nil {
+		s.transport = protocol.TCP{Log: log}
+	}
+	if err := s.listen(); err != nil {
+		s.closeListeners()
+		return nil, err
 	}
 	// Only now that the ports are ours: a second master started by mistake
 	// must not wipe the running one's files.
 	if err := resetDir(varDir); err != nil {
-		tcp.Close()
-		udp.Close()
+		s.closeListeners()
 		return nil, err
 	}
-	s := &Server{
-		cfg: cfg,
-		log: log,
-		sched: scheduler.New(scheduler.Config{
-			VarDir:            varDir,
-			WorkDir:           workDir,
-			HeartbeatInterval: cfg.HeartbeatInterval,
-			MissedHeartbeats:  cfg.MissedHeartbeats,
-			AckRetry:          cfg.AckRetry,
-			Speculate:         cfg.Speculate,
-			SpeculateAfter:    cfg.SpeculateAfter,
-		}, log),
-		events:   make(chan event),
-		shutdown: make(chan struct{}),
-		done:     make(chan struct{}),
-		outboxes: make(map[int]*outbox),
-		tcp:      tcp,
-		udp:      udp,
-	}
-	log.Info().Str("tcp", tcp.Addr().String()).Str("udp", udp.LocalAddr().String()).
+	log.Info().Str("tcp", s.listeners[0].Addr()).Str("udp", s.listeners[1].Addr()).
 		Str("var", varDir).Msg("master listening")
-	if cfg.HTTPAddr != "" {
-		if err := s.startHTTP(cfg.HTTPAddr); err != nil {
-			tcp.Close()
-			udp.Close()
-			return nil, err
-		}
-	}
 	go s.loop()
-	go s.readHeartbeats()
-	go func() {
-		if err := protocol.Serve(tcp, log, s.handle); err != nil {
-			log.Error().Err(err).Msg("serve")
-		}
-	}()
 	return s, nil
+}
+
+// listen opens the TCP port, the heartbeat port and the status page.
+func (s *Server) listen() error {
+	tcp, err := s.transport.Listen(net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), s.handle)
+	if err != nil {
+		return err
+	}
+	s.listeners = append(s.listeners, tcp)
+	udp, err := s.transport.ListenDatagrams(protocol.HeartbeatAddr(s.cfg.Host, s.cfg.Port), s.heartbeat)
+	if err != nil {
+		return err
+	}
+	s.listeners = append(s.listeners, udp)
+	if s.cfg.HTTPAddr != "" {
+		return s.startHTTP(s.cfg.HTTPAddr)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
 }
 
 func resetDir(dir string) error {
@@ -140,10 +132,7 @@ func resetDir(dir string) error {
 }
 
 // Wait blocks until the master has shut down.
-func (s *Server) Wait() error {
-	<-s.done
-	return nil
-}
+func (s *Server) Wait() { <-s.done }
 
 // Shutdown stops the master as a shutdown message would.
 func (s *Server) Shutdown() {
@@ -158,9 +147,26 @@ func (s *Server) post(ev event) {
 	}
 }
 
+// ask runs f on the loop and returns its answer, or errStopping.
+func ask[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
+	answers := make(chan T, 1)
+	s.post(func(now time.Time) []scheduler.Action {
+		answer, actions := f(now)
+		answers <- answer
+		return actions
+	})
+	select {
+	case a := <-answers:
+		return a, nil
+	case <-s.shutdown:
+		var zero T
+		return zero, errStopping
+	}
+}
+
 func (s *Server) loop() {
 	defer close(s.done)
-	tick := time.NewTicker(s.cfg.HeartbeatInterval / 2)
+	tick := time.NewTicker(s.cfg.Scheduler.HeartbeatInterval / 2)
 	defer tick.Stop()
 	for {
 		select {
@@ -177,14 +183,13 @@ func (s *Server) loop() {
 
 // stopServing closes the listeners and forwards shutdown to every worker.
 func (s *Server) stopServing() {
-	s.tcp.Close()
-	s.udp.Close()
+	s.closeListeners()
 	var wg sync.WaitGroup
 	for _, send := range s.sched.ShutdownTargets() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := protocol.Send(send.Addr, send.Msg); err != nil {
+			if err := s.transport.Send(send.Addr, send.Msg); err != nil {
 				s.log.Info().Err(err).Int("worker", send.PID).Msg("shutdown not delivered")
 			}
 		}()
@@ -193,30 +198,12 @@ func (s *Server) stopServing() {
 	s.log.Info().Msg("master shut down")
 }
 
-func (s *Server) readHeartbeats() {
-	buf := make([]byte, 64<<10)
-	for {
-		n, from, err := s.udp.ReadFrom(buf)
-		if errors.Is(err, net.ErrClosed) {
-			return
-		}
-		if err != nil {
-			s.log.Warn().Err(err).Msg("read heartbeat")
-			continue
-		}
-		pid, err := protocol.ParseHeartbeat(buf[:n])
-		if err != nil {
-			s.log.Warn().Err(err).Str("from", from.String()).Msg("dropped heartbeat")
-			continue
-		}
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, pid) })
+// heartbeat takes one datagram from the heartbeat port.
+func (s *Server) heartbeat(from string, msg protocol.Message) {
+	hb, ok := msg.(protocol.Heartbeat)
+	if !ok {
+		s.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped datagram: not a heartbeat")
+		return
 	}
+	s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, hb.WorkerPID) })
 }
-
-// The seed's timings.
-const (
-	DefaultHeartbeatInterval = 2 * time.Second
-	DefaultMissedHeartbeats  = 5
-	DefaultAckRetry          = 5 * time.Second
-	DefaultSpeculateAfter    = 3 * time.Second
-)

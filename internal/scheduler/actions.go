@@ -1,23 +1,33 @@
 package scheduler
 
-import "time"
+import (
+	"time"
 
-// Action is something the Scheduler asks its owner to do. Each reports its
-// outcome back through the Scheduler method named in its comment.
+	"mapreduce/protocol"
+)
+
+// Action is something the Scheduler asks its owner to do. Those whose
+// result matters report back through the Scheduler method named in their
+// comment.
 type Action interface{ isAction() }
 
-// Send delivers Msg to a worker. On failure, after trying for RetryFor, the
-// owner calls SendFailed.
+// Send delivers Msg to a worker's incarnation. A refused connection (a
+// worker may register before its port listens) is retried for RetryFor;
+// any other failure (a frozen or busy worker) for GiveUpAfter, as long as
+// missed heartbeats take to declare the worker dead. Past that, the owner
+// calls SendFailed.
 type Send struct {
 	PID         int
 	Incarnation int
 	Addr        string
-	Msg         any
+	Msg         protocol.Message
 	RetryFor    time.Duration
+	GiveUpAfter time.Duration
 }
 
 // CloseOutbox drops whatever is still queued for a worker's incarnation
-// that died or registered again: those tasks went to other workers.
+// that died or registered again: those tasks went to other workers. It
+// reports nothing back.
 type CloseOutbox struct {
 	Incarnation int
 }
@@ -41,7 +51,8 @@ type ScanInput struct {
 }
 
 // Merge merges the sorted Inputs and partitions the lines by key into
-// OutputDir/input_0 … input_{Reducers-1}; the owner calls Merged.
+// OutputDir/input_0 … input_{Reducers-1}; the owner calls PartitionMerged
+// as each partition is complete, then Merged.
 type Merge struct {
 	Job       int
 	Inputs    []string

@@ -31,7 +31,7 @@ const sec = time.Second
 
 func spec(mappers, reducers int) protocol.NewMasterJob {
 	return protocol.NewMasterJob{
-		MessageType: protocol.TypeNewMasterJob, InputDirectory: "/in", OutputDirectory: "/out",
+		InputDirectory: "/in", OutputDirectory: "/out",
 		MapperExecutable: "/bin/map", ReducerExecutable: "/bin/reduce",
 		NumMappers: mappers, NumReducers: reducers,
 	}
@@ -57,24 +57,12 @@ func addr(pid int) string { return fmt.Sprintf("localhost:%d", port(pid)) }
 
 func register(s *Scheduler, now time.Time, pid int) []Action {
 	return s.Register(now, protocol.Register{
-		MessageType: protocol.TypeRegister, WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
+		WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
 	})
 }
 
 // msgType is the message_type of a message the scheduler sends.
-func msgType(msg any) string {
-	switch m := msg.(type) {
-	case protocol.RegisterAck:
-		return m.MessageType
-	case protocol.NewWorkerJob:
-		return m.MessageType
-	case protocol.NewSortJob:
-		return m.MessageType
-	case protocol.Shutdown:
-		return m.MessageType
-	}
-	return fmt.Sprintf("unexpected %T", msg)
-}
+func msgType(msg protocol.Message) string { return msg.Type() }
 
 // sendsOf returns the Sends of messages of type kind, in order.
 func sendsOf(actions []Action, kind string) []Send {
@@ -146,7 +134,7 @@ func perWorker(sends []Send) map[int]int {
 // new_worker_job the list of output files, as our worker (and the seed's
 // map stage) sends; for a new_sort_job the single output file.
 func finished(s Send) protocol.Status {
-	st := protocol.Status{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: s.PID}
+	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: s.PID}
 	switch m := s.Msg.(type) {
 	case protocol.NewWorkerJob:
 		for _, in := range m.InputFiles {
@@ -163,7 +151,7 @@ func finished(s Send) protocol.Status {
 func finishedSingular(s Send) protocol.Status {
 	m := s.Msg.(protocol.NewWorkerJob)
 	return protocol.Status{
-		MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: s.PID,
+		Status: protocol.StatusFinished, WorkerPID: s.PID,
 		OutputFile: filepath.Join(m.OutputDirectory, filepath.Base(m.InputFiles[0])),
 	}
 }
@@ -326,7 +314,7 @@ func startJob(t *testing.T, s *Scheduler, pids []int, files, mappers, reducers i
 
 // ---- tests ----
 
-func TestPartition(t *testing.T) {
+func TestSplitFiles(t *testing.T) {
 	f := func(n int) []string {
 		var s []string
 		for i := range n {
@@ -351,12 +339,12 @@ func TestPartition(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Partition(tt.items, tt.n)
+			got := splitFiles(tt.items, tt.n)
 			if len(got) == 0 && len(tt.want) == 0 {
 				return
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Partition(%d files, %d) = %q, want %q", len(tt.items), tt.n, got, tt.want)
+				t.Errorf("splitFiles(%d files, %d) = %q, want %q", len(tt.items), tt.n, got, tt.want)
 			}
 		})
 	}
@@ -375,7 +363,7 @@ func TestRegisterAck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScheduler()
-			reg := protocol.Register{MessageType: protocol.TypeRegister, WorkerHost: tt.host, WorkerPort: 6001, WorkerPID: 4242}
+			reg := protocol.Register{WorkerHost: tt.host, WorkerPort: 6001, WorkerPID: 4242}
 			acts := s.Register(at(3*sec), reg)
 			if len(acts) != 1 {
 				t.Fatalf("Register returned %s, want one Send", describe(acts))
@@ -384,7 +372,7 @@ func TestRegisterAck(t *testing.T) {
 			if !ok {
 				t.Fatalf("got %T, want Send", acts[0])
 			}
-			want := protocol.RegisterAck{MessageType: protocol.TypeRegisterAck, WorkerHost: tt.host, WorkerPort: 6001, WorkerPID: 4242}
+			want := protocol.RegisterAck{WorkerHost: tt.host, WorkerPort: 6001, WorkerPID: 4242}
 			if send.Msg != want {
 				t.Errorf("message %#v, want %#v", send.Msg, want)
 			}
@@ -648,7 +636,7 @@ func TestMessagesOnTheWire(t *testing.T) {
 		t.Fatalf("maps %d, sorts %s", len(maps), describe(acts))
 	}
 	for _, tt := range []struct {
-		msg  any
+		msg  protocol.Message
 		keys []string
 	}{
 		{maps[0].Msg, []string{"executable", "input_files", "message_type", "output_directory", "worker_pid"}},
@@ -942,7 +930,7 @@ func TestDeadWorkerHeartbeatRevives(t *testing.T) {
 		t.Error("revived worker kept its old incarnation: a late send failure of the old one would kill it")
 	}
 	// Its late status for a task it held before it died changes nothing.
-	late := protocol.Status{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 101,
+	late := protocol.Status{Status: protocol.StatusFinished, WorkerPID: 101,
 		OutputFiles: []string{"/v/job-0/mapper-output/file_000.txt"}}
 	if acts := s.StatusReceived(at(8*sec), late); len(acts) != 0 {
 		t.Errorf("late status from the revived worker returned %s", describe(acts))
@@ -1010,7 +998,7 @@ func TestReregistration(t *testing.T) {
 			}
 		}
 		// Same pid, new port: a restarted worker holds nothing.
-		acts := s.Register(at(2*sec), protocol.Register{MessageType: protocol.TypeRegister, WorkerHost: "localhost", WorkerPort: 9999, WorkerPID: 101})
+		acts := s.Register(at(2*sec), protocol.Register{WorkerHost: "localhost", WorkerPort: 9999, WorkerPID: 101})
 		acks := sendsOf(acts, protocol.TypeRegisterAck)
 		resent := sendsOf(acts, protocol.TypeNewWorkerJob)
 		if len(acks) != 1 || acks[0].Addr != "localhost:9999" {
@@ -1111,10 +1099,10 @@ func TestIgnoredStatuses(t *testing.T) {
 
 	// Statuses that name nothing we know.
 	for _, st := range []protocol.Status{
-		{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 102},
-		{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 102, OutputFile: "/v/job-0/mapper-output/nope"},
-		{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 102, OutputFiles: []string{"/elsewhere/file_000.txt"}},
-		{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 555, OutputFiles: []string{"/v/job-0/mapper-output/file_000.txt"}},
+		{Status: protocol.StatusFinished, WorkerPID: 102},
+		{Status: protocol.StatusFinished, WorkerPID: 102, OutputFile: "/v/job-0/mapper-output/nope"},
+		{Status: protocol.StatusFinished, WorkerPID: 102, OutputFiles: []string{"/elsewhere/file_000.txt"}},
+		{Status: protocol.StatusFinished, WorkerPID: 555, OutputFiles: []string{"/v/job-0/mapper-output/file_000.txt"}},
 	} {
 		if acts := s.StatusReceived(at(7*sec), st); len(acts) != 0 {
 			t.Errorf("status %+v returned %s", st, describe(acts))
@@ -1171,7 +1159,7 @@ func TestRelativeStatusPaths(t *testing.T) {
 	}
 	// A seed worker run from /w reports paths relative to it, perhaps
 	// with a trailing slash directory or ./ segments.
-	st := protocol.Status{MessageType: protocol.TypeStatus, Status: protocol.StatusFinished, WorkerPID: 101,
+	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: 101,
 		OutputFiles: []string{"./var/job-0//mapper-output/file_000.txt"}}
 	acts = s.StatusReceived(at(sec), st)
 	if len(sendsOf(acts, protocol.TypeNewSortJob)) != 1 {
@@ -1386,7 +1374,7 @@ func TestShutdownTargets(t *testing.T) {
 	var pids []int
 	for _, snd := range sends {
 		pids = append(pids, snd.PID)
-		if snd.Msg != (protocol.Shutdown{MessageType: protocol.TypeShutdown}) || snd.Addr != addr(snd.PID) {
+		if snd.Msg != (protocol.Shutdown{}) || snd.Addr != addr(snd.PID) {
 			t.Errorf("shutdown Send %+v", snd)
 		}
 	}

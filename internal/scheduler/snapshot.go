@@ -10,7 +10,6 @@ import (
 // Snapshot reports the job with id jobID, or every job when jobID is nil, and
 // every worker. ok is false when the job does not exist.
 func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool) {
-	status.MessageType = protocol.TypeJobStatusReply
 	status.Jobs = []protocol.JobInfo{}
 	status.Workers = []protocol.WorkerInfo{}
 	if jobID != nil {
@@ -33,22 +32,6 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 	return status, true
 }
 
-func (j *job) state() string {
-	switch j.step {
-	case stepQueued:
-		return protocol.JobQueued
-	case stepScanning, stepMapping:
-		return protocol.JobMapping
-	case stepSorting, stepCombining, stepMerging:
-		return protocol.JobGrouping
-	case stepReducing, stepMoving:
-		return protocol.JobReducing
-	case stepDone:
-		return protocol.JobDone
-	}
-	return protocol.JobFailed
-}
-
 func (j *job) info() protocol.JobInfo {
 	info := protocol.JobInfo{
 		ID:              j.id,
@@ -60,18 +43,26 @@ func (j *job) info() protocol.JobInfo {
 		Started:         timePtr(j.started),
 		Ended:           timePtr(j.ended),
 	}
-	for ph, ts := range j.tasks {
-		p := protocol.PhaseInfo{Name: phase(ph).String(), Total: len(ts)}
-		if phase(ph) == phaseReduce && (len(ts) > 0 || j.step == stepMerging) {
-			// Reduce tasks start as the merge hands out partitions; count
-			// them all from the start.
-			p.Total = j.spec.NumReducers
+	// Every stage that runs tasks is listed, with nothing to do when the
+	// job has no such stage (a combine stage without a combiner).
+	for k, def := range stageDefs {
+		if !def.onWorkers {
+			continue
 		}
-		for _, t := range ts {
-			if t.state == taskDone {
-				p.Done++
+		p := protocol.PhaseInfo{Name: def.name}
+		if st := j.stage(stageKind(k)); st != nil {
+			p.Total = len(st.tasks)
+			if st.kind == stageReduce && st.begun() {
+				// Reduce tasks are planned as the merge writes partitions;
+				// count them all from the start.
+				p.Total = j.spec.NumReducers
 			}
-			info.Tasks = append(info.Tasks, t.info())
+			for _, t := range st.tasks {
+				if t.state == taskDone {
+					p.Done++
+				}
+				info.Tasks = append(info.Tasks, t.info())
+			}
 		}
 		info.Phases = append(info.Phases, p)
 	}
@@ -79,7 +70,7 @@ func (j *job) info() protocol.JobInfo {
 }
 
 func (t *task) info() protocol.TaskInfo {
-	info := protocol.TaskInfo{Phase: t.phase.String(), Index: t.index, State: taskStateNames[t.state]}
+	info := protocol.TaskInfo{Phase: t.stage.kind.String(), Index: t.index, State: taskStateNames[t.state]}
 	for _, a := range t.attempts {
 		info.Attempts = append(info.Attempts, protocol.AttemptInfo{
 			WorkerPID: a.worker.pid, Start: a.start, End: timePtr(a.end), Outcome: a.outcome,

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,19 +20,19 @@ import (
 // stderrTail is how much of an executable's stderr a failure report keeps.
 const stderrTail = 4 << 10
 
-// runWorkerJob runs the executable over each input file in turn and reports
-// the outputs: map and reduce look the same from here. Output paths join the
-// directory exactly as the master sent it with each input's base name.
-func (w *Worker) runWorkerJob(job protocol.NewWorkerJob) {
+// runProgramTask runs the executable of a new_worker_job over each input
+// file in turn and reports the outputs: map, combine and reduce tasks look
+// the same from here. Output paths join the directory exactly as the master
+// sent it with each input's base name.
+func (w *Worker) runProgramTask(job protocol.NewWorkerJob) {
 	log := w.log.With().Str("executable", job.Executable).Strs("inputs", job.InputFiles).Logger()
-	if job.WorkerPID != 0 && job.WorkerPID != w.pid {
+	if job.WorkerPID != 0 && job.WorkerPID != w.cfg.PID {
 		// Reassigned work may still name the worker it was first meant for.
-		log.Debug().Int("worker_pid", job.WorkerPID).Msg("job names another pid; running it anyway")
+		log.Debug().Int("worker_pid", job.WorkerPID).Msg("task names another pid; running it anyway")
 	}
 	start := time.Now()
-	status := protocol.WorkerJobStatus{
-		MessageType: protocol.TypeStatus, OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.pid,
-	}
+	// output_files is always there, even empty: a reference master reads it.
+	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID}
 	for _, in := range job.InputFiles {
 		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
 		if status.Status != protocol.StatusFinished {
@@ -45,9 +44,9 @@ func (w *Worker) runWorkerJob(job protocol.NewWorkerJob) {
 		}
 	}
 	if status.Status == protocol.StatusFinished {
-		log.Info().Dur("took", time.Since(start)).Msg("job finished")
+		log.Info().Dur("took", time.Since(start)).Msg("task finished")
 	} else {
-		log.Warn().Str("error", status.Error).Msg("job failed")
+		log.Warn().Str("error", status.Error).Msg("task failed")
 	}
 	if w.ctx.Err() != nil {
 		return
@@ -97,12 +96,10 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 	return nil
 }
 
-// runSortJob sorts the lines of its inputs into the output file.
-func (w *Worker) runSortJob(job protocol.NewSortJob) {
+// runSortTask sorts the lines of a new_sort_job's inputs into its output file.
+func (w *Worker) runSortTask(job protocol.NewSortJob) {
 	start := time.Now()
-	status := protocol.SortJobStatus{
-		MessageType: protocol.TypeStatus, OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.pid,
-	}
+	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID}
 	select {
 	case w.sorting <- struct{}{}:
 		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)
@@ -143,17 +140,20 @@ func echoPath(dir, name string) string {
 	return dir + "/" + name
 }
 
-// tailBuffer keeps the last stderrTail bytes written to it.
-type tailBuffer struct{ bytes.Buffer }
+// tailBuffer keeps the last stderrTail bytes written to it, however much
+// is written: it has no ReadFrom, so io.Copy cannot bypass Write.
+type tailBuffer struct{ buf []byte }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	n := len(p)
 	if len(p) > stderrTail {
 		p = p[len(p)-stderrTail:]
 	}
-	t.Buffer.Write(p)
-	if extra := t.Len() - stderrTail; extra > 0 {
-		t.Next(extra)
+	if extra := len(t.buf) + len(p) - stderrTail; extra > 0 {
+		t.buf = append(t.buf[:0], t.buf[extra:]...)
 	}
+	t.buf = append(t.buf, p...)
 	return n, nil
 }
+
+func (t *tailBuffer) String() string { return string(t.buf) }

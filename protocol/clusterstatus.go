@@ -15,9 +15,8 @@ const (
 // ClusterStatus answers a job_status request: the jobs asked for and every
 // worker the master knows.
 type ClusterStatus struct {
-	MessageType string       `json:"message_type"`
-	Jobs        []JobInfo    `json:"jobs"`
-	Workers     []WorkerInfo `json:"workers"`
+	Jobs    []JobInfo    `json:"jobs"`
+	Workers []WorkerInfo `json:"workers"`
 }
 
 // JobInfo is one job's state and progress.

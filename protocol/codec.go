@@ -37,7 +37,7 @@ var kinds = map[string]*messageKind{
 	TypeError:          kind[Error]("error"),
 }
 
-func kind[T any](required ...string) *messageKind {
+func kind[T Message](required ...string) *messageKind {
 	k := &messageKind{typ: reflect.TypeFor[T](), required: required, fields: map[string]bool{}}
 	addFields(k.fields, k.typ)
 	return k
@@ -62,7 +62,7 @@ func addFields(names map[string]bool, t reflect.Type) {
 // ignored, and field names must match exactly (encoding/json alone would let
 // "Worker_PID" stand for worker_pid). A missing required field, a wrong
 // type or an unknown message_type is an error that says which.
-func Decode(data []byte) (any, error) {
+func Decode(data []byte) (Message, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, ErrEmpty
 	}
@@ -103,5 +103,27 @@ func Decode(data []byte) (any, error) {
 	if err := json.Unmarshal(exact, v.Interface()); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return v.Elem().Interface(), nil
+	return v.Elem().Interface().(Message), nil
+}
+
+// Encode marshals msg as one JSON document, message_type first.
+func Encode(msg Message) ([]byte, error) {
+	body, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", msg.Type(), err)
+	}
+	if len(body) < 2 || body[0] != '{' {
+		return nil, fmt.Errorf("encode %s: not a JSON object", msg.Type())
+	}
+	typ, err := json.Marshal(msg.Type())
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", msg.Type(), err)
+	}
+	data := make([]byte, 0, len(body)+len(typ)+len(`{"message_type":,`))
+	data = append(data, `{"message_type":`...)
+	data = append(data, typ...)
+	if len(body) > 2 { // not {}
+		data = append(data, ',')
+	}
+	return append(data, body[1:]...), nil
 }

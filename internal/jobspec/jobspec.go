@@ -1,0 +1,73 @@
+// Package jobspec checks a new_master_job and makes its paths absolute:
+// the rules that sendjob and the master share.
+package jobspec
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"mapreduce/protocol"
+)
+
+// MaxReducers bounds num_reducers: the master's merge writes every
+// partition at once, each through its own buffer.
+const MaxReducers = 1000
+
+// OnPath reports whether exe is a bare name, which the workers look up on
+// their PATH as a shell would, rather than a path.
+func OnPath(exe string) bool { return !strings.Contains(exe, "/") }
+
+// fields are the job's path fields, by wire name.
+func fields(spec *protocol.NewMasterJob) []struct {
+	name string
+	path *string
+} {
+	return []struct {
+		name string
+		path *string
+	}{
+		{"input_directory", &spec.InputDirectory},
+		{"output_directory", &spec.OutputDirectory},
+		{"mapper_executable", &spec.MapperExecutable},
+		{"reducer_executable", &spec.ReducerExecutable},
+		{"combiner_executable", &spec.CombinerExecutable},
+	}
+}
+
+// Resolve makes spec's relative paths absolute against dir. An executable
+// named without a slash is left to the workers' PATH; an empty field stays
+// empty.
+func Resolve(spec *protocol.NewMasterJob, dir string) {
+	for _, f := range fields(spec) {
+		if *f.path == "" || strings.HasSuffix(f.name, "_executable") && OnPath(*f.path) {
+			continue
+		}
+		if !filepath.IsAbs(*f.path) {
+			*f.path = filepath.Join(dir, *f.path)
+		}
+		*f.path = filepath.Clean(*f.path)
+	}
+}
+
+// Validate reports everything wrong with spec that can be seen without
+// looking at files: empty fields and counts out of range.
+func Validate(spec protocol.NewMasterJob) error {
+	var problems []string
+	for _, f := range fields(&spec) {
+		if *f.path == "" && f.name != "combiner_executable" {
+			problems = append(problems, f.name+" is empty")
+		}
+	}
+	if spec.NumMappers < 1 {
+		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be at least 1", spec.NumMappers))
+	}
+	if spec.NumReducers < 1 || spec.NumReducers > MaxReducers {
+		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 1 to %d", spec.NumReducers, MaxReducers))
+	}
+	if len(problems) > 0 {
+		return errors.New("bad job: " + strings.Join(problems, "; "))
+	}
+	return nil
+}

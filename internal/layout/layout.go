@@ -1,0 +1,54 @@
+// Package layout names the files of a job: the one home of every path rule
+// the master and the reference protocol fix.
+//
+//	VAR/job-N/mapper-output/<input's name>   a map task's outputs
+//	VAR/job-N/grouper-output/sorted_i        sort task i's output
+//	VAR/job-N/combiner-output/sorted_i       combine task i's output
+//	VAR/job-N/grouper-output/input_i         reduce task i's input, from the merge
+//	VAR/job-N/reducer-output/input_i         reduce task i's output
+package layout
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Job is a job's directory under the master's var directory.
+type Job string
+
+// JobDir is the directory of job id: VAR/job-id, as the reference protocol
+// names it.
+func JobDir(varDir string, id int) Job {
+	return Job(filepath.Join(varDir, fmt.Sprintf("job-%d", id)))
+}
+
+func (j Job) MapperOutput() string   { return filepath.Join(string(j), "mapper-output") }
+func (j Job) GrouperOutput() string  { return filepath.Join(string(j), "grouper-output") }
+func (j Job) CombinerOutput() string { return filepath.Join(string(j), "combiner-output") }
+func (j Job) ReducerOutput() string  { return filepath.Join(string(j), "reducer-output") }
+
+// Dirs are the directories made when the job is submitted: the reference
+// protocol's three, and combiner-output for a job with a combiner.
+func (j Job) Dirs(combiner bool) []string {
+	dirs := []string{j.MapperOutput(), j.GrouperOutput(), j.ReducerOutput()}
+	if combiner {
+		dirs = append(dirs, j.CombinerOutput())
+	}
+	return dirs
+}
+
+// Sorted is sort task i's output file.
+func (j Job) Sorted(i int) string {
+	return filepath.Join(j.GrouperOutput(), fmt.Sprintf("sorted_%d", i))
+}
+
+// ReduceInput is reduce task i's input file, written by the merge.
+func (j Job) ReduceInput(i int) string { return filepath.Join(j.GrouperOutput(), ReduceInputName(i)) }
+
+// ReduceInputName is the name of reduce task i's input, input_i, as the
+// reference protocol fixes it.
+func ReduceInputName(i int) string { return fmt.Sprintf("input_%d", i) }
+
+// Output is where a worker writes its output for input in dir: the
+// input's own name, as the reference protocol says.
+func Output(dir, input string) string { return filepath.Join(dir, filepath.Base(input)) }

@@ -1,0 +1,45 @@
+package master
+
+import (
+	"errors"
+
+	"mapreduce/internal/scheduler"
+	"mapreduce/protocol"
+)
+
+// Config sets up a master. Start from DefaultConfig.
+type Config struct {
+	// Host is the address to listen on.
+	Host string
+	// Port is the TCP port; heartbeats arrive on UDP Port-1.
+	Port int
+	// VarDir is wiped and made anew at start; jobs keep their files there.
+	// A relative path is taken from the working directory.
+	VarDir string
+	// HTTPAddr, if set, is where the status page is served.
+	HTTPAddr string
+	// Scheduler holds the timings and rules of scheduling. Its VarDir and
+	// WorkDir are filled in by Start.
+	Scheduler scheduler.Config
+	// Transport carries messages; nil means TCP.
+	Transport protocol.Transport
+}
+
+// DefaultConfig returns a master on localhost:port with the reference
+// protocol's timings.
+func DefaultConfig(port int) Config {
+	return Config{Host: "localhost", Port: port, VarDir: "var", Scheduler: scheduler.DefaultConfig()}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Port < 2 || c.Port > 65535 {
+		// Port-1 must be a port too.
+		errs = append(errs, errors.New("the port must be from 2 to 65535"))
+	}
+	if c.VarDir == "" {
+		errs = append(errs, errors.New("--var must not be empty"))
+	}
+	return errors.Join(append(errs, c.Scheduler.Validate())...)
+}

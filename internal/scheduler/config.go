@@ -1,0 +1,70 @@
+package scheduler
+
+import (
+	"errors"
+	"time"
+)
+
+// Config sets a Scheduler's paths, timings and rules. Start from
+// DefaultConfig.
+type Config struct {
+	// VarDir is the absolute directory holding every job's files.
+	VarDir string
+	// WorkDir resolves relative paths that workers report.
+	WorkDir string
+	// HeartbeatInterval is how often workers send heartbeats.
+	HeartbeatInterval time.Duration
+	// MissedHeartbeats is how many intervals may pass without a heartbeat
+	// before a worker is dead.
+	MissedHeartbeats int
+	// AckRetry is how long to keep trying to deliver register_ack: a worker
+	// may register before its port listens.
+	AckRetry time.Duration
+	// Speculate turns on speculative execution: once every task of a stage
+	// is handed out, an idle worker runs a copy of the longest-running task
+	// that has run longer than SpeculateAfter and 1.5 times the median of
+	// the stage's finished tasks. The first copy to finish wins.
+	Speculate      bool
+	SpeculateAfter time.Duration
+}
+
+// The reference protocol's timings (a heartbeat every 2 s, dead after 5
+// missed), and our other defaults.
+const (
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultMissedHeartbeats  = 5
+	DefaultAckRetry          = 5 * time.Second
+	DefaultSpeculateAfter    = 3 * time.Second
+)
+
+// DefaultConfig returns the reference protocol's timings, without
+// speculation.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		MissedHeartbeats:  DefaultMissedHeartbeats,
+		AckRetry:          DefaultAckRetry,
+		SpeculateAfter:    DefaultSpeculateAfter,
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.HeartbeatInterval <= 0 {
+		errs = append(errs, errors.New("--heartbeat-interval must be positive"))
+	}
+	if c.MissedHeartbeats < 1 {
+		errs = append(errs, errors.New("--missed-heartbeats must be at least 1"))
+	}
+	if c.AckRetry < 0 || c.SpeculateAfter < 0 {
+		errs = append(errs, errors.New("--ack-retry and --speculate-after must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// DeadAfter is how long a worker may go without a heartbeat before it is
+// dead: more than MissedHeartbeats intervals.
+func (c Config) DeadAfter() time.Duration {
+	return time.Duration(c.MissedHeartbeats) * c.HeartbeatInterval
+}

@@ -1,0 +1,109 @@
+package scheduler
+
+import (
+	"slices"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// dispatch hands each pending task whose inputs exist to the least loaded
+// live worker.
+func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
+	var actions []Action
+	for _, t := range ts {
+		if t.state != taskPending || !s.inputsReady(t) {
+			continue
+		}
+		live := s.liveWorkers()
+		if len(live) == 0 {
+			return actions
+		}
+		actions = append(actions, s.assign(now, t, live[0]))
+	}
+	return actions
+}
+
+// inputsReady reports whether every input of t that another task produces
+// has been produced.
+func (s *Scheduler) inputsReady(t *task) bool {
+	for _, in := range t.inputs {
+		if p := t.job.byOutput[s.abs(in)]; p != nil && p != t && p.state != taskDone {
+			return false
+		}
+	}
+	return true
+}
+
+// assign starts an attempt of t on w.
+func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
+	t.state = taskRunning
+	t.attempts = append(t.attempts, &attempt{worker: w, start: now})
+	w.held = append(w.held, t)
+	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
+	return s.send(w, s.message(t, w), 0)
+}
+
+// message is the reference protocol's message for t: new_sort_job for a
+// sort task, new_worker_job with the stage's program for the others.
+func (s *Scheduler) message(t *task, w *worker) protocol.Message {
+	spec := t.job.spec
+	var program string
+	switch t.stage.kind {
+	case stageSort:
+		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid}
+	case stageMap:
+		program = spec.MapperExecutable
+	case stageCombine:
+		program = spec.CombinerExecutable
+	case stageReduce:
+		program = spec.ReducerExecutable
+	}
+	return protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program, OutputDirectory: t.output, WorkerPID: w.pid}
+}
+
+// speculate gives each idle worker a copy of the longest-running task of
+// the stage that has run past the threshold, once no task is pending.
+func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
+	if !s.cfg.Speculate {
+		return nil
+	}
+	var durations []time.Duration
+	for _, t := range ts {
+		if t.state == taskPending {
+			return nil
+		}
+		for _, a := range t.attempts {
+			if a.outcome == OutcomeFinished {
+				durations = append(durations, a.end.Sub(a.start))
+			}
+		}
+	}
+	threshold := s.cfg.SpeculateAfter
+	if len(durations) > 0 {
+		slices.Sort(durations)
+		threshold = max(threshold, durations[len(durations)/2]*3/2)
+	}
+	var actions []Action
+	for _, w := range s.liveWorkers() {
+		if len(w.held) > 0 {
+			break // live workers come least loaded first
+		}
+		var straggler *task
+		var longest time.Duration
+		for _, t := range ts {
+			if t.state != taskRunning || t.running() != 1 {
+				continue
+			}
+			if ran := now.Sub(t.liveAttempt().start); ran > threshold && ran > longest {
+				straggler, longest = t, ran
+			}
+		}
+		if straggler == nil {
+			break
+		}
+		straggler.logger(s.log.Info()).Dur("running", longest).Dur("threshold", threshold).Msg("speculative copy")
+		actions = append(actions, s.assign(now, straggler, w))
+	}
+	return actions
+}

@@ -1,0 +1,137 @@
+package scheduler
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"mapreduce/internal/layout"
+	"mapreduce/protocol"
+)
+
+type job struct {
+	id     int
+	spec   protocol.NewMasterJob
+	dir    layout.Job
+	stages []*stage
+	// byOutput finds a task by an output file, absolute and clean: a
+	// status names its task by its outputs.
+	byOutput map[string]*task
+	// failed is set once the job has failed; errors say why.
+	failed    bool
+	errors    []string
+	submitted time.Time
+	started   time.Time
+	ended     time.Time
+}
+
+// state is the job's public state, derived from its stages.
+func (j *job) state() string {
+	switch {
+	case j.failed:
+		return protocol.JobFailed
+	case j.started.IsZero():
+		return protocol.JobQueued
+	}
+	if cur := j.current(); cur != nil {
+		return cur.def().state
+	}
+	return protocol.JobDone
+}
+
+func (j *job) over() bool { return !j.ended.IsZero() }
+
+// Submit queues a validated job and returns its id. The job's directories
+// are made before anything else happens to it.
+func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
+	j := &job{id: len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec)}
+	j.dir = layout.JobDir(s.cfg.VarDir, j.id)
+	s.jobs = append(s.jobs, j)
+	s.queue = append(s.queue, j)
+	s.log.Info().Int("job", j.id).Str("input", spec.InputDirectory).Str("output", spec.OutputDirectory).
+		Msg("job queued")
+	actions := []Action{MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(spec.CombinerExecutable != "")}}
+	return j.id, append(actions, s.advance(now)...)
+}
+
+// JobDirsFailed fails a job whose directories could not be made.
+func (s *Scheduler) JobDirsFailed(now time.Time, jobID int, err error) []Action {
+	j := s.job(jobID)
+	if j == nil || j.over() {
+		return nil
+	}
+	s.queue = slices.DeleteFunc(s.queue, func(q *job) bool { return q == j })
+	s.fail(now, j, fmt.Sprintf("make job directories: %v", err))
+	return s.advance(now)
+}
+
+// advance moves the current job, or the next queued one, as far as it can
+// go now: it starts jobs, begins and ends stages and hands out tasks.
+func (s *Scheduler) advance(now time.Time) []Action {
+	var actions []Action
+	for {
+		if s.current == nil {
+			if len(s.queue) == 0 || len(s.liveWorkers()) == 0 {
+				return actions
+			}
+			s.current = s.queue[0]
+			s.queue = s.queue[1:]
+			s.current.started = now
+			s.current.byOutput = make(map[string]*task)
+			s.log.Info().Int("job", s.current.id).Msg("job started")
+		}
+		j := s.current
+		actions = append(actions, s.step(now, j)...)
+		if s.current == j {
+			return actions
+		}
+	}
+}
+
+// succeed ends a job whose every stage has finished.
+func (s *Scheduler) succeed(now time.Time, j *job) {
+	j.ended = now
+	s.current = nil
+	s.log.Info().Int("job", j.id).Dur("took", now.Sub(j.started)).Msg("job done")
+}
+
+// fail ends a job as failed: its tasks still running are cancelled and
+// their results will be ignored.
+func (s *Scheduler) fail(now time.Time, j *job, why string) {
+	s.log.Error().Int("job", j.id).Str("error", why).Msg("job failed")
+	j.errors = append(j.errors, why)
+	j.failed = true
+	j.ended = now
+	for _, st := range j.stages {
+		for _, t := range st.tasks {
+			for _, a := range t.attempts {
+				if a.live() {
+					t.endAttempt(now, a, OutcomeCancelled)
+				}
+			}
+			if t.state == taskPending || t.state == taskRunning {
+				t.state = taskCancelled
+			}
+		}
+	}
+	if s.current == j {
+		s.current = nil
+	}
+}
+
+func (s *Scheduler) job(id int) *job {
+	if id < 0 || id >= len(s.jobs) {
+		return nil
+	}
+	return s.jobs[id]
+}
+
+// abs makes a path a worker reported absolute, against the master's
+// working directory, and clean.
+func (s *Scheduler) abs(p string) string {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.cfg.WorkDir, p)
+	}
+	return filepath.Clean(p)
+}

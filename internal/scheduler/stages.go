@@ -1,0 +1,372 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"mapreduce/internal/layout"
+	"mapreduce/protocol"
+)
+
+// stageKind is one step of a job's pipeline. A job's stages are fixed when
+// it is submitted: map, sort, combine (only with a combiner), merge,
+// reduce, commit. Worker stages run tasks on workers; the others are the
+// master's own file work, asked for by an Action that reports back.
+type stageKind int
+
+const (
+	// stageMap lists the input (ScanInput), then runs the mapper over
+	// splits of the input files.
+	stageMap stageKind = iota
+	// stageSort sorts the map outputs on workers (new_sort_job).
+	stageSort
+	// stageCombine runs the combiner over each sorted file.
+	stageCombine
+	// stageMerge is the master's merge of the sorted files into the
+	// reducers' inputs (Merge).
+	stageMerge
+	// stageReduce runs the reducer over each merged partition. It starts
+	// with the merge: each partition is reduced as soon as it is merged.
+	stageReduce
+	// stageCommit moves the reducers' outputs into the job's output
+	// directory (MoveOutputs).
+	stageCommit
+)
+
+// stageDef is what a kind of stage does. One table holds every rule that
+// differs between stages, so that adding a stage touches one place.
+type stageDef struct {
+	name string
+	// state is the job's public state while this is its earliest
+	// unfinished stage.
+	state string
+	// onWorkers: the stage's work is tasks that workers run.
+	onWorkers bool
+	// withPrevious: the stage begins as soon as the one before it begins,
+	// not when it ends; its tasks appear as their inputs are made.
+	withPrevious bool
+	// begin starts the stage: it plans the stage's tasks, or asks for the
+	// master's own work.
+	begin func(s *Scheduler, j *job, st *stage) []Action
+}
+
+var stageDefs [stageCommit + 1]stageDef
+
+func init() {
+	// Assigned here, not in a literal, because begin functions refer back
+	// to the table.
+	stageDefs = [...]stageDef{
+		stageMap:     {name: "map", state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap},
+		stageSort:    {name: "sort", state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort},
+		stageCombine: {name: "combine", state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine},
+		stageMerge:   {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
+		stageReduce:  {name: "reduce", state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce},
+		stageCommit:  {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
+	}
+}
+
+func (k stageKind) String() string { return stageDefs[k].name }
+
+// TaskStages names the stages that run tasks, in pipeline order: the
+// phases of a job_status reply.
+func TaskStages() []string {
+	var names []string
+	for _, d := range stageDefs {
+		if d.onWorkers {
+			names = append(names, d.name)
+		}
+	}
+	return names
+}
+
+// stage is one stage of one job.
+type stage struct {
+	kind  stageKind
+	tasks []*task
+	// planned: every task of the stage exists. A worker stage whose
+	// planned tasks are all done is finished.
+	planned        bool
+	started, ended time.Time
+}
+
+func (st *stage) def() stageDef  { return stageDefs[st.kind] }
+func (st *stage) begun() bool    { return !st.started.IsZero() }
+func (st *stage) finished() bool { return !st.ended.IsZero() }
+
+// pipeline returns the stages of a job with spec.
+func pipeline(spec protocol.NewMasterJob) []*stage {
+	kinds := []stageKind{stageMap, stageSort, stageMerge, stageReduce, stageCommit}
+	if spec.CombinerExecutable != "" {
+		kinds = slices.Insert(kinds, 2, stageCombine)
+	}
+	stages := make([]*stage, len(kinds))
+	for i, k := range kinds {
+		stages[i] = &stage{kind: k}
+	}
+	return stages
+}
+
+// stage returns j's stage of kind k, or nil.
+func (j *job) stage(k stageKind) *stage {
+	for _, st := range j.stages {
+		if st.kind == k {
+			return st
+		}
+	}
+	return nil
+}
+
+// previous returns the stage before st, or nil.
+func (j *job) previous(st *stage) *stage {
+	i := slices.Index(j.stages, st)
+	if i <= 0 {
+		return nil
+	}
+	return j.stages[i-1]
+}
+
+// current returns j's earliest unfinished stage, or nil when all are.
+func (j *job) current() *stage {
+	for _, st := range j.stages {
+		if !st.finished() {
+			return st
+		}
+	}
+	return nil
+}
+
+// step begins every stage of j that may begin, ends every worker stage
+// whose tasks are done, and hands out pending tasks, until nothing more
+// changes. It returns the actions all that asks for.
+func (s *Scheduler) step(now time.Time, j *job) []Action {
+	var actions []Action
+	for changed := true; changed && s.current == j; {
+		changed = false
+		for _, st := range j.stages {
+			prev := j.previous(st)
+			switch {
+			case !st.begun() && (prev == nil || prev.finished() || st.def().withPrevious && prev.begun()):
+				st.started = now
+				s.log.Info().Int("job", j.id).Str("stage", st.kind.String()).Msg("stage begins")
+				actions = append(actions, st.def().begin(s, j, st)...)
+				changed = true
+			case st.begun() && !st.finished() && st.def().onWorkers && st.planned && allDone(st.tasks) &&
+				(prev == nil || prev.finished()):
+				st.ended = now
+				changed = true
+			}
+			if s.current != j {
+				return actions // the stage's begin failed the job
+			}
+		}
+		if j.current() == nil {
+			s.succeed(now, j)
+			return actions
+		}
+	}
+	for _, st := range j.stages {
+		if st.begun() && st.def().onWorkers {
+			// An earlier stage has pending tasks only when a lost output
+			// must be produced again.
+			actions = append(actions, s.dispatch(now, st.tasks)...)
+		}
+	}
+	if cur := j.current(); cur.def().onWorkers {
+		actions = append(actions, s.speculate(now, cur.tasks)...)
+	}
+	return actions
+}
+
+// finish ends a stage of the master's own work.
+func (s *Scheduler) finish(now time.Time, st *stage) {
+	st.planned = true
+	st.ended = now
+}
+
+// beginMap asks for the input to be listed; InputScanned plans the tasks.
+func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
+	executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
+	if j.spec.CombinerExecutable != "" {
+		executables = append(executables, j.spec.CombinerExecutable)
+	}
+	return []Action{ScanInput{
+		Job: j.id, Dir: j.spec.InputDirectory, Executables: executables, OutputDir: j.spec.OutputDirectory,
+	}}
+}
+
+// InputScanned plans the map tasks of a job whose input directory held
+// files (sorted names), or fails the job.
+func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err error) []Action {
+	j, st := s.running(jobID, stageMap)
+	if st == nil || st.planned {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, err.Error())
+		return s.advance(now)
+	}
+	for i, split := range splitFiles(files, j.spec.NumMappers) {
+		s.addTask(st, i, split, j.dir.MapperOutput())
+	}
+	st.planned = true
+	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Msg("map tasks planned")
+	return s.advance(now)
+}
+
+// splitFiles splits files into at most n splits, round-robin, so that
+// split sizes differ by at most one and no split is empty: 5 files in 4
+// splits give three splits of one file and one of two.
+func splitFiles(files []string, n int) [][]string {
+	n = min(n, len(files))
+	if n <= 0 {
+		return nil
+	}
+	splits := make([][]string, n)
+	for i, f := range files {
+		splits[i%n] = append(splits[i%n], f)
+	}
+	return splits
+}
+
+// beginSort plans the sort tasks. The reference protocol sorts as many
+// parts as there are live workers. A combiner works per map task, as
+// Hadoop's does, so with one each map task's outputs are sorted on their
+// own.
+func (s *Scheduler) beginSort(j *job, st *stage) []Action {
+	mapTasks := j.stage(stageMap).tasks
+	var parts [][]string
+	if j.spec.CombinerExecutable != "" {
+		for _, t := range mapTasks {
+			parts = append(parts, t.outputs)
+		}
+	} else {
+		parts = splitFiles(outputsOf(mapTasks), max(1, len(s.liveWorkers())))
+	}
+	for i, part := range parts {
+		s.addTask(st, i, part, j.dir.Sorted(i))
+	}
+	st.planned = true
+	return nil
+}
+
+// beginCombine plans one combine task per sorted file.
+func (s *Scheduler) beginCombine(j *job, st *stage) []Action {
+	for i, sorted := range j.stage(stageSort).tasks {
+		s.addTask(st, i, []string{sorted.output}, j.dir.CombinerOutput())
+	}
+	st.planned = true
+	return nil
+}
+
+// beginMerge asks the master to merge the outputs of the stage before it.
+func (s *Scheduler) beginMerge(j *job, st *stage) []Action {
+	return []Action{Merge{
+		Job: j.id, Inputs: outputsOf(j.previous(st).tasks), OutputDir: j.dir.GrouperOutput(), Reducers: j.spec.NumReducers,
+	}}
+}
+
+// PartitionMerged plans the reduce task of one partition that the merge,
+// still going on, has finished: partitions are key ranges written in
+// order, so reducing the first ones need not wait for the last.
+func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Action {
+	j, st := s.running(jobID, stageMerge)
+	if st == nil {
+		return nil
+	}
+	s.addReduceTasks(j, partition+1)
+	return s.advance(now)
+}
+
+// Merged ends the merge: every reduce task is planned. Or it fails the job.
+func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
+	j, st := s.running(jobID, stageMerge)
+	if st == nil {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, fmt.Sprintf("merge sorted files: %v", err))
+		return s.advance(now)
+	}
+	s.addReduceTasks(j, j.spec.NumReducers)
+	j.stage(stageReduce).planned = true
+	s.finish(now, st)
+	s.log.Info().Int("job", j.id).Int("tasks", j.spec.NumReducers).Msg("merge done")
+	return s.advance(now)
+}
+
+// beginReduce plans nothing yet: the merge plans each reduce task as it
+// writes its partition.
+func (s *Scheduler) beginReduce(*job, *stage) []Action { return nil }
+
+// addReduceTasks adds the reduce tasks of partitions up to n, in order.
+func (s *Scheduler) addReduceTasks(j *job, n int) {
+	st := j.stage(stageReduce)
+	for i := len(st.tasks); i < n; i++ {
+		s.addTask(st, i, []string{j.dir.ReduceInput(i)}, j.dir.ReducerOutput())
+	}
+}
+
+// beginCommit asks for the reducers' outputs to be moved into the job's
+// output directory.
+func (s *Scheduler) beginCommit(j *job, _ *stage) []Action {
+	files := outputsOf(j.stage(stageReduce).tasks)
+	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory}}
+}
+
+// OutputsMoved ends a job whose reducer outputs are in its output directory.
+func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
+	j, st := s.running(jobID, stageCommit)
+	if st == nil {
+		return nil
+	}
+	if err != nil {
+		s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err))
+		return s.advance(now)
+	}
+	s.finish(now, st)
+	return s.advance(now)
+}
+
+// running returns the current job jobID and its stage of kind k if that
+// stage is under way; nil otherwise (a late or repeated report).
+func (s *Scheduler) running(jobID int, k stageKind) (*job, *stage) {
+	j := s.current
+	if j == nil || j.id != jobID {
+		return nil, nil
+	}
+	st := j.stage(k)
+	if st == nil || !st.begun() || st.finished() {
+		return nil, nil
+	}
+	return j, st
+}
+
+// addTask adds task i of st, which reads inputs and writes into output: a
+// directory, where each input gives an output of its name, or, for a sort
+// task, the one output file.
+func (s *Scheduler) addTask(st *stage, i int, inputs []string, output string) {
+	j := s.current
+	t := &task{job: j, stage: st, index: i, inputs: inputs, output: output}
+	if st.kind == stageSort {
+		t.outputs = []string{output}
+	} else {
+		for _, in := range inputs {
+			t.outputs = append(t.outputs, layout.Output(output, in))
+		}
+	}
+	st.tasks = append(st.tasks, t)
+	for _, out := range t.outputs {
+		j.byOutput[s.abs(out)] = t
+	}
+}
+
+// outputsOf lists the outputs of tasks, sorted.
+func outputsOf(tasks []*task) []string {
+	var files []string
+	for _, t := range tasks {
+		files = append(files, t.outputs...)
+	}
+	slices.Sort(files)
+	return files
+}

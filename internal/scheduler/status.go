@@ -1,0 +1,81 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// StatusReceived handles a worker's status message. A status that names no
+// running task of this worker (from a dead worker, for a task that was
+// reassigned or is done, for a job that ended) is logged and ignored.
+func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action {
+	files := msg.Files()
+	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", files).Str("status", msg.Status).Logger()
+	if len(files) == 0 {
+		log.Warn().Msg("ignored status: names no output file")
+		return nil
+	}
+	var t *task
+	if s.current != nil {
+		t = s.current.byOutput[s.abs(files[0])]
+	}
+	if t == nil {
+		log.Warn().Msg("ignored status: no task of the current job has that output")
+		return nil
+	}
+	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
+	if t.state != taskRunning {
+		log.Info().Msg("ignored status: task is not running")
+		return nil
+	}
+	w := s.workers[msg.WorkerPID]
+	var a *attempt
+	if w != nil && !w.dead {
+		a = t.attemptOn(w)
+	}
+	if a == nil {
+		log.Info().Msg("ignored status: the task is not running on this worker")
+		return nil
+	}
+	switch {
+	case msg.Status == protocol.StatusFinished:
+		t.endAttempt(now, a, OutcomeFinished)
+		t.state = taskDone
+		log.Info().Dur("took", now.Sub(a.start)).Msg("task finished")
+		for _, other := range t.attempts {
+			if other.live() {
+				t.endAttempt(now, other, OutcomeSuperseded)
+				log.Info().Int("loser", other.worker.pid).Msg("speculative copy superseded")
+			}
+		}
+	case msg.Retry && t.retries < maxRetries:
+		t.retries++
+		t.endAttempt(now, a, OutcomeRetry)
+		if t.running() == 0 {
+			t.state = taskPending
+		}
+		log.Warn().Str("error", msg.Error).Strs("missing", msg.MissingFiles).Msg("task failed for a missing input; running it again")
+		// A missing input that another task produced was lost: produce it
+		// again first.
+		for _, f := range msg.MissingFiles {
+			p := t.job.byOutput[s.abs(f)]
+			if p != nil && p != t && p.state == taskDone && slices.ContainsFunc(t.inputs, func(in string) bool { return s.abs(in) == s.abs(f) }) {
+				p.state = taskPending
+				log.Warn().Str("producer_stage", p.stage.kind.String()).Int("producer", p.index).Msg("input lost; its task runs again")
+			}
+		}
+	default:
+		t.endAttempt(now, a, OutcomeFailed)
+		t.state = taskFailed
+		text := msg.Error
+		if text == "" {
+			text = fmt.Sprintf("status %q", msg.Status)
+		}
+		log.Warn().Str("error", text).Msg("task failed")
+		s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.stage.kind, t.index, w.pid, text))
+	}
+	return s.advance(now)
+}

@@ -1,0 +1,120 @@
+package scheduler
+
+import (
+	"slices"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Attempt outcomes.
+const (
+	OutcomeFinished   = "finished"
+	OutcomeFailed     = "failed"
+	OutcomeWorkerDead = "worker_dead"
+	OutcomeCancelled  = "cancelled"
+	// OutcomeRetry ends an attempt that failed for want of an input that
+	// may be produced again; the task runs again.
+	OutcomeRetry = "retry"
+	// OutcomeSuperseded ends a speculative copy that lost: another copy of
+	// its task finished first.
+	OutcomeSuperseded = "superseded"
+)
+
+// maxRetries bounds how often a task that failed for a missing input runs
+// again before its job fails.
+const maxRetries = 3
+
+type taskState int
+
+const (
+	taskPending taskState = iota
+	taskRunning
+	taskDone
+	taskFailed
+	// taskCancelled is a task of a failed job that never finished.
+	taskCancelled
+)
+
+var taskStateNames = [...]string{"pending", "running", "done", "failed", "cancelled"}
+
+// attempt is one assignment of a task to a worker.
+type attempt struct {
+	worker  *worker
+	start   time.Time
+	end     time.Time
+	outcome string
+}
+
+func (a *attempt) live() bool { return a.end.IsZero() }
+
+// task is one unit of a stage that a worker runs: a new_worker_job or a
+// new_sort_job.
+type task struct {
+	job   *job
+	stage *stage
+	index int
+	// inputs are the files the task reads.
+	inputs []string
+	// output is the directory (map, combine, reduce) or file (sort) the
+	// worker writes.
+	output string
+	// outputs are the files the task produces, absolute and clean; a status
+	// naming one of them reports this task.
+	outputs  []string
+	state    taskState
+	attempts []*attempt
+	retries  int
+}
+
+// logger adds the task's coordinates to a log event.
+func (t *task) logger(e *zerolog.Event) *zerolog.Event {
+	return e.Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index)
+}
+
+// attemptOn returns w's live attempt at t, or nil.
+func (t *task) attemptOn(w *worker) *attempt {
+	for _, a := range t.attempts {
+		if a.worker == w && a.live() {
+			return a
+		}
+	}
+	return nil
+}
+
+// liveAttempt returns t's first live attempt, or nil.
+func (t *task) liveAttempt() *attempt {
+	for _, a := range t.attempts {
+		if a.live() {
+			return a
+		}
+	}
+	return nil
+}
+
+// running counts t's live attempts: more than one only when speculating.
+func (t *task) running() int {
+	n := 0
+	for _, a := range t.attempts {
+		if a.live() {
+			n++
+		}
+	}
+	return n
+}
+
+// endAttempt ends attempt a at t and takes t from a's worker.
+func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
+	a.end = now
+	a.outcome = outcome
+	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
+}
+
+func allDone(ts []*task) bool {
+	for _, t := range ts {
+		if t.state != taskDone {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,170 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// Worker states, as the reference protocol names them.
+const (
+	WorkerReady = "ready"
+	WorkerBusy  = "busy"
+	WorkerDead  = "dead"
+)
+
+type worker struct {
+	pid  int
+	host string
+	port int
+	// incarnation numbers registrations, so that a late send failure for an
+	// earlier registration of the same pid is recognised and ignored.
+	incarnation int
+	dead        bool
+	held        []*task
+	// lastBeat is kept for the record; liveness is the tracker's.
+	lastBeat time.Time
+}
+
+func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
+
+func (w *worker) state() string {
+	switch {
+	case w.dead:
+		return WorkerDead
+	case len(w.held) > 0:
+		return WorkerBusy
+	}
+	return WorkerReady
+}
+
+// Register records a worker (again, if its pid is known: a restarted worker
+// has lost whatever it held), acknowledges it and gives it work.
+func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+	var actions []Action
+	if old, ok := s.workers[msg.WorkerPID]; ok && !old.dead {
+		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
+		s.release(now, old, OutcomeWorkerDead)
+		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
+	}
+	s.seq++
+	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq}
+	if w.host == "" {
+		w.host = "localhost"
+	}
+	s.workers[w.pid] = w
+	s.beats.Beat(w.pid, now)
+	w.lastBeat = now
+	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
+	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
+	actions = append(actions, s.send(w, ack, s.cfg.AckRetry))
+	return append(actions, s.advance(now)...)
+}
+
+// send addresses msg to w's current incarnation. A refused connection is
+// retried for refusedFor; other failures as long as w may still be alive.
+func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Duration) Send {
+	return Send{PID: w.pid, Incarnation: w.incarnation, Addr: w.addr(), Msg: msg,
+		RetryFor: refusedFor, GiveUpAfter: max(refusedFor, s.cfg.DeadAfter())}
+}
+
+// Heartbeat records a heartbeat. One from a worker declared dead brings it
+// back, as a new incarnation holding nothing: it was only slow or
+// unreachable, and a reference worker never registers again by itself. One
+// from an unknown pid changes nothing.
+func (s *Scheduler) Heartbeat(now time.Time, pid int) []Action {
+	w, ok := s.workers[pid]
+	if !ok {
+		return nil
+	}
+	if now.After(w.lastBeat) {
+		w.lastBeat = now
+	}
+	s.beats.Beat(pid, now)
+	if !w.dead {
+		return nil
+	}
+	s.seq++
+	w.incarnation = s.seq
+	w.dead = false
+	s.log.Info().Int("worker", w.pid).Msg("dead worker heartbeats again; it is ready again")
+	return s.advance(now)
+}
+
+// Tick declares dead the workers whose heartbeats stopped, hands their
+// tasks to live workers and starts any speculative copies now due.
+func (s *Scheduler) Tick(now time.Time) []Action {
+	var actions []Action
+	for _, pid := range s.beats.Failed(now, s.cfg.DeadAfter()) {
+		actions = append(actions, s.markDead(now, s.workers[pid], "missed heartbeats"))
+	}
+	// Even with no death, a task may have run long enough to speculate.
+	return append(actions, s.advance(now)...)
+}
+
+// SendFailed reports that a message to a worker could not be delivered: the
+// worker is dead now, without waiting for missed heartbeats.
+func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) []Action {
+	w, ok := s.workers[pid]
+	if !ok || w.dead || w.incarnation != incarnation {
+		return nil
+	}
+	return append([]Action{s.markDead(now, w, fmt.Sprintf("send failed: %v", err))}, s.advance(now)...)
+}
+
+// markDead marks w dead and puts its tasks back; the returned action drops
+// whatever was still queued for it.
+func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
+	s.log.Warn().Int("worker", w.pid).Str("reason", why).Int("tasks", len(w.held)).Msg("worker dead")
+	w.dead = true
+	s.beats.Forget(w.pid)
+	s.release(now, w, OutcomeWorkerDead)
+	return CloseOutbox{Incarnation: w.incarnation}
+}
+
+// release ends w's attempt at every task it holds. A task with no other
+// attempt running goes back to pending.
+func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
+	for _, t := range slices.Clone(w.held) {
+		t.endAttempt(now, t.attemptOn(w), outcome)
+		log := t.logger(s.log.Info()).Int("worker", w.pid)
+		if t.running() > 0 {
+			log.Msg("task goes on in its other attempt")
+			continue
+		}
+		t.state = taskPending
+		log.Msg("task back to pending")
+	}
+}
+
+// liveWorkers returns the live workers, least loaded first, then in the order
+// they registered.
+func (s *Scheduler) liveWorkers() []*worker {
+	var live []*worker
+	for _, w := range s.workers {
+		if !w.dead {
+			live = append(live, w)
+		}
+	}
+	slices.SortFunc(live, func(a, b *worker) int {
+		if d := len(a.held) - len(b.held); d != 0 {
+			return d
+		}
+		return a.incarnation - b.incarnation
+	})
+	return live
+}
+
+// ShutdownTargets returns the sends that forward a shutdown to every
+// registered worker, dead ones included: a worker marked dead may only have
+// been slow.
+func (s *Scheduler) ShutdownTargets() []Send {
+	var sends []Send
+	for _, w := range s.workers {
+		sends = append(sends, s.send(w, protocol.Shutdown{}, 0))
+	}
+	slices.SortFunc(sends, func(a, b Send) int { return a.PID - b.PID })
+	return sends
+}

@@ -1,0 +1,83 @@
+package worker
+
+import (
+	"errors"
+	"runtime"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// Config sets up a worker. Start from DefaultConfig.
+type Config struct {
+	MasterHost string
+	MasterPort int
+	// Host is the address the worker listens on and tells the master.
+	Host string
+	Port int
+	// PID is the worker's id in the protocol: its process id, unless a
+	// test runs several workers in one process.
+	PID int
+	// HeartbeatInterval is how often to send a heartbeat. A worker the
+	// master declared dead (it was frozen, say) needs nothing else: its next
+	// heartbeat makes it ready again.
+	HeartbeatInterval time.Duration
+	// RegisterTimeout bounds how long to keep trying to register, and to
+	// deliver a status.
+	RegisterTimeout time.Duration
+	// Parallel bounds how many executables run at once (sorts, one at a
+	// time, come on top).
+	Parallel int
+	// SortMemory is about how many bytes of lines the worker's sort holds
+	// in memory before it spills sorted runs to disk. Sorts run one at a
+	// time, so this bounds the worker, not each sort.
+	SortMemory int64
+	// Transport carries messages; nil means TCP.
+	Transport protocol.Transport
+}
+
+// The reference protocol's heartbeat interval, and our other defaults.
+const (
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultRegisterTimeout   = 30 * time.Second
+	DefaultSortMemory        = 256 << 20
+)
+
+// DefaultConfig returns a worker for a master on localhost:masterPort,
+// listening on localhost:port.
+func DefaultConfig(masterPort, port int) Config {
+	return Config{
+		MasterHost:        "localhost",
+		MasterPort:        masterPort,
+		Host:              "localhost",
+		Port:              port,
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		RegisterTimeout:   DefaultRegisterTimeout,
+		Parallel:          runtime.NumCPU(),
+		SortMemory:        DefaultSortMemory,
+	}
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MasterPort < 1 || c.MasterPort > 65535 {
+		errs = append(errs, errors.New("the master's port must be from 1 to 65535"))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, errors.New("the worker's port must be from 0 to 65535"))
+	}
+	if c.HeartbeatInterval <= 0 {
+		errs = append(errs, errors.New("--heartbeat-interval must be positive"))
+	}
+	if c.RegisterTimeout <= 0 {
+		errs = append(errs, errors.New("--register-timeout must be positive"))
+	}
+	if c.Parallel < 1 {
+		errs = append(errs, errors.New("--parallel must be at least 1"))
+	}
+	if c.SortMemory < 1<<20 {
+		errs = append(errs, errors.New("--sort-memory must be at least 1 MiB"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,213 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Inmem is a Transport between peers of one process, for tests, as
+// hashicorp/raft's InmemTransport: peers share one *Inmem and name each
+// other by address. Every message is encoded and decoded on the way, so a
+// test sees exactly what the wire would carry. Send to an address nobody
+// listens on fails as a refused TCP connection does.
+type Inmem struct {
+	mu        sync.Mutex
+	listeners map[string]*inmemListener
+	datagrams map[string]*inmemListener
+	nextPort  int
+	// Fault, if set, is asked before each Send, Request and SendDatagram: a
+	// non-nil error is returned to the sender and the message is lost.
+	Fault func(addr string, msg Message) error
+}
+
+// NewInmem returns an empty in-memory network.
+func NewInmem() *Inmem {
+	return &Inmem{listeners: map[string]*inmemListener{}, datagrams: map[string]*inmemListener{}, nextPort: 40000}
+}
+
+var _ Transport = (*Inmem)(nil)
+
+// errNoAnswer is what a reply gets when its sender did not wait for one.
+var errNoAnswer = errors.New("sender did not wait for an answer")
+
+type inmemListener struct {
+	net    *Inmem
+	addr   string
+	table  map[string]*inmemListener
+	handle Handler
+	// queue holds datagrams in order; full, it drops them, as UDP would.
+	queue  chan func()
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *inmemListener) Addr() string { return l.addr }
+
+func (l *inmemListener) Close() error {
+	l.once.Do(func() {
+		l.net.mu.Lock()
+		if l.table[l.addr] == l {
+			delete(l.table, l.addr)
+		}
+		l.net.mu.Unlock()
+		close(l.closed)
+	})
+	return nil
+}
+
+func (n *Inmem) listen(table map[string]*inmemListener, addr string) (*inmemListener, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if strings.HasSuffix(addr, ":0") {
+		n.nextPort++
+		addr = fmt.Sprintf("%s:%d", strings.TrimSuffix(addr, ":0"), n.nextPort)
+	}
+	if _, ok := table[addr]; ok {
+		return nil, fmt.Errorf("listen on %s: %w", addr, syscall.EADDRINUSE)
+	}
+	l := &inmemListener{net: n, addr: addr, table: table, closed: make(chan struct{})}
+	table[addr] = l
+	return l, nil
+}
+
+// Listen serves addr; an address ending in ":0" gets a free port.
+func (n *Inmem) Listen(addr string, handle Handler) (Listener, error) {
+	l, err := n.listen(n.listeners, addr)
+	if err != nil {
+		return nil, err
+	}
+	l.handle = handle
+	return l, nil
+}
+
+// ListenDatagrams serves datagrams to addr, in order, on one goroutine.
+func (n *Inmem) ListenDatagrams(addr string, handle func(from string, msg Message)) (Listener, error) {
+	l, err := n.listen(n.datagrams, addr)
+	if err != nil {
+		return nil, err
+	}
+	l.queue = make(chan func(), 256)
+	go func() {
+		for {
+			select {
+			case deliver := <-l.queue:
+				deliver()
+			case <-l.closed:
+				return
+			}
+		}
+	}()
+	l.handle = func(from string, msg Message, _ func(Message) error) { handle(from, msg) }
+	return l, nil
+}
+
+// overTheWire returns msg as its peer would read it: encoded, then decoded.
+func overTheWire(msg Message) (Message, error) {
+	data, err := Encode(msg)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxMessageSize {
+		return nil, ErrTooLarge
+	}
+	return Decode(data)
+}
+
+// carry finds addr's listener in table and takes msg over the wire to it.
+func (n *Inmem) carry(table map[string]*inmemListener, addr string, msg Message) (*inmemListener, Message, error) {
+	n.mu.Lock()
+	fault := n.Fault
+	l := table[addr]
+	n.mu.Unlock()
+	if fault != nil {
+		if err := fault(addr, msg); err != nil {
+			return nil, nil, fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
+		}
+	}
+	if l == nil {
+		return nil, nil, fmt.Errorf("send %s to %s: %w", msg.Type(), addr, syscall.ECONNREFUSED)
+	}
+	decoded, err := overTheWire(msg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
+	}
+	return l, decoded, nil
+}
+
+// SetFault sets Fault while peers may be sending.
+func (n *Inmem) SetFault(fault func(addr string, msg Message) error) {
+	n.mu.Lock()
+	n.Fault = fault
+	n.mu.Unlock()
+}
+
+// Send hands msg to addr's handler on a goroutine of its own.
+func (n *Inmem) Send(addr string, msg Message) error {
+	l, decoded, err := n.carry(n.listeners, addr, msg)
+	if err != nil {
+		return err
+	}
+	go l.handle("inmem", decoded, func(Message) error { return errNoAnswer })
+	return nil
+}
+
+// Request hands msg to addr's handler and waits for its reply.
+func (n *Inmem) Request(addr string, msg Message, timeout time.Duration) (Message, error) {
+	l, decoded, err := n.carry(n.listeners, addr, msg)
+	if err != nil {
+		return nil, err
+	}
+	answers := make(chan Message, 1)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		l.handle("inmem", decoded, func(answer Message) error {
+			again, err := overTheWire(answer)
+			if err != nil {
+				return err
+			}
+			select {
+			case answers <- again:
+				return nil
+			default:
+				return errors.New("answered twice")
+			}
+		})
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case a := <-answers:
+		return a, nil
+	case <-handled:
+		select {
+		case a := <-answers:
+			return a, nil
+		default:
+			return nil, fmt.Errorf("answer from %s: %w", addr, ErrEmpty)
+		}
+	case <-timer.C:
+		return nil, fmt.Errorf("answer from %s: %w", addr, syscall.ETIMEDOUT)
+	}
+}
+
+// SendDatagram queues msg for addr's datagram listener; with nobody
+// listening, or a full queue, it is lost without an error, as UDP's would be.
+func (n *Inmem) SendDatagram(addr string, msg Message) error {
+	l, decoded, err := n.carry(n.datagrams, addr, msg)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case l.queue <- func() { l.handle("inmem", decoded, nil) }:
+	default:
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package protocol
+
+import "encoding/json"
+
+// Status reports the end of a task. The reference protocol names the files
+// in output_files for a new_worker_job of the map stage and in output_file
+// for a new_sort_job and for the reduce stage; a worker cannot tell map from
+// reduce, so ours sends output_files for every new_worker_job and the master
+// accepts either. On the wire output_files appears whenever OutputFiles is
+// not nil, even empty, and output_file whenever OutputFile is set.
+type Status struct {
+	OutputFiles []string `json:"output_files,omitempty"`
+	OutputFile  string   `json:"output_file,omitempty"`
+	Status      string   `json:"status"`
+	WorkerPID   int      `json:"worker_pid"`
+	Failure
+}
+
+// Failure is our extension of a status whose Status is StatusFailed. A
+// reference master ignores it, as it ignores a status other than "finished".
+type Failure struct {
+	// Error says what went wrong, with the executable's own error text.
+	Error string `json:"error,omitempty"`
+	// Retry is set when the task may succeed if run again: MissingFiles,
+	// its inputs, did not exist. Another task's output may have been lost.
+	Retry        bool     `json:"retry,omitempty"`
+	MissingFiles []string `json:"missing_files,omitempty"`
+}
+
+// MarshalJSON writes output_files for a non-nil OutputFiles, even an empty
+// one: a reference master indexes it for every new_worker_job status.
+func (s Status) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		OutputFiles *[]string `json:"output_files,omitempty"`
+		OutputFile  string    `json:"output_file,omitempty"`
+		Status      string    `json:"status"`
+		WorkerPID   int       `json:"worker_pid"`
+		Failure
+	}
+	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, Failure: s.Failure}
+	if s.OutputFiles != nil {
+		w.OutputFiles = &s.OutputFiles
+	}
+	return json.Marshal(w)
+}
+
+// Files returns the output files the status names, from either field.
+func (s Status) Files() []string {
+	if len(s.OutputFiles) > 0 {
+		return s.OutputFiles
+	}
+	if s.OutputFile != "" {
+		return []string{s.OutputFile}
+	}
+	return nil
+}
