@@ -12,6 +12,19 @@ const (
 	JobFailed   = "failed"
 )
 
+// Phases of a job: the stages that run tasks on workers, in the order a job
+// runs them, as PhaseInfo.Name and TaskInfo.Phase name them. A job without a
+// combiner has an empty combine phase.
+const (
+	PhaseMap     = "map"
+	PhaseSort    = "sort"
+	PhaseCombine = "combine"
+	PhaseReduce  = "reduce"
+)
+
+// Phases lists the phases in order.
+var Phases = []string{PhaseMap, PhaseSort, PhaseCombine, PhaseReduce}
+
 // ClusterStatus answers a job_status request: the jobs asked for and every
 // worker the master knows.
 type ClusterStatus struct {

@@ -45,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestWorkerStatusesCarryTheirFiles: a worker's status always names its
-// files in the field the seed gives, output_files as a list even when empty.
+// files in the field the reference protocol gives, output_files as a list even when empty.
 func TestWorkerStatusesCarryTheirFiles(t *testing.T) {
 	tests := []struct {
 		msg  Message

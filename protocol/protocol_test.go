@@ -16,10 +16,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// seedExamples are the seed's messages written out as literal JSON with
+// referenceExamples are the reference protocol's messages written out as literal JSON with
 // concrete values, and the Go value that must encode to exactly that JSON
 // and that Decode must return for it.
-var seedExamples = []struct {
+var referenceExamples = []struct {
 	name string
 	json string
 	msg  Message
@@ -157,7 +157,7 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func TestEncodeMatchesLiteralJSON(t *testing.T) {
-	all := append(slices.Clone(seedExamples), extensionExamples...)
+	all := append(slices.Clone(referenceExamples), extensionExamples...)
 	for _, tt := range all {
 		t.Run(tt.name, func(t *testing.T) {
 			data, err := Encode(tt.msg)
@@ -180,7 +180,7 @@ func TestEncodeMatchesLiteralJSON(t *testing.T) {
 }
 
 func TestDecodeExamples(t *testing.T) {
-	all := append(slices.Clone(seedExamples), extensionExamples...)
+	all := append(slices.Clone(referenceExamples), extensionExamples...)
 	for _, tt := range all {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Decode([]byte(tt.json))
@@ -254,7 +254,7 @@ func TestDecodeIgnoresUnknownFields(t *testing.T) {
 	}
 }
 
-// TestDecodeMissingRequiredFields drops each required field of each seed
+// TestDecodeMissingRequiredFields drops each required field of each reference
 // message in turn, and also sets it to null.
 func TestDecodeMissingRequiredFields(t *testing.T) {
 	requiredFields := map[string][]string{
@@ -265,7 +265,7 @@ func TestDecodeMissingRequiredFields(t *testing.T) {
 		"heartbeat":      {"worker_pid"},
 		"status":         {"status", "worker_pid"},
 	}
-	for _, ex := range seedExamples {
+	for _, ex := range referenceExamples {
 		var base map[string]any
 		if err := json.Unmarshal([]byte(ex.json), &base); err != nil {
 			t.Fatal(err)
@@ -699,7 +699,7 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// TestDecodeFieldNamesAreExact: the seed's field names are exact, so a field
+// TestDecodeFieldNamesAreExact: the reference protocol's field names are exact, so a field
 // that differs only in case is an unknown field and must be ignored.
 func TestDecodeFieldNamesAreExact(t *testing.T) {
 	tests := []struct {

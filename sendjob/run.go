@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"mapreduce/internal/jobspec"
 	"mapreduce/protocol"
 )
 
@@ -55,21 +56,11 @@ func (o *options) run(out io.Writer) error {
 // and returns the id the master gave it.
 func (o *options) submit() (int, error) {
 	job := o.job
-	var err error
-	if job.InputDirectory, err = filepath.Abs(job.InputDirectory); err != nil {
+	dir, err := os.Getwd()
+	if err != nil {
 		return 0, err
 	}
-	if job.OutputDirectory, err = filepath.Abs(job.OutputDirectory); err != nil {
-		return 0, err
-	}
-	// A bare executable name is for the workers' PATH; a path is ours.
-	for _, exe := range []*string{&job.MapperExecutable, &job.ReducerExecutable, &job.CombinerExecutable} {
-		if strings.Contains(*exe, "/") {
-			if *exe, err = filepath.Abs(*exe); err != nil {
-				return 0, err
-			}
-		}
-	}
+	jobspec.Resolve(&job, dir)
 	reply, err := protocol.Request(o.addr(), job, 10*time.Second)
 	if err != nil {
 		return 0, err
@@ -145,7 +136,7 @@ func progressLine(job protocol.JobInfo) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %d %-8s", job.ID, job.State)
 	for _, p := range job.Phases {
-		if p.Total > 0 || p.Name != "combine" {
+		if p.Total > 0 || p.Name != protocol.PhaseCombine {
 			fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
 		}
 	}

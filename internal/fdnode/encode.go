@@ -6,8 +6,8 @@ import (
 	"unicode/utf16"
 )
 
-// The seed's expected output is what Python's json.dumps writes with its
-// defaults: ", " and ": " separators, keys in insertion order and
+// The failure-detector spec's expected output (../shared/seeds/000_…) is
+// what Python's json.dumps writes with its defaults: ", " and ": " separators, keys in insertion order and
 // ensure_ascii escaping. encoding/json spaces and escapes differently, so
 // replies are written by the few functions below.
 

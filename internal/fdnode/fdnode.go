@@ -20,8 +20,8 @@
 //
 // reassign gives the listed tasks, with their chunks, to healthy_worker and
 // answers their ids in the given order. It also moves any other task still
-// held by failed_worker, as the seed asks to reassign all of a failed
-// worker's tasks, so afterwards failed_worker holds none. Neither worker
+// held by failed_worker, as the failure-detector spec asks to reassign all
+// of a failed worker's tasks, so afterwards failed_worker holds none. Neither worker
 // needs to be known: the message carries no time to judge their health by,
 // so the sender's word is taken.
 //
@@ -58,7 +58,7 @@ const (
 
 // Run serves requests from in until EOF, writing one reply line per request
 // to out, and flushing out after each if it has a Flush method. It reads one
-// JSON document per line; a document may also span lines (the seed's first
+// JSON document per line; a document may also span lines (the spec's first
 // sample is pretty-printed). Each is a Maelstrom envelope
 // {"src", "dest", "body"} or a bare body. Blank lines are skipped; lines
 // that are not JSON are reported on errOut. Run returns an error only if

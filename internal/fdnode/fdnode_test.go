@@ -20,8 +20,8 @@ func run(t *testing.T, input string) (out, errOut string) {
 	return o.String(), e.String()
 }
 
-// The seed's sample cases, input and expected output byte for byte.
-func TestSeedSamples(t *testing.T) {
+// The failure-detector spec's sample cases, input and expected output byte for byte.
+func TestSpecSamples(t *testing.T) {
 	tests := []struct {
 		name, input, want string
 	}{

@@ -560,7 +560,7 @@ func TestMergeOnceUnsorted(t *testing.T) {
 }
 
 // TestMergePartitionResortsUnsorted: MergePartition sorts an input that is
-// out of order (as a seed worker's may be) and merges again.
+// out of order (as a reference worker's may be) and merges again.
 func TestMergePartitionResortsUnsorted(t *testing.T) {
 	in, out := t.TempDir(), t.TempDir()
 	good := filepath.Join(in, "good")

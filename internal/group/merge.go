@@ -25,7 +25,7 @@ const resortMemory = 32 << 20
 // passes its last key. Every partition file is written, empty or not, each
 // is sorted, and together, in order, they are the whole sorted input.
 //
-// A worker that follows only the seed may sort in another order (Python's
+// A worker that follows only the reference protocol may sort in another order (Python's
 // sorted() over lines that keep their newline puts "k\t1\n" before "k\n").
 // Such an input is found out of order during the merge, sorted again here,
 // and the merge starts over with the same bounds, so that partitions

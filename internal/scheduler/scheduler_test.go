@@ -131,7 +131,7 @@ func perWorker(sends []Send) map[int]int {
 }
 
 // finished is the status a worker sends when the task of s is done: for a
-// new_worker_job the list of output files, as our worker (and the seed's
+// new_worker_job the list of output files, as our worker (and the reference protocol's
 // map stage) sends; for a new_sort_job the single output file.
 func finished(s Send) protocol.Status {
 	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: s.PID}
@@ -146,7 +146,7 @@ func finished(s Send) protocol.Status {
 	return st
 }
 
-// finishedSingular is the status the seed's Python worker sends for a
+// finishedSingular is the status the reference protocol's Python worker sends for a
 // reduce task: output_file, singular.
 func finishedSingular(s Send) protocol.Status {
 	m := s.Msg.(protocol.NewWorkerJob)
@@ -330,7 +330,7 @@ func TestSplitFiles(t *testing.T) {
 	}{
 		{"fewer files than tasks", f(3), 4, [][]string{{"f0"}, {"f1"}, {"f2"}}},
 		{"as many files as tasks", f(4), 4, [][]string{{"f0"}, {"f1"}, {"f2"}, {"f3"}}},
-		{"seed example: 5 files in 4", f(5), 4, [][]string{{"f0", "f4"}, {"f1"}, {"f2"}, {"f3"}}},
+		{"reference example: 5 files in 4", f(5), 4, [][]string{{"f0", "f4"}, {"f1"}, {"f2"}, {"f3"}}},
 		{"9 files in 4", f(9), 4, [][]string{{"f0", "f4", "f8"}, {"f1", "f5"}, {"f2", "f6"}, {"f3", "f7"}}},
 		{"one task", f(3), 1, [][]string{{"f0", "f1", "f2"}}},
 		{"no files", nil, 4, nil},
@@ -379,7 +379,7 @@ func TestRegisterAck(t *testing.T) {
 			if send.Addr != tt.wantAddr || send.PID != 4242 || send.RetryFor != testConfig.AckRetry {
 				t.Errorf("Send to %q pid %d retry %v, want %q pid 4242 retry %v", send.Addr, send.PID, send.RetryFor, tt.wantAddr, testConfig.AckRetry)
 			}
-			// The wire form has exactly the seed's fields.
+			// The wire form has exactly the reference protocol's fields.
 			data, _ := protocol.Encode(send.Msg)
 			var m map[string]any
 			json.Unmarshal(data, &m)
@@ -578,7 +578,7 @@ func TestFullJob(t *testing.T) {
 	j = wantJobState(t, s, 0, protocol.JobReducing)
 	wantPhase(t, j, "reduce", 0, 3)
 
-	// Seed workers report reduce tasks with output_file, singular.
+	// Reference workers report reduce tasks with output_file, singular.
 	for _, snd := range reduces[:2] {
 		if acts := s.StatusReceived(at(8*sec), finishedSingular(snd)); len(acts) != 0 {
 			t.Fatalf("reduce status returned %s", describe(acts))
@@ -1157,7 +1157,7 @@ func TestRelativeStatusPaths(t *testing.T) {
 	if len(maps) != 1 || maps[0].Msg.(protocol.NewWorkerJob).OutputDirectory != "/w/var/job-0/mapper-output" {
 		t.Fatalf("InputScanned returned %s", describe(acts))
 	}
-	// A seed worker run from /w reports paths relative to it, perhaps
+	// A reference worker run from /w reports paths relative to it, perhaps
 	// with a trailing slash directory or ./ segments.
 	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: 101,
 		OutputFiles: []string{"./var/job-0//mapper-output/file_000.txt"}}

@@ -34,7 +34,8 @@ const (
 	stageCommit
 )
 
-// stageDef is what a kind of stage does. One table holds every rule that
+// stageDef is what a kind of stage does. A stage that runs tasks on
+// workers is named as its phase in protocol.Phases. One table holds every rule that
 // differs between stages, so that adding a stage touches one place.
 type stageDef struct {
 	name string
@@ -57,28 +58,16 @@ func init() {
 	// Assigned here, not in a literal, because begin functions refer back
 	// to the table.
 	stageDefs = [...]stageDef{
-		stageMap:     {name: "map", state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap},
-		stageSort:    {name: "sort", state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort},
-		stageCombine: {name: "combine", state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine},
+		stageMap:     {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap},
+		stageSort:    {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort},
+		stageCombine: {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine},
 		stageMerge:   {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
-		stageReduce:  {name: "reduce", state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce},
+		stageReduce:  {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce},
 		stageCommit:  {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
 	}
 }
 
 func (k stageKind) String() string { return stageDefs[k].name }
-
-// TaskStages names the stages that run tasks, in pipeline order: the
-// phases of a job_status reply.
-func TaskStages() []string {
-	var names []string
-	for _, d := range stageDefs {
-		if d.onWorkers {
-			names = append(names, d.name)
-		}
-	}
-	return names
-}
 
 // stage is one stage of one job.
 type stage struct {

@@ -21,9 +21,6 @@ var pageTemplate = template.Must(template.New("page").Parse(pageSource))
 // or running.
 const RefreshSeconds = 1
 
-// phaseNames are the phase columns, in the order a job runs them.
-var phaseNames = []string{"map", "sort", "combine", "reduce"}
-
 // page is what the template shows: every value already formatted.
 type page struct {
 	Refresh int // seconds between reloads; 0 for none
@@ -59,7 +56,7 @@ type workerRow struct {
 // Render writes the status page for status as seen at now. The page reloads
 // itself every RefreshSeconds while any job is queued or running.
 func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
-	p := page{Now: now.Format("2006-01-02 15:04:05"), Phases: phaseNames}
+	p := page{Now: now.Format("2006-01-02 15:04:05"), Phases: protocol.Phases}
 	for _, j := range status.Jobs {
 		if active(j) {
 			p.Refresh = RefreshSeconds
@@ -92,11 +89,11 @@ func active(j protocol.JobInfo) bool {
 	return j.State != protocol.JobDone && j.State != protocol.JobFailed
 }
 
-// phaseCells lists a job's progress in the order of phaseNames.
+// phaseCells lists a job's progress in the order of protocol.Phases.
 func phaseCells(phases []protocol.PhaseInfo) []phaseCell {
-	cells := make([]phaseCell, len(phaseNames))
+	cells := make([]phaseCell, len(protocol.Phases))
 	for _, ph := range phases {
-		for i, name := range phaseNames {
+		for i, name := range protocol.Phases {
 			if ph.Name == name {
 				cells[i] = phaseCell{Done: ph.Done, Total: ph.Total}
 			}
