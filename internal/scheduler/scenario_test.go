@@ -1,0 +1,269 @@
+package scheduler
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"mapreduce/protocol"
+)
+
+// Scenario tests, as etcd-io/raft's testdata: each file in testdata/ is a
+// story told as events ("> " lines) and the actions each returns (the lines
+// after it). `go test -run TestScenarios -rewrite` writes the actions the
+// scheduler returns now into the files; review the diff before keeping it.
+//
+// Events:
+//
+//	> speculate                    (first) a scheduler that speculates
+//	> register PID                 a worker registers
+//	> submit MAPPERS REDUCERS [combiner]
+//	> scan N                       the current job's input holds N files
+//	> finish TASK                  the worker holding TASK reports it finished
+//	> fail TASK TEXT               ... reports it failed with TEXT
+//	> retry TASK MISSING           ... reports it failed for want of MISSING
+//	> partition I / > merged / > moved   the master's own work reports back
+//	> wait DURATION                time passes; the scheduler ticks
+//	> beat PID...                  heartbeats
+//	> state                        the job's state and phases
+//
+// A task is named by its stage and inputs' names, as actions print it:
+// map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0].
+var rewrite = flag.Bool("rewrite", false, "rewrite testdata/ with the actions the scheduler returns now")
+
+func TestScenarios(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runScenario(t, string(data))
+			if *rewrite {
+				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if got != string(data) {
+				t.Errorf("scenario differs (want = the file, got = now):\n%s", lineDiff(string(data), got))
+			}
+		})
+	}
+}
+
+// scenario is one story being played.
+type scenario struct {
+	t     *testing.T
+	s     *Scheduler
+	now   time.Time
+	sends map[string]Send // the last Send of each task, by name
+	job   int
+}
+
+// runScenario plays text's events and returns text with each event's
+// actions in place of what followed it.
+func runScenario(t *testing.T, text string) string {
+	sc := &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1}
+	var out strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if !strings.HasPrefix(line, "> ") {
+			if !strings.HasPrefix(line, "  ") { // comments and blank lines stay
+				out.WriteString(line + "\n")
+			}
+			continue
+		}
+		out.WriteString(line + "\n")
+		for _, a := range sc.play(strings.Fields(line[2:])) {
+			out.WriteString("  " + a + "\n")
+		}
+	}
+	return out.String()
+}
+
+// play runs one event and describes what came of it.
+func (sc *scenario) play(words []string) []string {
+	t := sc.t
+	arg := func(i int) string {
+		if i >= len(words) {
+			t.Fatalf("event %q needs more words", strings.Join(words, " "))
+		}
+		return words[i]
+	}
+	num := func(i int) int {
+		n, err := strconv.Atoi(arg(i))
+		if err != nil {
+			t.Fatalf("event %q: %v", strings.Join(words, " "), err)
+		}
+		return n
+	}
+	var acts []Action
+	switch arg(0) {
+	case "speculate":
+		if sc.s != nil {
+			t.Fatal("speculate must come before any other event")
+		}
+		cfg := testConfig
+		cfg.Speculate, cfg.SpeculateAfter = true, 3*sec
+		sc.s = New(cfg, zerolog.Nop())
+		return nil
+	}
+	if sc.s == nil {
+		sc.s = newScheduler()
+	}
+	switch arg(0) {
+	case "register":
+		acts = register(sc.s, sc.now, num(1))
+	case "submit":
+		job := spec(num(1), num(2))
+		if slices.Contains(words, "combiner") {
+			job.CombinerExecutable = "/bin/combine"
+		}
+		sc.job, acts = sc.s.Submit(sc.now, job)
+	case "scan":
+		acts = sc.s.InputScanned(sc.now, sc.job, inputFiles(num(1)), nil)
+	case "finish":
+		acts = sc.s.StatusReceived(sc.now, finished(sc.send(arg(1))))
+	case "fail":
+		acts = sc.s.StatusReceived(sc.now, failed(sc.send(arg(1)), strings.Join(words[2:], " ")))
+	case "retry":
+		snd := sc.send(arg(1))
+		missing := sc.path(arg(2))
+		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
+	case "partition":
+		acts = sc.s.PartitionMerged(sc.now, sc.job, num(1))
+	case "merged":
+		acts = sc.s.Merged(sc.now, sc.job, nil)
+	case "moved":
+		acts = sc.s.OutputsMoved(sc.now, sc.job, nil)
+	case "wait":
+		d, err := time.ParseDuration(arg(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.now = sc.now.Add(d)
+		acts = sc.s.Tick(sc.now)
+	case "beat":
+		for i := 1; i < len(words); i++ {
+			acts = append(acts, sc.s.Heartbeat(sc.now, num(i))...)
+		}
+	case "state":
+		j := jobInfo(t, sc.s, sc.job)
+		line := j.State
+		for _, p := range j.Phases {
+			line += fmt.Sprintf(" %s %d/%d", p.Name, p.Done, p.Total)
+		}
+		return []string{line}
+	default:
+		t.Fatalf("unknown event %q", arg(0))
+	}
+	return sc.describe(acts)
+}
+
+// send returns the last Send of the named task.
+func (sc *scenario) send(name string) Send {
+	snd, ok := sc.sends[name]
+	if !ok {
+		sc.t.Fatalf("no task %s has been sent", name)
+	}
+	return snd
+}
+
+// path finds the file a task of the job reads or writes by its name.
+func (sc *scenario) path(name string) string {
+	for _, snd := range sc.sends {
+		for _, f := range append(inputsOf(snd), finished(snd).Files()...) {
+			if filepath.Base(f) == name {
+				return f
+			}
+		}
+	}
+	sc.t.Fatalf("no task reads or writes %s", name)
+	return ""
+}
+
+// taskName names the task a Send carries: its stage and inputs' names.
+func taskName(snd Send) string {
+	stage := "sort"
+	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok {
+		stage = strings.TrimSuffix(filepath.Base(m.OutputDirectory), "-output")
+		stage = map[string]string{"mapper": "map", "combiner": "combine", "reducer": "reduce"}[stage]
+	}
+	var names []string
+	for _, in := range inputsOf(snd) {
+		names = append(names, filepath.Base(in))
+	}
+	return fmt.Sprintf("%s[%s]", stage, strings.Join(names, ","))
+}
+
+// describe prints actions one per line, and remembers task Sends by name.
+func (sc *scenario) describe(acts []Action) []string {
+	var lines []string
+	for _, a := range acts {
+		switch a := a.(type) {
+		case Send:
+			what := a.Msg.Type()
+			if inputsOf(a) != nil {
+				what = taskName(a)
+				sc.sends[what] = a
+			}
+			lines = append(lines, fmt.Sprintf("send %s to %d", what, a.PID))
+		case CloseOutbox:
+			lines = append(lines, fmt.Sprintf("close outbox %d", a.Incarnation))
+		case MakeJobDirs:
+			lines = append(lines, fmt.Sprintf("make dirs of job %d", a.Job))
+		case ScanInput:
+			lines = append(lines, fmt.Sprintf("scan input of job %d", a.Job))
+		case Merge:
+			lines = append(lines, fmt.Sprintf("merge %s into %d partitions", baseNames(a.Inputs), a.Reducers))
+		case MoveOutputs:
+			lines = append(lines, fmt.Sprintf("move %s", baseNames(a.Files)))
+		default:
+			lines = append(lines, fmt.Sprintf("%T%+v", a, a))
+		}
+	}
+	return lines
+}
+
+func baseNames(files []string) string {
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	return "[" + strings.Join(names, ",") + "]"
+}
+
+// lineDiff marks the lines of want missing from got (-) and those of got
+// missing from want (+), in order: enough to read a scenario's change.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	i, j := 0, 0
+	for i < len(w) || j < len(g) {
+		switch {
+		case i < len(w) && j < len(g) && w[i] == g[j]:
+			b.WriteString("  " + w[i] + "\n")
+			i++
+			j++
+		case j < len(g) && !slices.Contains(w[i:], g[j]):
+			b.WriteString("+ " + g[j] + "\n")
+			j++
+		default:
+			b.WriteString("- " + w[i] + "\n")
+			i++
+		}
+	}
+	return b.String()
+}
