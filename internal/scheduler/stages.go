@@ -196,7 +196,7 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err e
 		return s.advance(now)
 	}
 	for i, split := range splitFiles(files, j.spec.NumMappers) {
-		s.addTask(st, i, split, j.dir.MapperOutput())
+		s.addTask(j, st, i, split, j.dir.MapperOutput())
 	}
 	st.planned = true
 	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Msg("map tasks planned")
@@ -233,7 +233,7 @@ func (s *Scheduler) beginSort(j *job, st *stage) []Action {
 		parts = splitFiles(outputsOf(mapTasks), max(1, len(s.liveWorkers())))
 	}
 	for i, part := range parts {
-		s.addTask(st, i, part, j.dir.Sorted(i))
+		s.addTask(j, st, i, part, j.dir.Sorted(i))
 	}
 	st.planned = true
 	return nil
@@ -242,7 +242,7 @@ func (s *Scheduler) beginSort(j *job, st *stage) []Action {
 // beginCombine plans one combine task per sorted file.
 func (s *Scheduler) beginCombine(j *job, st *stage) []Action {
 	for i, sorted := range j.stage(stageSort).tasks {
-		s.addTask(st, i, []string{sorted.output}, j.dir.CombinerOutput())
+		s.addTask(j, st, i, []string{sorted.output}, j.dir.CombinerOutput())
 	}
 	st.planned = true
 	return nil
@@ -292,7 +292,7 @@ func (s *Scheduler) beginReduce(*job, *stage) []Action { return nil }
 func (s *Scheduler) addReduceTasks(j *job, n int) {
 	st := j.stage(stageReduce)
 	for i := len(st.tasks); i < n; i++ {
-		s.addTask(st, i, []string{j.dir.ReduceInput(i)}, j.dir.ReducerOutput())
+		s.addTask(j, st, i, []string{j.dir.ReduceInput(i)}, j.dir.ReducerOutput())
 	}
 }
 
@@ -331,11 +331,10 @@ func (s *Scheduler) running(jobID int, k stageKind) (*job, *stage) {
 	return j, st
 }
 
-// addTask adds task i of st, which reads inputs and writes into output: a
-// directory, where each input gives an output of its name, or, for a sort
-// task, the one output file.
-func (s *Scheduler) addTask(st *stage, i int, inputs []string, output string) {
-	j := s.current
+// addTask adds task i of j's stage st, which reads inputs and writes into
+// output: a directory, where each input gives an output of its name, or,
+// for a sort task, the one output file.
+func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output string) {
 	t := &task{job: j, stage: st, index: i, inputs: inputs, output: output}
 	if st.kind == stageSort {
 		t.outputs = []string{output}

@@ -63,6 +63,10 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		return nil, err
 	}
 	w.ln = ln
+	go func() {
+		<-w.ctx.Done()
+		ln.Close()
+	}()
 	w.log.Info().Str("addr", ln.Addr()).Str("master", w.masterAddr()).Msg("worker listening")
 	if err := w.register(); err != nil {
 		w.Stop()
@@ -92,7 +96,6 @@ func (w *Worker) Stop() {
 		w.log.Info().Msg("worker shut down")
 	}
 	w.stop()
-	w.ln.Close()
 }
 
 // PID is the worker's id in the protocol.
