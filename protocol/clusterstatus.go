@@ -67,8 +67,9 @@ type AttemptInfo struct {
 	WorkerPID int        `json:"worker_pid"`
 	Start     time.Time  `json:"start"`
 	End       *time.Time `json:"end,omitempty"`
-	// Outcome is empty while running, then finished, failed, worker_dead or
-	// cancelled.
+	// Outcome is empty while running, then finished, failed, worker_dead,
+	// cancelled (the job failed), retry (an input was missing; the task
+	// runs again) or superseded (a speculative copy that lost).
 	Outcome string `json:"outcome,omitempty"`
 }
 

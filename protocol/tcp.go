@@ -148,7 +148,8 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 // Serve accepts connections on ln until it is closed, reads one document from
 // each, decodes it and passes it to handle on the connection's own goroutine.
 // An empty connection (a port probe) is ignored; a bad document is logged
-// with the sender's address and dropped. Temporary accept errors are logged
+// with the sender's address and answered with an Error, which only a
+// sender that waits for an answer reads. Temporary accept errors are logged
 // and the loop goes on; a closed listener ends it and Serve returns nil.
 func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
 	for {
