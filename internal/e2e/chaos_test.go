@@ -27,6 +27,74 @@ func gatedProgram(t *testing.T, dir, name, gate, program string) string {
 	return path
 }
 
+// stagedProgram writes a script that runs program over its stdin to the
+// end, writes the first half of the program's output lines, leaves a mark
+// in the directory marks, waits until gate exists (at once if gate is ""),
+// and writes the rest. Its output is program's, but a kill before the gate
+// opens hits an output half written. The mark, a file named WORKER.PID
+// (WORKER is the script's parent, the worker that runs it), holds how many
+// lines were written, of how many, and the file they went to.
+func stagedProgram(t *testing.T, dir, name, program, gate, marks string) string {
+	t.Helper()
+	if err := os.MkdirAll(marks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wait := ""
+	if gate != "" {
+		wait = fmt.Sprintf("while [ ! -e %q ]; do sleep 0.02; done\n", gate)
+	}
+	script := fmt.Sprintf(`#!/usr/bin/env bash
+set -euo pipefail
+out=$(%q)
+lines=()
+[ -z "$out" ] || mapfile -t lines <<<"$out"
+half=$(( (${#lines[@]} + 1) / 2 ))
+if (( half > 0 )); then printf '%%s\n' "${lines[@]:0:half}"; fi
+mark=%q/$PPID.$$
+printf '%%d %%d %%s\n' "$half" "${#lines[@]}" "$(readlink /proc/$$/fd/1)" >"$mark.tmp"
+mv "$mark.tmp" "$mark"
+%sif (( ${#lines[@]} > half )); then printf '%%s\n' "${lines[@]:half}"; fi
+`, program, marks, wait)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// mark is what a run of a stagedProgram left in its marks directory.
+type mark struct {
+	worker, pid    int
+	written, total int
+	// output is the file the program's output went to.
+	output string
+}
+
+// readMarks returns the marks in dir.
+func readMarks(t *testing.T, dir string) []mark {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marks []mark
+	for _, e := range entries {
+		var m mark
+		if _, err := fmt.Sscanf(e.Name(), "%d.%d", &m.worker, &m.pid); err != nil || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Sscanf(string(data), "%d %d %s", &m.written, &m.total, &m.output); err != nil {
+			t.Fatalf("mark %s: %q: %v", e.Name(), data, err)
+		}
+		marks = append(marks, m)
+	}
+	return marks
+}
+
 func openGate(t *testing.T, gate string) {
 	t.Helper()
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
@@ -58,7 +126,8 @@ func chaosInput(t *testing.T, n int, rng *rand.Rand) string {
 // TestChaos kills a busy worker in each phase, freezes one until it is
 // declared dead and then lets it go on, and checks that the job's output
 // still equals the truth pipeline and that no task ever ran on two live
-// workers at once.
+// workers at once. It runs the scenario twice with the same seed: without a
+// combiner, and with one, killing a worker in the combine phase as well.
 func TestChaos(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CHAOS_SEED"); s != "" {
@@ -68,15 +137,33 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	t.Logf("CHAOS_SEED=%d", seed)
+	t.Run("plain", func(t *testing.T) { chaos(t, seed, false) })
+	t.Run("combiner", func(t *testing.T) { chaos(t, seed, true) })
+}
+
+// chaos runs the chaos scenario. Every program writes half its output,
+// then waits on its phase's gate: the test holds every task of a phase
+// running for as long as it needs, and each worker it kills has a program
+// with an output half written.
+func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	pause := func() { time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond) }
 
 	c := newCluster(t)
 	scratch := t.TempDir()
-	mapGate, reduceGate := filepath.Join(scratch, "map-open"), filepath.Join(scratch, "reduce-open")
-	mapper := gatedProgram(t, scratch, "map", mapGate, c.repoPath("exec/word_count/map.py"))
-	reducer := gatedProgram(t, scratch, "reduce", reduceGate, c.repoPath("exec/word_count/reduce.py"))
-	j := job{input: chaosInput(t, 12, rng), mapper: mapper, reducer: reducer, mappers: 8, reducers: 4}
+	type stage struct{ program, gate, marks string }
+	staged := func(name, program string) stage {
+		st := stage{gate: filepath.Join(scratch, name+"-open"), marks: filepath.Join(scratch, name+"-marks")}
+		st.program = stagedProgram(t, scratch, name, c.repoPath(program), st.gate, st.marks)
+		return st
+	}
+	mapper, reducer := staged("map", "exec/word_count/map.py"), staged("reduce", "exec/word_count/reduce.py")
+	j := job{input: chaosInput(t, 12, rng), mapper: mapper.program, reducer: reducer.program, mappers: 8, reducers: 4}
+	var combiner stage
+	if withCombiner {
+		combiner = staged("combine", "exec/word_count/reduce.py")
+		j.combiner = combiner.program
+	}
 
 	for range 3 {
 		c.startWorker()
@@ -91,15 +178,15 @@ func TestChaos(t *testing.T) {
 		return c.running(id, "map", 8)
 	})
 	pause()
-	killed := c.busyWorker(id, "map", rng, seedWorker)
+	killed := c.halfWritten(id, "map", mapper.marks, rng, seedWorker)
 	t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())
 	killed.kill()
 	c.waitDeadAndReassigned(id, killed)
-	frozen := c.busyWorker(id, "map", rng, seedWorker)
+	frozen := c.halfWritten(id, "map", mapper.marks, rng, seedWorker)
 	t.Logf("map phase: SIGSTOP %s %d", frozen.name, frozen.pid())
 	frozen.signal(syscall.SIGSTOP)
 	c.waitDeadAndReassigned(id, frozen)
-	openGate(t, mapGate)
+	openGate(t, mapper.gate)
 
 	// Group phase: the seed worker sits on its sort task until killed.
 	waitFor(t, 20*time.Second, "a sort task on the seed worker", func() bool {
@@ -115,33 +202,103 @@ func TestChaos(t *testing.T) {
 	c.waitDeadAndReassigned(id, seedWorker)
 	c.waitRegistered(frozen)
 
-	// Reduce phase: held behind its gate; a fresh worker joins.
-	waitFor(t, 20*time.Second, "all reduce tasks running", func() bool {
-		return c.running(id, "reduce", 4)
-	})
-	c.startWorker()
-	pause()
-	victim := c.busyWorker(id, "reduce", rng, nil)
-	t.Logf("reduce phase: SIGKILL %s %d", victim.name, victim.pid())
-	victim.kill()
-	c.waitDeadAndReassigned(id, victim)
-	openGate(t, reduceGate)
+	// The combine and reduce phases: every task held behind its gate, a
+	// fresh worker joins, and one that holds a half-written output dies.
+	// The seed worker, which writes in place, is dead by now: no output of
+	// these phases may be seen under its own name before its task finished.
+	gatedPhase := func(phase string, tasks int, st stage) {
+		waitFor(t, 20*time.Second, fmt.Sprintf("all %s tasks running", phase), func() bool {
+			return c.running(id, phase, tasks)
+		})
+		c.startWorker()
+		pause()
+		victim := c.halfWritten(id, phase, st.marks, rng, nil)
+		t.Logf("%s phase: SIGKILL %s %d", phase, victim.name, victim.pid())
+		victim.kill()
+		c.waitDeadAndReassigned(id, victim)
+		dirs := map[string]bool{}
+		for _, m := range readMarks(t, st.marks) {
+			dirs[filepath.Dir(m.output)] = true
+		}
+		for dir := range dirs {
+			checkNoVisibleOutput(t, phase, dir)
+		}
+		openGate(t, st.gate)
+	}
+	phases := []string{"map", "sort", "reduce"}
+	if withCombiner {
+		gatedPhase("combine", 8, combiner)
+		phases = append(phases, "combine")
+	}
+	gatedPhase("reduce", 4, reducer)
 
 	info := c.waitDone(j, id, out)
 	checkNoOverlap(t, info)
 	// The frozen worker's late map status reached the master and was dropped.
 	c.waitLog(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))
-	for _, ph := range []string{"map", "sort", "reduce"} {
+	for _, ph := range phases {
 		if n := deadAttempts(info, ph); n == 0 {
 			t.Errorf("no %s attempt ended with its worker dead: the chaos missed that phase", ph)
 		}
 	}
 }
 
+// halfWritten waits until one of our live workers other than skip holds a
+// running task of the phase and runs a program that has written part of
+// its output (its mark in marks says so), and picks one such worker at
+// random, to be killed or frozen.
+func (c *cluster) halfWritten(id int, phase, marks string, rng *rand.Rand, skip *proc) *proc {
+	c.t.Helper()
+	var busy []*proc
+	var written []mark
+	waitFor(c.t, 20*time.Second, fmt.Sprintf("a busy worker with a %s output half written", phase), func() bool {
+		busy, written = nil, nil
+		all := readMarks(c.t, marks)
+		for _, w := range c.workers {
+			if w == skip || w.exited() || !c.holds(id, phase, w) {
+				continue
+			}
+			for _, m := range all {
+				if m.worker == w.pid() && m.written > 0 && m.written < m.total {
+					busy = append(busy, w)
+					written = append(written, m)
+					break
+				}
+			}
+		}
+		return len(busy) > 0
+	})
+	i := rng.IntN(len(busy))
+	m := written[i]
+	c.t.Logf("%s phase: %s %d has written %d of %d lines to %s", phase, busy[i].name, busy[i].pid(), m.written, m.total, m.output)
+	return busy[i]
+}
+
+// checkNoVisibleOutput checks that dir, where a phase's programs write,
+// holds no file under a final name while every task of the phase is
+// unfinished: outputs are written to hidden temporary files and renamed
+// when complete.
+func checkNoVisibleOutput(t *testing.T, phase, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("%s phase: %s is in %s before any %s task finished: an output is visible before it is complete", phase, e.Name(), dir, phase)
+		}
+	}
+}
+
 // running reports whether want tasks of the phase are running, each on a
-// live worker.
+// live worker. A job that has ended fails the test: they never will.
 func (c *cluster) running(id int, phase string, want int) bool {
+	c.t.Helper()
 	info := c.jobInfo(id)
+	if info.State == protocol.JobDone || info.State == protocol.JobFailed {
+		c.t.Fatalf("job %d ended %s, errors %q, while waiting for %d %s tasks running", id, info.State, info.Errors, want, phase)
+	}
 	n := 0
 	for _, task := range info.Tasks {
 		if task.Phase == phase && task.State == "running" {
@@ -159,22 +316,6 @@ func (c *cluster) holds(id int, phase string, p *proc) bool {
 		}
 	}
 	return false
-}
-
-// busyWorker picks at random one of our live workers that holds a running
-// task of the phase, never skip.
-func (c *cluster) busyWorker(id int, phase string, rng *rand.Rand, skip *proc) *proc {
-	c.t.Helper()
-	var busy []*proc
-	for _, w := range c.workers {
-		if w != skip && !w.exited() && c.holds(id, phase, w) {
-			busy = append(busy, w)
-		}
-	}
-	if len(busy) == 0 {
-		c.t.Fatalf("no worker holds a running %s task", phase)
-	}
-	return busy[rng.IntN(len(busy))]
 }
 
 // waitDeadAndReassigned waits until the master has declared p dead and

@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"mapreduce/protocol"
 )
 
 // threeFiles makes an input directory with fewer files than most tests'
@@ -105,20 +110,84 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// TestCombiner runs word count with its reducer as combiner: one combine
-// task per map task, and the same output as the truth pipeline.
+// TestCombiner runs word count with its reducer as combiner, wrapped so
+// that each run of it leaves a mark. Word count's output is the same with
+// or without a combiner, so besides the output it checks from the master's
+// record and the marks that the combine stage really ran: one combine task
+// per map task, each finished, each attempt a run of the combiner on the
+// worker the record names, and the reducers' inputs made of the
+// combiners' output.
 func TestCombiner(t *testing.T) {
 	c := newCluster(t)
 	c.startWorker()
 	c.startWorker()
+	scratch := t.TempDir()
 	for _, p := range programs[:2] {
-		j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: p.reducer, mappers: 4, reducers: 3}
+		marks := filepath.Join(scratch, p.name+"-marks")
+		combiner := stagedProgram(t, scratch, p.name+"-combine", c.repoPath(p.reducer), "", marks)
+		j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: combiner, mappers: 4, reducers: 3}
 		id, out := c.submit(j)
 		info := c.waitDone(j, id, out)
-		for _, ph := range info.Phases {
-			if ph.Name == "combine" && (ph.Total != 4 || ph.Done != 4) {
-				t.Errorf("%s: combine phase %d/%d, want 4/4 (one per map task)", p.name, ph.Done, ph.Total)
-			}
+		c.checkCombined(p.name, j, info, readMarks(t, marks))
+	}
+}
+
+// checkCombined checks that job j, which has ended as info, ran its
+// combiner once for each attempt of each combine task, one task per map
+// task, and that the reducers' inputs are what the combiner runs wrote.
+// runs are the marks the combiner, a stagedProgram, left.
+func (c *cluster) checkCombined(name string, j job, info protocol.JobInfo, runs []mark) {
+	c.t.Helper()
+	i := slices.IndexFunc(info.Phases, func(ph protocol.PhaseInfo) bool { return ph.Name == "combine" })
+	if i < 0 {
+		c.t.Errorf("%s: job %d has no combine phase: %+v", name, info.ID, info.Phases)
+		return
+	}
+	if ph := info.Phases[i]; ph.Total != j.mappers || ph.Done != j.mappers {
+		c.t.Errorf("%s: combine phase %d/%d, want %d/%d (one per map task)", name, ph.Done, ph.Total, j.mappers, j.mappers)
+	}
+	attempts := map[int]int{} // combine attempts by worker pid
+	tasks := 0
+	for _, task := range info.Tasks {
+		if task.Phase != "combine" {
+			continue
 		}
+		tasks++
+		if n := len(task.Attempts); task.State != "done" || n == 0 || task.Attempts[n-1].Outcome != "finished" {
+			c.t.Errorf("%s: combine task %d is %s with attempts %+v, want done, last attempt finished", name, task.Index, task.State, task.Attempts)
+		}
+		for _, a := range task.Attempts {
+			attempts[a.WorkerPID]++
+		}
+	}
+	if tasks != j.mappers {
+		c.t.Errorf("%s: %d combine tasks in the record, want %d", name, tasks, j.mappers)
+	}
+	ran := map[int]int{} // combiner runs by worker pid
+	combined := 0        // lines the combiner runs wrote
+	for _, m := range runs {
+		ran[m.worker]++
+		combined += m.total
+	}
+	if !maps.Equal(ran, attempts) {
+		c.t.Errorf("%s: combiner runs by worker %v, combine attempts by worker in the master's record %v", name, ran, attempts)
+	}
+	inputs, err := filepath.Glob(filepath.Join(c.dir, "var", fmt.Sprintf("job-%d", info.ID), "grouper-output", "input_*"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if len(inputs) != j.reducers {
+		c.t.Errorf("%s: reducer inputs %q, want %d", name, inputs, j.reducers)
+	}
+	lines := 0
+	for _, in := range inputs {
+		data, err := os.ReadFile(in)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		lines += bytes.Count(data, []byte("\n"))
+	}
+	if lines != combined {
+		c.t.Errorf("%s: the reducers' inputs hold %d lines, the combiner runs wrote %d: the merge did not take the combiner's output", name, lines, combined)
 	}
 }

@@ -22,6 +22,21 @@ func (c *chunk) inUse() int64 {
 	return int64(len(c.arena)) + perEntry*int64(len(c.entries))
 }
 
+// sortSpilling is SortFiles for tests meant to exercise spilling: it fails
+// the test unless the sort spilled at least minRuns sorted runs, since a
+// budget that turned out big enough would leave the spill and merge code
+// untested while the output still came out right.
+func sortSpilling(t *testing.T, inputs []string, output string, memory int64, minRuns int) {
+	t.Helper()
+	s := &sorter{output: output}
+	if err := s.sortFiles(inputs, memory); err != nil {
+		t.Fatalf("SortFiles: %v", err)
+	}
+	if s.runs < minRuns {
+		t.Fatalf("SortFiles with a budget of %d bytes spilled %d sorted runs, want at least %d: the test no longer exercises spilling", memory, s.runs, minRuns)
+	}
+}
+
 // distinctLine returns line number i, n bytes long (at least 8): a
 // different line for each i.
 func distinctLine(i, n int) []byte {
@@ -215,7 +230,8 @@ func TestResetResizes(t *testing.T) {
 }
 
 // TestSortManySpills: more spilled runs than one merge opens still sort
-// right, and leave no run behind.
+// right, and leave no run behind. It must spill more runs than maxFanIn,
+// so that runs are first merged into longer ones.
 func TestSortManySpills(t *testing.T) {
 	defer func(n int) { maxFanIn = n }(maxFanIn)
 	maxFanIn = 3
@@ -233,9 +249,7 @@ func TestSortManySpills(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "sorted")
-	if err := SortFiles([]string{in}, out, 1<<20); err != nil {
-		t.Fatal(err)
-	}
+	sortSpilling(t, []string{in}, out, 1<<20, maxFanIn+1)
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -642,9 +642,7 @@ func TestSortFilesSpills(t *testing.T) {
 			if tt.inPlace {
 				out = inputs[0]
 			}
-			if err := SortFiles(inputs, out, 1<<20); err != nil {
-				t.Fatalf("SortFiles: %v", err)
-			}
+			sortSpilling(t, inputs, out, 1<<20, 2)
 			got := readLines(t, out)
 			if want := sortedCopy(all); !slices.Equal(got, want) {
 				t.Errorf("spilled sort differs from the in-memory sort (%d lines, want %d)", len(got), len(want))
@@ -679,10 +677,13 @@ func TestSortFilesLongLines(t *testing.T) {
 		name   string
 		lines  []string
 		memory int64
+		// minRuns is how many sorted runs the sort must spill.
+		minRuns int
 	}{
-		{"1.5 MiB line", []string{"b\t1", long("a", 3<<19), "c\t1"}, testMemory},
-		{"3 MiB line last, no final newline", []string{"b\t1", "c\t1", long("a", 3<<20)}, testMemory},
-		{"two long lines and spills", []string{long("z", 2<<20), "m\t1", long("a", 2<<20), "b\t2"}, 1 << 20},
+		{"1.5 MiB line", []string{"b\t1", long("a", 3<<19), "c\t1"}, testMemory, 0},
+		{"3 MiB line last, no final newline", []string{"b\t1", "c\t1", long("a", 3<<20)}, testMemory, 0},
+		// Each long line is over the budget, alone in its run.
+		{"two long lines and spills", []string{long("z", 2<<20), "m\t1", long("a", 2<<20), "b\t2"}, 1 << 20, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -690,9 +691,7 @@ func TestSortFilesLongLines(t *testing.T) {
 			in := filepath.Join(dir, "in")
 			writeFile(t, in, strings.Join(tt.lines, "\n"))
 			out := filepath.Join(dir, "out")
-			if err := SortFiles([]string{in}, out, tt.memory); err != nil {
-				t.Fatalf("SortFiles: %v", err)
-			}
+			sortSpilling(t, []string{in}, out, tt.memory, tt.minRuns)
 			got := readLines(t, out)
 			want := sortedCopy(tt.lines)
 			if !slices.Equal(got, want) {

@@ -284,7 +284,14 @@ func (c *chunk) reset() {
 // sorted runs spill to temporary files beside output and are merged at the
 // end. The output appears whole or not at all; output may be one of the
 // inputs.
-func SortFiles(inputs []string, output string, memory int64) (err error) {
+func SortFiles(inputs []string, output string, memory int64) error {
+	s := &sorter{output: output}
+	return s.sortFiles(inputs, memory)
+}
+
+// sortFiles is SortFiles on a new sorter, whose runs then tell how many
+// sorted runs it spilled.
+func (s *sorter) sortFiles(inputs []string, memory int64) error {
 	memory = min(max(memory, 1<<20), 1<<32-1) // offsets are 32-bit
 	var total int64
 	for _, in := range inputs {
@@ -294,7 +301,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 		}
 		total += info.Size()
 	}
-	s := &sorter{output: output, chunk: newChunk(memory)}
+	s.chunk = newChunk(memory)
 	s.chunk.left = total
 	defer func() {
 		for _, f := range s.spills {
@@ -313,7 +320,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 			return err
 		}
 	}
-	out, err := createAtomic(output)
+	out, err := createAtomic(s.output)
 	if err != nil {
 		return err
 	}
@@ -321,7 +328,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 		s.chunk.sort()
 		if err := s.chunk.writeTo(out.Writer); err != nil {
 			out.Abort()
-			return fmt.Errorf("write %s: %w", output, err)
+			return fmt.Errorf("write %s: %w", s.output, err)
 		}
 		return out.Commit()
 	}
@@ -334,7 +341,7 @@ func SortFiles(inputs []string, output string, memory int64) (err error) {
 	s.chunk = nil // let the merge have the memory
 	if err := s.mergeSpills(out.Writer); err != nil {
 		out.Abort()
-		return fmt.Errorf("merge sorted runs into %s: %w", output, err)
+		return fmt.Errorf("merge sorted runs into %s: %w", s.output, err)
 	}
 	return out.Commit()
 }
@@ -347,6 +354,8 @@ type sorter struct {
 	output string
 	chunk  *chunk
 	spills []string
+	// runs counts the sorted runs spilled, merged runs not included.
+	runs int
 }
 
 // spill sorts the chunk and writes it to a new run.
@@ -358,6 +367,7 @@ func (s *sorter) spill() error {
 		return err
 	}
 	s.spills = append(s.spills, name)
+	s.runs++
 	return nil
 }
 
