@@ -168,9 +168,9 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	for range 3 {
 		c.startWorker()
 	}
-	// The seed worker holds each sort task a long time, so that it can be
+	// The reference worker holds each sort task a long time, so that it can be
 	// killed in the group phase.
-	seedWorker := c.startSeedWorker("SEED_WORKER_SORT_DELAY=60")
+	refWorker := c.startReferenceWorker("REFERENCE_WORKER_SORT_DELAY=60")
 	id, out := c.submit(j)
 
 	// Map phase: every map task is held behind the gate.
@@ -178,33 +178,33 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 		return c.running(id, "map", 8)
 	})
 	pause()
-	killed := c.halfWritten(id, "map", mapper.marks, rng, seedWorker)
+	killed := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
 	t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())
 	killed.kill()
 	c.waitDeadAndReassigned(id, killed)
-	frozen := c.halfWritten(id, "map", mapper.marks, rng, seedWorker)
+	frozen := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
 	t.Logf("map phase: SIGSTOP %s %d", frozen.name, frozen.pid())
 	frozen.signal(syscall.SIGSTOP)
 	c.waitDeadAndReassigned(id, frozen)
 	openGate(t, mapper.gate)
 
-	// Group phase: the seed worker sits on its sort task until killed.
-	waitFor(t, 20*time.Second, "a sort task on the seed worker", func() bool {
-		return c.holds(id, "sort", seedWorker)
+	// Group phase: the reference worker sits on its sort task until killed.
+	waitFor(t, 20*time.Second, "a sort task on the reference worker", func() bool {
+		return c.holds(id, "sort", refWorker)
 	})
 	pause()
-	t.Logf("group phase: SIGKILL seed worker %d", seedWorker.pid())
-	seedWorker.kill()
+	t.Logf("group phase: SIGKILL reference worker %d", refWorker.pid())
+	refWorker.kill()
 	// The frozen worker goes on: its late map result must be ignored, and it
 	// registers again by itself.
 	t.Logf("group phase: SIGCONT %d", frozen.pid())
 	frozen.signal(syscall.SIGCONT)
-	c.waitDeadAndReassigned(id, seedWorker)
+	c.waitDeadAndReassigned(id, refWorker)
 	c.waitRegistered(frozen)
 
 	// The combine and reduce phases: every task held behind its gate, a
 	// fresh worker joins, and one that holds a half-written output dies.
-	// The seed worker, which writes in place, is dead by now: no output of
+	// The reference worker, which writes in place, is dead by now: no output of
 	// these phases may be seen under its own name before its task finished.
 	gatedPhase := func(phase string, tasks int, st stage) {
 		waitFor(t, 20*time.Second, fmt.Sprintf("all %s tasks running", phase), func() bool {

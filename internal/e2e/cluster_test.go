@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	}
 	repoRoot = root
 	// A pyenv shim in front of python3 costs 0.1–0.4 s a start, paid by
-	// every Python program, seed peer and truth pipeline here: put the
+	// every Python program, reference peer and truth pipeline here: put the
 	// interpreter itself first on PATH, as scripts/bench.sh does.
 	if exe, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output(); err == nil {
 		if dir := filepath.Dir(strings.TrimSpace(string(exe))); filepath.IsAbs(dir) {
@@ -205,12 +205,12 @@ func (c *cluster) startWorker(env ...string) *proc {
 	return p
 }
 
-// startSeedWorker starts the seed-only Python worker from testdata, with
+// startReferenceWorker starts the reference-only Python worker from testdata, with
 // env added to its environment.
-func (c *cluster) startSeedWorker(env ...string) *proc {
+func (c *cluster) startReferenceWorker(env ...string) *proc {
 	c.t.Helper()
-	script := filepath.Join(repoRoot, "internal/e2e/testdata/seed_worker.py")
-	p := c.startEnv("seed-worker", "python3", env, script, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
+	script := filepath.Join(repoRoot, "internal/e2e/testdata/reference_worker.py")
+	p := c.startEnv("reference-worker", "python3", env, script, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
 		strconv.FormatFloat(heartbeat.Seconds(), 'f', -1, 64))
 	c.waitRegistered(p)
 	c.workers = append(c.workers, p)

@@ -13,12 +13,12 @@ import (
 	"mapreduce/protocol"
 )
 
-// TestSeedWorkerInterop runs word count on our master with one of our
-// workers and one seed-only Python worker.
-func TestSeedWorkerInterop(t *testing.T) {
+// TestReferenceWorkerInterop runs word count on our master with one of our
+// workers and one reference-only Python worker.
+func TestReferenceWorkerInterop(t *testing.T) {
 	c := newCluster(t)
 	c.startWorker()
-	c.startSeedWorker()
+	c.startReferenceWorker()
 	for _, shape := range shapes {
 		j := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py",
 			mappers: shape.mappers, reducers: shape.reducers}
@@ -26,7 +26,7 @@ func TestSeedWorkerInterop(t *testing.T) {
 		c.waitDone(j, id, out)
 	}
 	// Every worker must have had work, or the test proves nothing about
-	// the seed worker.
+	// the reference worker.
 	held := map[int]bool{}
 	for _, j := range c.status().Jobs {
 		for _, task := range j.Tasks {
@@ -42,19 +42,19 @@ func TestSeedWorkerInterop(t *testing.T) {
 	}
 }
 
-// TestWorkerUnderSeedMaster runs our worker under a seed-only Python master
+// TestWorkerUnderReferenceMaster runs our worker under a reference-only Python master
 // that sends one map job and checks the status and the output files.
-func TestWorkerUnderSeedMaster(t *testing.T) {
+func TestWorkerUnderReferenceMaster(t *testing.T) {
 	c := newScratch(t)
 	dir, port := c.dir, c.port
 	out := filepath.Join(dir, "mapper-output")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	master := c.start("seed-master", "python3", filepath.Join(repoRoot, "internal/e2e/testdata/seed_master.py"),
+	master := c.start("reference-master", "python3", filepath.Join(repoRoot, "internal/e2e/testdata/reference_master.py"),
 		strconv.Itoa(port), filepath.Join(repoRoot, "input"), filepath.Join(repoRoot, "exec/word_count/map.py"), out)
-	// The seed master listens before it can take a registration.
-	waitFor(t, 10*time.Second, "seed master listening", func() bool {
+	// The reference master listens before it can take a registration.
+	waitFor(t, 10*time.Second, "reference master listening", func() bool {
 		conn, err := net.Dial("tcp", c.addr())
 		if err == nil {
 			conn.Close()

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestStdioNode runs seed 000's two sample cases through `master --stdio`
+// TestStdioNode runs the failure-detector spec's (seeds/000_…) two sample cases through `master --stdio`
 // and compares the replies byte for byte.
 func TestStdioNode(t *testing.T) {
 	tests := []struct{ name, in, want string }{

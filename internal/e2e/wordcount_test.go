@@ -96,7 +96,7 @@ func TestShutdown(t *testing.T) {
 	c := newCluster(t)
 	c.startWorker()
 	c.startWorker()
-	c.startSeedWorker()
+	c.startReferenceWorker()
 	sendjob := c.start("sendjob", filepath.Join(binDir, "sendjob"), "--shutdown", fmt.Sprint(c.port))
 	for _, p := range append([]*proc{sendjob, c.master}, c.workers...) {
 		select {

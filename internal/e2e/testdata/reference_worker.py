@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Minimal MapReduce worker written from the seed spec alone.
+"""Minimal MapReduce worker written from the reference protocol alone.
 
-Usage: seed_worker.py MASTER_PORT WORKER_PORT [HEARTBEAT_SECONDS]
+Usage: reference_worker.py MASTER_PORT WORKER_PORT [HEARTBEAT_SECONDS]
 
-Only the messages named in the seed spec are used:
+Only the messages named in the reference protocol are used:
   sent:     register, heartbeat (UDP), status
   received: register_ack, new_worker_job, new_sort_job, shutdown
 
@@ -16,7 +16,7 @@ Behaviour:
   * every incoming TCP connection carries one JSON document, read to EOF;
   * each job runs in its own thread, so several tasks can run at once;
   * "shutdown" terminates the process immediately;
-  * tests may set SEED_WORKER_SORT_DELAY (seconds) to hold each sort task
+  * tests may set REFERENCE_WORKER_SORT_DELAY (seconds) to hold each sort task
     that long before working on it, so that it can be killed mid-group.
 Every message to the master is a fresh TCP connection: connect, one
 sendall, close.  Standard library only.
@@ -34,7 +34,7 @@ HOST = "localhost"
 
 
 def log(text):
-    sys.stderr.write("seed_worker[%d]: %s\n" % (os.getpid(), text))
+    sys.stderr.write("reference_worker[%d]: %s\n" % (os.getpid(), text))
     sys.stderr.flush()
 
 
@@ -118,7 +118,7 @@ class Worker:
         })
 
     def run_sort_job(self, message):
-        time.sleep(float(os.environ.get("SEED_WORKER_SORT_DELAY", "0")))
+        time.sleep(float(os.environ.get("REFERENCE_WORKER_SORT_DELAY", "0")))
         lines = []
         for input_file in message["input_files"]:
             with open(input_file, "rb") as infile:
@@ -210,7 +210,7 @@ class Worker:
 def main(argv):
     if len(argv) not in (3, 4):
         sys.stderr.write(
-            "usage: seed_worker.py MASTER_PORT WORKER_PORT [HEARTBEAT_SECONDS]\n"
+            "usage: reference_worker.py MASTER_PORT WORKER_PORT [HEARTBEAT_SECONDS]\n"
         )
         return 2
     master_port = int(argv[1])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Minimal seed-only MapReduce master, used to test a worker.
+"""Minimal reference-only MapReduce master, used to test a worker.
 
-Usage: seed_master.py PORT INPUT_DIR MAPPER OUTPUT_DIR
+Usage: reference_master.py PORT INPUT_DIR MAPPER OUTPUT_DIR
 
 Steps (exit 0 on success; on failure print the reason to stderr, exit 1):
   1. listen on TCP localhost:PORT and UDP localhost:PORT-1;
@@ -40,7 +40,7 @@ class Failure(Exception):
 
 
 def log(text):
-    sys.stderr.write("seed_master: %s\n" % text)
+    sys.stderr.write("reference_master: %s\n" % text)
     sys.stderr.flush()
 
 
@@ -255,7 +255,7 @@ def run(port, input_dir, mapper, output_dir, state):
 def main(argv):
     if len(argv) != 5:
         sys.stderr.write(
-            "usage: seed_master.py PORT INPUT_DIR MAPPER OUTPUT_DIR\n")
+            "usage: reference_master.py PORT INPUT_DIR MAPPER OUTPUT_DIR\n")
         return 2
     port = int(argv[1])
     input_dir, mapper, output_dir = argv[2], argv[3], argv[4]
