@@ -59,7 +59,8 @@ func (l *inmemListener) Close() error {
 	return nil
 }
 
-func (n *Inmem) listen(table map[string]*inmemListener, addr string) (*inmemListener, error) {
+// listen makes l, whole, the listener of addr in table.
+func (n *Inmem) listen(table map[string]*inmemListener, addr string, l *inmemListener) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if strings.HasSuffix(addr, ":0") {
@@ -67,30 +68,31 @@ func (n *Inmem) listen(table map[string]*inmemListener, addr string) (*inmemList
 		addr = fmt.Sprintf("%s:%d", strings.TrimSuffix(addr, ":0"), n.nextPort)
 	}
 	if _, ok := table[addr]; ok {
-		return nil, fmt.Errorf("listen on %s: %w", addr, syscall.EADDRINUSE)
+		return fmt.Errorf("listen on %s: %w", addr, syscall.EADDRINUSE)
 	}
-	l := &inmemListener{net: n, addr: addr, table: table, closed: make(chan struct{})}
+	l.net, l.addr, l.table, l.closed = n, addr, table, make(chan struct{})
 	table[addr] = l
-	return l, nil
+	return nil
 }
 
 // Listen serves addr; an address ending in ":0" gets a free port.
 func (n *Inmem) Listen(addr string, handle Handler) (Listener, error) {
-	l, err := n.listen(n.listeners, addr)
-	if err != nil {
+	l := &inmemListener{handle: handle}
+	if err := n.listen(n.listeners, addr, l); err != nil {
 		return nil, err
 	}
-	l.handle = handle
 	return l, nil
 }
 
 // ListenDatagrams serves datagrams to addr, in order, on one goroutine.
 func (n *Inmem) ListenDatagrams(addr string, handle func(from string, msg Message)) (Listener, error) {
-	l, err := n.listen(n.datagrams, addr)
-	if err != nil {
+	l := &inmemListener{
+		queue:  make(chan func(), 256),
+		handle: func(from string, msg Message, _ func(Message) error) { handle(from, msg) },
+	}
+	if err := n.listen(n.datagrams, addr, l); err != nil {
 		return nil, err
 	}
-	l.queue = make(chan func(), 256)
 	go func() {
 		for {
 			select {
@@ -101,7 +103,6 @@ func (n *Inmem) ListenDatagrams(addr string, handle func(from string, msg Messag
 			}
 		}
 	}()
-	l.handle = func(from string, msg Message, _ func(Message) error) { handle(from, msg) }
 	return l, nil
 }
 

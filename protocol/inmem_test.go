@@ -9,11 +9,6 @@ import (
 // TestInmemListenRacesWithSenders shows a data race: it fails under
 // go test -race, and without -race a sender could call a nil handler.
 func TestInmemListenRacesWithSenders(t *testing.T) {
-	t.Skip("bug: Inmem.Listen and ListenDatagrams put the listener in the address table, " +
-		"unlock, and only then set its handle (and, for datagrams, its queue); a Send or " +
-		"SendDatagram that finds the listener in between reads them unsynchronised " +
-		"(go test -race reports it; a nil handle would panic). Set them before the " +
-		"listener goes into the table.")
 	n := NewInmem()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -147,13 +147,16 @@ func (s *Server) post(ev event) {
 	}
 }
 
-// ask runs f on the loop and returns its answer, or errStopping.
+// ask runs f on the loop and returns its answer, or errStopping. The
+// answer goes out once f's actions are carried out: a job is accepted
+// once its directories exist.
 func ask[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
 	answers := make(chan T, 1)
 	s.post(func(now time.Time) []scheduler.Action {
 		answer, actions := f(now)
+		s.execute(actions)
 		answers <- answer
-		return actions
+		return nil
 	})
 	select {
 	case a := <-answers:

@@ -70,6 +70,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	w.log.Info().Str("addr", ln.Addr()).Str("master", w.masterAddr()).Msg("worker listening")
 	if err := w.register(); err != nil {
 		w.Stop()
+		ln.Close()
 		return nil, err
 	}
 	go w.heartbeat()
@@ -120,10 +121,11 @@ func (w *Worker) register() error {
 		msg.WorkerPort, _ = strconv.Atoi(port)
 	}
 	ackWait := 2 * time.Second
+	deadline := time.Now().Add(w.cfg.RegisterTimeout)
 	err := backoff.Retry(w.ctx, backoff.Policy{
 		First:    200 * time.Millisecond,
 		Max:      200 * time.Millisecond,
-		Deadline: time.Now().Add(w.cfg.RegisterTimeout),
+		Deadline: deadline,
 		OnRetry:  func(err error) { w.log.Debug().Err(err).Msg("register: trying again") },
 	}, func() error {
 		if err := w.transport.Send(w.masterAddr(), msg); err != nil {
@@ -132,7 +134,7 @@ func (w *Worker) register() error {
 		select {
 		case <-w.acked:
 			return nil
-		case <-time.After(ackWait):
+		case <-time.After(min(ackWait, max(time.Until(deadline), 0))):
 			ackWait *= 2
 			return errors.New("no register_ack")
 		case <-w.ctx.Done():
