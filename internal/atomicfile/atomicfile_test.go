@@ -7,21 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-)
 
-// names lists dir.
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
+	"mapreduce/internal/testutil"
+)
 
 func TestCommit(t *testing.T) {
 	dir := t.TempDir()
@@ -45,7 +33,7 @@ func TestCommit(t *testing.T) {
 	if data, _ := os.ReadFile(target); string(data) != "new" {
 		t.Errorf("target reads %q after Commit, want %q", data, "new")
 	}
-	if got := names(t, dir); !slices.Equal(got, []string{"out"}) {
+	if got := testutil.ListDir(t, dir); !slices.Equal(got, []string{"out"}) {
 		t.Errorf("directory holds %q, want the target alone", got)
 	}
 }
@@ -86,7 +74,7 @@ func TestAbort(t *testing.T) {
 	}
 	f.WriteString("partial")
 	f.Abort()
-	if got := names(t, dir); len(got) != 0 {
+	if got := testutil.ListDir(t, dir); len(got) != 0 {
 		t.Errorf("directory holds %q after Abort, want nothing", got)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 // gatedProgram writes a script that waits until gate exists, then runs
@@ -174,7 +176,7 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	id, out := c.submit(j)
 
 	// Map phase: every map task is held behind the gate.
-	waitFor(t, 20*time.Second, "all map tasks running", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "all map tasks running", func() bool {
 		return c.running(id, "map", 8)
 	})
 	pause()
@@ -189,7 +191,7 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	openGate(t, mapper.gate)
 
 	// Group phase: the reference worker sits on its sort task until killed.
-	waitFor(t, 20*time.Second, "a sort task on the reference worker", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "a sort task on the reference worker", func() bool {
 		return c.holds(id, "sort", refWorker)
 	})
 	pause()
@@ -207,7 +209,7 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	// The reference worker, which writes in place, is dead by now: no output of
 	// these phases may be seen under its own name before its task finished.
 	gatedPhase := func(phase string, tasks int, st stage) {
-		waitFor(t, 20*time.Second, fmt.Sprintf("all %s tasks running", phase), func() bool {
+		testutil.WaitFor(t, 20*time.Second, fmt.Sprintf("all %s tasks running", phase), func() bool {
 			return c.running(id, phase, tasks)
 		})
 		c.startWorker()
@@ -251,7 +253,7 @@ func (c *cluster) halfWritten(id int, phase, marks string, rng *rand.Rand, skip 
 	c.t.Helper()
 	var busy []*proc
 	var written []mark
-	waitFor(c.t, 20*time.Second, fmt.Sprintf("a busy worker with a %s output half written", phase), func() bool {
+	testutil.WaitFor(c.t, 20*time.Second, fmt.Sprintf("a busy worker with a %s output half written", phase), func() bool {
 		busy, written = nil, nil
 		all := readMarks(c.t, marks)
 		for _, w := range c.workers {
@@ -322,7 +324,7 @@ func (c *cluster) holds(id int, phase string, p *proc) bool {
 // none of the job's running tasks is on it.
 func (c *cluster) waitDeadAndReassigned(id int, p *proc) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, fmt.Sprintf("worker %d declared dead", p.pid()), func() bool {
+	testutil.WaitFor(c.t, 10*time.Second, fmt.Sprintf("worker %d declared dead", p.pid()), func() bool {
 		status := c.status()
 		for _, w := range status.Workers {
 			if w.PID == p.pid() && w.State != "dead" {

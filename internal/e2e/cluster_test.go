@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 var (
@@ -122,7 +124,7 @@ func newCluster(t *testing.T, masterArgs ...string) *cluster {
 		"--log-format", "json", "--log-level", "debug",
 	}, masterArgs...)
 	c.master = c.start("master", filepath.Join(binDir, "master"), append(args, strconv.Itoa(c.port))...)
-	waitFor(t, 10*time.Second, "master listening", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "master listening", func() bool {
 		conn, err := net.Dial("tcp", c.addr())
 		if err == nil {
 			conn.Close()
@@ -219,7 +221,7 @@ func (c *cluster) startReferenceWorker(env ...string) *proc {
 
 func (c *cluster) waitRegistered(p *proc) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, p.name+" registered", func() bool {
+	testutil.WaitFor(c.t, 10*time.Second, p.name+" registered", func() bool {
 		for _, w := range c.status().Workers {
 			if w.PID == p.pid() && w.State != "dead" {
 				return true
@@ -296,7 +298,7 @@ func (c *cluster) repoPath(p string) string {
 func (c *cluster) waitJob(id int, timeout time.Duration) protocol.JobInfo {
 	c.t.Helper()
 	var info protocol.JobInfo
-	waitFor(c.t, timeout, fmt.Sprintf("job %d to end", id), func() bool {
+	testutil.WaitFor(c.t, timeout, fmt.Sprintf("job %d to end", id), func() bool {
 		for _, j := range c.status().Jobs {
 			if j.ID == id {
 				info = j
@@ -418,7 +420,7 @@ func diffSummary(want, got string) string {
 // waitLog waits until a line of p's log contains every one of parts.
 func (c *cluster) waitLog(p *proc, parts ...string) {
 	c.t.Helper()
-	waitFor(c.t, 10*time.Second, fmt.Sprintf("%s to log %q", p.name, parts), func() bool {
+	testutil.WaitFor(c.t, 10*time.Second, fmt.Sprintf("%s to log %q", p.name, parts), func() bool {
 		data, err := os.ReadFile(p.log)
 		if err != nil {
 			c.t.Fatal(err)
@@ -434,18 +436,6 @@ func (c *cluster) waitLog(p *proc, parts ...string) {
 		}
 		return false
 	})
-}
-
-// waitFor polls cond every 20 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // freePort returns a TCP port nobody listens on now.

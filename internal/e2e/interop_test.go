@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 // TestReferenceWorkerInterop runs word count on our master with one of our
@@ -54,7 +56,7 @@ func TestWorkerUnderReferenceMaster(t *testing.T) {
 	master := c.start("reference-master", "python3", filepath.Join(repoRoot, "internal/e2e/testdata/reference_master.py"),
 		strconv.Itoa(port), filepath.Join(repoRoot, "input"), filepath.Join(repoRoot, "exec/word_count/map.py"), out)
 	// The reference master listens before it can take a registration.
-	waitFor(t, 10*time.Second, "reference master listening", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "reference master listening", func() bool {
 		conn, err := net.Dial("tcp", c.addr())
 		if err == nil {
 			conn.Close()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"mapreduce/internal/testutil"
 )
 
 // stragglerJob makes a mapper and reducer that, on a worker started with
@@ -79,7 +81,7 @@ func TestNoSpeculationByDefault(t *testing.T) {
 	id, out := c.submit(j)
 	// Wait until the straggler's map tasks are all that is left, then give
 	// the master many ticks in which it could wrongly copy them.
-	waitFor(t, 20*time.Second, "only the straggler's map tasks left", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "only the straggler's map tasks left", func() bool {
 		stuck := 0
 		for _, task := range c.jobInfo(id).Tasks {
 			switch {

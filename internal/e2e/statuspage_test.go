@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 // newHTTPCluster starts a cluster whose master serves its status page on a
@@ -122,7 +124,7 @@ func TestStatusPageJSON(t *testing.T) {
 	mapper := gatedProgram(t, scratch, "map", gate, c.repoPath("exec/word_count/map.py"))
 	j := job{input: "input", mapper: mapper, reducer: "exec/word_count/reduce.py", mappers: 4, reducers: 3}
 	id, out := c.submit(j)
-	waitFor(t, 20*time.Second, "all map tasks running", func() bool { return c.running(id, "map", 4) })
+	testutil.WaitFor(t, 20*time.Second, "all map tasks running", func() bool { return c.running(id, "map", 4) })
 
 	status := apiStatus(t, base)
 	info := checkJob(t, status, id, protocol.JobMapping, []protocol.PhaseInfo{
@@ -174,7 +176,7 @@ func TestStatusPageBrowser(t *testing.T) {
 	}
 
 	w2.kill()
-	waitFor(t, 10*time.Second, "the master to declare the killed worker dead", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the master to declare the killed worker dead", func() bool {
 		for _, w := range apiStatus(t, base).Workers {
 			if w.PID == w2.pid() {
 				return w.State == "dead"

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"mapreduce/internal/layout"
+
+	"mapreduce/internal/testutil"
 )
 
 // testMemory is enough for every SortFiles here that is not meant to spill.
@@ -121,20 +123,6 @@ func checkContiguous(t *testing.T, what string, lines [][]byte) {
 	}
 }
 
-// listDir returns the names in dir, sorted.
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
@@ -182,7 +170,7 @@ func TestSortFiles(t *testing.T) {
 			if string(got) != tt.want {
 				t.Errorf("output %q, want %q", got, tt.want)
 			}
-			if names := listDir(t, outDir); !slices.Equal(names, []string{"sorted_0"}) {
+			if names := testutil.ListDir(t, outDir); !slices.Equal(names, []string{"sorted_0"}) {
 				t.Errorf("output directory holds %q, want only sorted_0 (no temporary files)", names)
 			}
 			// Inputs are left alone.
@@ -207,7 +195,7 @@ func TestSortFilesOverwrites(t *testing.T) {
 	if got, _ := os.ReadFile(out); string(got) != "a\nb\n" {
 		t.Errorf("output %q", got)
 	}
-	if names := listDir(t, dir); !slices.Equal(names, []string{"in", "out"}) {
+	if names := testutil.ListDir(t, dir); !slices.Equal(names, []string{"in", "out"}) {
 		t.Errorf("directory holds %q", names)
 	}
 }
@@ -223,7 +211,7 @@ func TestSortFilesErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing input: %v; want an error naming %s", err, missing)
 	}
-	if names := listDir(t, dir); !slices.Equal(names, []string{"good"}) {
+	if names := testutil.ListDir(t, dir); !slices.Equal(names, []string{"good"}) {
 		t.Errorf("after a failed sort the directory holds %q, want only the input", names)
 	}
 
@@ -343,7 +331,7 @@ func checkPartitions(t *testing.T, outDir string, reducers int, all []string) {
 		wantNames = append(wantNames, layout.ReduceInputName(i))
 	}
 	slices.Sort(wantNames)
-	if names := listDir(t, outDir); !slices.Equal(names, wantNames) {
+	if names := testutil.ListDir(t, outDir); !slices.Equal(names, wantNames) {
 		t.Fatalf("output directory holds %q, want %q", names, wantNames)
 	}
 	keyPartition := map[string]int{}
@@ -411,7 +399,7 @@ func TestMergePartitionEdges(t *testing.T) {
 		if _, err := MergePartition(nil, out, 3, nil); err != nil {
 			t.Fatal(err)
 		}
-		if names := listDir(t, out); !slices.Equal(names, []string{"input_0", "input_1", "input_2"}) {
+		if names := testutil.ListDir(t, out); !slices.Equal(names, []string{"input_0", "input_1", "input_2"}) {
 			t.Fatalf("got %q", names)
 		}
 		for i := range 3 {
@@ -510,7 +498,7 @@ func TestMergePartitionErrors(t *testing.T) {
 				}
 			}
 			// Nothing is left behind: no partial input_i, no temporary files.
-			if names := listDir(t, out); len(names) != 0 {
+			if names := testutil.ListDir(t, out); len(names) != 0 {
 				t.Errorf("after the error the output directory holds %q", names)
 			}
 		})
@@ -552,7 +540,7 @@ func TestMergeOnceUnsorted(t *testing.T) {
 			if !strings.Contains(err.Error(), filepath.Join(in, tt.bad)) {
 				t.Errorf("error %q does not name the file", err)
 			}
-			if names := listDir(t, out); len(names) != 0 {
+			if names := testutil.ListDir(t, out); len(names) != 0 {
 				t.Errorf("after the error the output directory holds %q", names)
 			}
 		})
@@ -583,10 +571,10 @@ func TestMergePartitionResortsUnsorted(t *testing.T) {
 	if b, _ := os.ReadFile(bad1); string(b) != "a\t2\na\x01\t1\nk\nk\t1\n" {
 		t.Errorf("bad1 now holds %q, want it sorted", b)
 	}
-	if names := listDir(t, out); !slices.Equal(names, []string{"input_0"}) {
+	if names := testutil.ListDir(t, out); !slices.Equal(names, []string{"input_0"}) {
 		t.Errorf("output directory holds %q", names)
 	}
-	if names := listDir(t, in); !slices.Equal(names, []string{"bad1", "bad2", "good"}) {
+	if names := testutil.ListDir(t, in); !slices.Equal(names, []string{"bad1", "bad2", "good"}) {
 		t.Errorf("input directory holds %q (temporary files left?)", names)
 	}
 
@@ -655,7 +643,7 @@ func TestSortFilesSpills(t *testing.T) {
 				want = append(want, "out")
 			}
 			slices.Sort(want)
-			if names := listDir(t, dir); !slices.Equal(names, want) {
+			if names := testutil.ListDir(t, dir); !slices.Equal(names, want) {
 				t.Errorf("directory holds %q, want %q (run files left behind?)", names, want)
 			}
 		})

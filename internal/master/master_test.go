@@ -20,6 +20,8 @@ import (
 
 	"mapreduce/internal/master"
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 // The master's port on each test's in-memory network; heartbeats go to
@@ -33,19 +35,6 @@ const (
 	// expects, so that a slow goroutine under -race is not taken for dead.
 	fakeBeat = 10 * time.Millisecond
 )
-
-// waitFor polls cond every few milliseconds until it holds, or fails the
-// test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // cluster is a master on an in-memory network; the test plays its workers
 // and its clients.
@@ -487,7 +476,7 @@ func TestSubmitNumbersJobsAndMakesTheirDirectories(t *testing.T) {
 			// The directories are made by the master's loop just after it
 			// answers; see TestJobDirectoriesExistWhenJobAccepted.
 			for _, d := range tt.dirs {
-				waitFor(t, time.Second, jobDir+"/"+d, func() bool { return isDir(filepath.Join(jobDir, d)) })
+				testutil.WaitFor(t, time.Second, jobDir+"/"+d, func() bool { return isDir(filepath.Join(jobDir, d)) })
 			}
 			if tt.spec.CombinerExecutable == "" && isDir(filepath.Join(jobDir, "combiner-output")) {
 				t.Errorf("job %d has a combiner-output directory but no combiner", id)
@@ -553,7 +542,7 @@ func TestBadJobIsRefusedAndMasterKeepsServing(t *testing.T) {
 	if id := c.submit(good); id != 0 {
 		t.Errorf("first good job got id %d, want 0", id)
 	}
-	waitFor(t, time.Second, "job-0's directories", func() bool { return isDir(filepath.Join(c.varDir, "job-0", "reducer-output")) })
+	testutil.WaitFor(t, time.Second, "job-0's directories", func() bool { return isDir(filepath.Join(c.varDir, "job-0", "reducer-output")) })
 	entries, err := os.ReadDir(c.varDir)
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +576,7 @@ func TestJobRunsToDoneWithFakeWorkers(t *testing.T) {
 
 	id := c.submit(spec)
 	var job protocol.JobInfo
-	waitFor(t, 5*time.Second, "the job to end", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "the job to end", func() bool {
 		job = c.job(id)
 		return job.State == protocol.JobDone || job.State == protocol.JobFailed
 	})
@@ -603,13 +592,13 @@ func TestJobRunsToDoneWithFakeWorkers(t *testing.T) {
 		t.Errorf("phases = %+v, want %+v", job.Phases, wantPhases)
 	}
 	jobDir := filepath.Join(c.varDir, "job-0")
-	if got := dirNames(t, filepath.Join(jobDir, "mapper-output")); !slices.Equal(got, []string{"a.txt", "b.txt", "c.txt"}) {
+	if got := testutil.ListDir(t, filepath.Join(jobDir, "mapper-output")); !slices.Equal(got, []string{"a.txt", "b.txt", "c.txt"}) {
 		t.Errorf("mapper-output holds %v: only regular, non-hidden inputs are mapped", got)
 	}
-	if got := dirNames(t, filepath.Join(jobDir, "reducer-output")); len(got) != 0 {
+	if got := testutil.ListDir(t, filepath.Join(jobDir, "reducer-output")); len(got) != 0 {
 		t.Errorf("reducer-output still holds %v after the outputs moved", got)
 	}
-	if got := dirNames(t, spec.OutputDirectory); !slices.Equal(got, []string{"input_0", "input_1"}) {
+	if got := testutil.ListDir(t, spec.OutputDirectory); !slices.Equal(got, []string{"input_0", "input_1"}) {
 		t.Fatalf("output directory holds %v, want input_0 and input_1", got)
 	}
 	var counts []string
@@ -629,20 +618,6 @@ func TestJobRunsToDoneWithFakeWorkers(t *testing.T) {
 			t.Errorf("worker %d is %s after the job, want ready", w.PID, w.State)
 		}
 	}
-}
-
-// dirNames lists the names in dir, hidden ones included, sorted.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 func TestOutbox(t *testing.T) {
@@ -777,7 +752,7 @@ func TestShutdownIsForwardedToEveryWorker(t *testing.T) {
 			// A worker declared dead may only have been slow: it is told too.
 			silent := workers[2]
 			silent.stopHeartbeats()
-			waitFor(t, 2*time.Second, "the silent worker to be dead", func() bool {
+			testutil.WaitFor(t, 2*time.Second, "the silent worker to be dead", func() bool {
 				return workerState(c.cluster(), silent.pid) == "dead"
 			})
 

@@ -19,23 +19,12 @@ import (
 
 	"mapreduce/internal/worker"
 	"mapreduce/protocol"
+
+	"mapreduce/internal/testutil"
 )
 
 // The fake master's port on each test's in-memory network.
 const masterPort = 6000
-
-// waitFor polls cond every few milliseconds until it holds, or fails the
-// test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // fakeMaster is the test playing the master: it acknowledges registrations
 // (but ignores the first `ignore` of them) and hands the test the statuses
@@ -219,20 +208,6 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-// dirNames lists dir, hidden names included.
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestProgramTaskRunsEachInput(t *testing.T) {
 	m, w := startWorker(t)
 	base := t.TempDir()
@@ -280,7 +255,7 @@ func TestProgramTaskRunsEachInput(t *testing.T) {
 					t.Errorf("%s = %q, want %q", name, got, want)
 				}
 			}
-			if got := dirNames(t, filepath.Join(base, tt.subdir)); !slices.Equal(got, []string{"one.txt", "two.txt"}) {
+			if got := testutil.ListDir(t, filepath.Join(base, tt.subdir)); !slices.Equal(got, []string{"one.txt", "two.txt"}) {
 				t.Errorf("output directory holds %v, want only the two outputs", got)
 			}
 		})
@@ -331,7 +306,7 @@ exit 3
 	}
 	// The output appears whole or not at all; after a failed input the
 	// rest are skipped.
-	if got := dirNames(t, out); len(got) != 0 {
+	if got := testutil.ListDir(t, out); len(got) != 0 {
 		t.Errorf("output directory holds %v after a failure, want nothing", got)
 	}
 	if got := readFile(t, runs); got != "ran\n" {
@@ -588,7 +563,7 @@ wait
 				t.Fatal(err)
 			}
 			m.send(t, w, protocol.NewWorkerJob{InputFiles: input, Executable: sleeper, OutputDirectory: out, WorkerPID: workerPID})
-			waitFor(t, 2*time.Second, "the program to start", func() bool {
+			testutil.WaitFor(t, 2*time.Second, "the program to start", func() bool {
 				_, err := os.Stat(filepath.Join(base, "shell.pid"))
 				return err == nil
 			})
@@ -610,14 +585,14 @@ wait
 				t.Fatal("worker did not stop")
 			}
 			for _, pid := range pids {
-				waitFor(t, 2*time.Second, fmt.Sprintf("process %d to be killed", pid), func() bool { return gone(pid) })
+				testutil.WaitFor(t, 2*time.Second, fmt.Sprintf("process %d to be killed", pid), func() bool { return gone(pid) })
 			}
 			if err := m.net.Send(w.Addr(), protocol.Shutdown{}); !errors.Is(err, syscall.ECONNREFUSED) {
 				t.Errorf("send to the stopped worker: %v, want connection refused", err)
 			}
 			// The killed program's partial output is removed, and its task
 			// is not reported.
-			waitFor(t, 2*time.Second, "the partial output to be removed", func() bool { return len(dirNames(t, out)) == 0 })
+			testutil.WaitFor(t, 2*time.Second, "the partial output to be removed", func() bool { return len(testutil.ListDir(t, out)) == 0 })
 			select {
 			case s := <-m.statuses:
 				t.Errorf("the worker reported a task it was told to drop: %+v", s)
