@@ -25,6 +25,8 @@ func main() {
 	pflag.StringVar(&cfg.HTTPAddr, "http", "", "serve the status page on this address, e.g. localhost:8080 (off if empty)")
 	pflag.BoolVar(&sc.Speculate, "speculate", false, "run a copy of a straggling task on an idle worker; the first to finish wins")
 	pflag.DurationVar(&sc.SpeculateAfter, "speculate-after", sc.SpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its stage's finished tasks)")
+	pflag.DurationVar(&sc.TaskTimeout, "task-timeout", sc.TaskTimeout, "end an attempt that makes no progress for this long (doubled for each further attempt of its task)")
+	pflag.IntVar(&sc.MaxAttempts, "max-attempts", sc.MaxAttempts, "attempts of a task that may time out before its job fails")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")

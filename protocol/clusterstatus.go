@@ -10,6 +10,8 @@ const (
 	JobReducing = "reducing"
 	JobDone     = "done"
 	JobFailed   = "failed"
+	// JobCancelled: cancel_job ended the job.
+	JobCancelled = "cancelled"
 )
 
 // Phases of a job: the stages that run tasks on workers, in the order a job

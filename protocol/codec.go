@@ -35,6 +35,8 @@ var kinds = map[string]*messageKind{
 	TypeJobAccepted:    kind[JobAccepted]("job_id"),
 	TypeJobStatusReply: kind[ClusterStatus]("jobs", "workers"),
 	TypeError:          kind[Error]("error"),
+	TypeCancelTask:     kind[CancelTask]("output"),
+	TypeCancelJob:      kind[CancelJob]("job_id"),
 }
 
 func kind[T Message](required ...string) *messageKind {

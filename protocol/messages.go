@@ -38,7 +38,27 @@ const (
 	TypeJobAccepted = "job_accepted"
 	// TypeError answers a request the master refused.
 	TypeError = "error"
+	// TypeCancelTask tells a worker that announced CapCancel to kill a task.
+	TypeCancelTask = "cancel_task"
+	// TypeCancelJob asks the master to cancel a job; the answer is the job's
+	// job_status_reply, or an error.
+	TypeCancelJob = "cancel_job"
 )
+
+// Capabilities a worker announces in Register, our extension: a reference
+// master ignores the field, and a master sends an extension message to a
+// worker only when the worker announced it.
+const (
+	// CapProgress: the worker's heartbeats list the tasks it holds, each
+	// with a count that grows while the task reads or writes.
+	CapProgress = "progress"
+	// CapCancel: the worker takes cancel_task.
+	CapCancel = "cancel"
+)
+
+// MaxHeartbeatTasks bounds the tasks one heartbeat lists, so that it fits
+// in a datagram; a worker holding more lists this many.
+const MaxHeartbeatTasks = 200
 
 // Values of Status.Status.
 const (
@@ -52,6 +72,8 @@ type Register struct {
 	WorkerHost string `json:"worker_host"`
 	WorkerPort int    `json:"worker_port"`
 	WorkerPID  int    `json:"worker_pid"`
+	// Capabilities is our extension: the extensions the worker takes.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // RegisterAck is the master's answer to Register, sent to the worker's port.
@@ -95,6 +117,28 @@ type NewSortJob struct {
 // Heartbeat is sent by each worker over UDP at a fixed interval.
 type Heartbeat struct {
 	WorkerPID int `json:"worker_pid"`
+	// Tasks is our extension, sent by a worker with CapProgress: every task
+	// it holds (at most MaxHeartbeatTasks), queued or running.
+	Tasks []TaskProgress `json:"tasks,omitempty"`
+}
+
+// TaskProgress is one task a worker holds. Output names the task as its
+// status will: the first of its output_files, or its output_file. Progress
+// counts the bytes the task has read and written so far.
+type TaskProgress struct {
+	Output   string `json:"output"`
+	Progress int64  `json:"progress"`
+}
+
+// CancelTask tells a worker to kill the task whose first output is Output
+// and to report nothing for it.
+type CancelTask struct {
+	Output string `json:"output"`
+}
+
+// CancelJob asks the master to cancel job JobID, queued or running.
+type CancelJob struct {
+	JobID int `json:"job_id"`
 }
 
 // Shutdown stops the master, which forwards it to every worker.
@@ -127,3 +171,5 @@ func (JobStatusRequest) Type() string { return TypeJobStatus }
 func (ClusterStatus) Type() string    { return TypeJobStatusReply }
 func (JobAccepted) Type() string      { return TypeJobAccepted }
 func (Error) Type() string            { return TypeError }
+func (CancelTask) Type() string       { return TypeCancelTask }
+func (CancelJob) Type() string        { return TypeCancelJob }

@@ -436,7 +436,7 @@ func TestHeartbeat(t *testing.T) {
 		}
 		select {
 		case msg := <-got:
-			if msg != (Heartbeat{WorkerPID: 31337}) {
+			if !reflect.DeepEqual(msg, Heartbeat{WorkerPID: 31337}) {
 				t.Errorf("received %#v, want the heartbeat of 31337", msg)
 			}
 		case <-time.After(5 * time.Second):

@@ -26,12 +26,13 @@ func main() {
 	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
+	pflag.BoolVar(&o.cancel, "cancel", false, "cancel job ID (given after PORT), queued or running; its programs are killed")
 	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --shutdown PORT\n")
+		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --shutdown PORT\n")
 		pflag.PrintDefaults()
 	}
 	pflag.Parse()
-	if pflag.NArg() < 1 || pflag.NArg() > 2 || (pflag.NArg() == 2 && !o.status) {
+	if pflag.NArg() < 1 || pflag.NArg() > 2 || (pflag.NArg() == 2 && !o.status && !o.cancel) || (o.cancel && pflag.NArg() != 2) {
 		pflag.Usage()
 		os.Exit(2)
 	}

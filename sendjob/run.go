@@ -24,6 +24,7 @@ type options struct {
 	status   bool
 	jobID    *int
 	shutdown bool
+	cancel   bool
 	terminal bool
 }
 
@@ -33,6 +34,19 @@ func (o *options) run(out io.Writer) error {
 	switch {
 	case o.shutdown:
 		return protocol.Send(o.addr(), protocol.Shutdown{})
+	case o.cancel:
+		reply, err := protocol.Request(o.addr(), protocol.CancelJob{JobID: *o.jobID}, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		switch r := reply.(type) {
+		case protocol.ClusterStatus:
+			printStatus(out, r)
+			return nil
+		case protocol.Error:
+			return errors.New(r.Error)
+		}
+		return fmt.Errorf("unexpected answer %s", reply.Type())
 	case o.status:
 		status, err := o.query(o.jobID)
 		if err != nil {
@@ -124,6 +138,11 @@ func (o *options) waitFor(out io.Writer, id int) error {
 				fmt.Fprintln(out)
 			}
 			return fmt.Errorf("job %d failed: %s", id, strings.Join(job.Errors, "; "))
+		case protocol.JobCancelled:
+			if o.terminal {
+				fmt.Fprintln(out)
+			}
+			return fmt.Errorf("job %d cancelled", id)
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("job %d still %s after %s", id, job.State, o.timeout)

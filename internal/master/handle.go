@@ -24,6 +24,8 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 		s.reply(reply, s.submit(m))
 	case protocol.JobStatusRequest:
 		s.reply(reply, s.status(m.JobID))
+	case protocol.CancelJob:
+		s.reply(reply, s.cancel(m.JobID))
 	case protocol.Shutdown:
 		s.log.Info().Str("from", from).Msg("shutdown requested")
 		s.Shutdown()
@@ -68,4 +70,19 @@ func (s *Server) status(jobID *int) protocol.Message {
 		return protocol.Error{Error: err.Error()}
 	}
 	return answer
+}
+
+// cancel answers a cancel_job request with the job's status once cancelled.
+func (s *Server) cancel(jobID int) protocol.Message {
+	err, stopErr := ask(s, func(now time.Time) (error, []scheduler.Action) {
+		actions, err := s.sched.Cancel(now, jobID)
+		return err, actions
+	})
+	if err == nil {
+		err = stopErr
+	}
+	if err != nil {
+		return protocol.Error{Error: err.Error()}
+	}
+	return s.status(&jobID)
 }

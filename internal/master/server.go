@@ -208,5 +208,5 @@ func (s *Server) heartbeat(from string, msg protocol.Message) {
 		s.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped datagram: not a heartbeat")
 		return
 	}
-	s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, hb.WorkerPID) })
+	s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, hb) })
 }

@@ -26,6 +26,15 @@ type Config struct {
 	// the stage's finished tasks. The first copy to finish wins.
 	Speculate      bool
 	SpeculateAfter time.Duration
+	// TaskTimeout ends an attempt that shows no progress for this long
+	// (Hadoop's mapreduce.task.timeout): on a worker that reports progress,
+	// since its count last grew; on a reference worker, since assignment.
+	// Each further attempt of a task gets twice the time of the one
+	// before.
+	TaskTimeout time.Duration
+	// MaxAttempts is how many attempts of a task may time out before its
+	// job fails.
+	MaxAttempts int
 }
 
 // The reference protocol's timings (a heartbeat every 2 s, dead after 5
@@ -35,6 +44,8 @@ const (
 	DefaultMissedHeartbeats  = 5
 	DefaultAckRetry          = 5 * time.Second
 	DefaultSpeculateAfter    = 3 * time.Second
+	DefaultTaskTimeout       = 10 * time.Minute
+	DefaultMaxAttempts       = 4
 )
 
 // DefaultConfig returns the reference protocol's timings, without
@@ -45,6 +56,8 @@ func DefaultConfig() Config {
 		MissedHeartbeats:  DefaultMissedHeartbeats,
 		AckRetry:          DefaultAckRetry,
 		SpeculateAfter:    DefaultSpeculateAfter,
+		TaskTimeout:       DefaultTaskTimeout,
+		MaxAttempts:       DefaultMaxAttempts,
 	}
 }
 
@@ -56,6 +69,12 @@ func (c Config) Validate() error {
 	}
 	if c.MissedHeartbeats < 1 {
 		errs = append(errs, errors.New("--missed-heartbeats must be at least 1"))
+	}
+	if c.TaskTimeout <= 0 {
+		errs = append(errs, errors.New("--task-timeout must be positive"))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("--max-attempts must be at least 1"))
 	}
 	if c.AckRetry < 0 || c.SpeculateAfter < 0 {
 		errs = append(errs, errors.New("--ack-retry and --speculate-after must not be negative"))

@@ -8,7 +8,7 @@ import (
 )
 
 // dispatch hands each pending task whose inputs exist to the least loaded
-// live worker.
+// live worker, one on which the task has not timed out if there is one.
 func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 	var actions []Action
 	for _, t := range ts {
@@ -19,7 +19,11 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		if len(live) == 0 {
 			return actions
 		}
-		actions = append(actions, s.assign(now, t, live[0]))
+		w := live[0]
+		if i := slices.IndexFunc(live, func(w *worker) bool { return !t.timedOutOn(w) }); i >= 0 {
+			w = live[i]
+		}
+		actions = append(actions, s.assign(now, t, w))
 	}
 	return actions
 }
@@ -38,7 +42,7 @@ func (s *Scheduler) inputsReady(t *task) bool {
 // assign starts an attempt of t on w.
 func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 	t.state = taskRunning
-	t.attempts = append(t.attempts, &attempt{worker: w, start: now})
+	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now})
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
 	return s.send(w, s.message(t, w), 0)

@@ -18,8 +18,10 @@ type job struct {
 	// byOutput finds a task by an output file, absolute and clean: a
 	// status names its task by its outputs.
 	byOutput map[string]*task
-	// failed is set once the job has failed; errors say why.
+	// failed is set once the job has failed; errors say why. cancelled is
+	// set by Cancel.
 	failed    bool
+	cancelled bool
 	errors    []string
 	submitted time.Time
 	started   time.Time
@@ -31,6 +33,8 @@ func (j *job) state() string {
 	switch {
 	case j.failed:
 		return protocol.JobFailed
+	case j.cancelled:
+		return protocol.JobCancelled
 	case j.started.IsZero():
 		return protocol.JobQueued
 	}
@@ -61,9 +65,7 @@ func (s *Scheduler) JobDirsFailed(now time.Time, jobID int, err error) []Action 
 	if j == nil || j.over() {
 		return nil
 	}
-	s.queue = slices.DeleteFunc(s.queue, func(q *job) bool { return q == j })
-	s.fail(now, j, fmt.Sprintf("make job directories: %v", err))
-	return s.advance(now)
+	return append(s.fail(now, j, fmt.Sprintf("make job directories: %v", err)), s.advance(now)...)
 }
 
 // advance moves the current job, or the next queued one, as far as it can
@@ -96,17 +98,27 @@ func (s *Scheduler) succeed(now time.Time, j *job) {
 	s.log.Info().Int("job", j.id).Dur("took", now.Sub(j.started)).Msg("job done")
 }
 
-// fail ends a job as failed: its tasks still running are cancelled and
-// their results will be ignored.
-func (s *Scheduler) fail(now time.Time, j *job, why string) {
+// fail ends a job as failed, and returns the actions that kill its
+// attempts still running; their results will be ignored.
+func (s *Scheduler) fail(now time.Time, j *job, why string) []Action {
 	s.log.Error().Int("job", j.id).Str("error", why).Msg("job failed")
 	j.errors = append(j.errors, why)
 	j.failed = true
+	return s.stop(now, j)
+}
+
+// stop ends job j now: it leaves the queue, or stops being current, and
+// its attempts still running are cancelled, killed on the workers that take
+// cancel_task.
+func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	j.ended = now
+	s.queue = slices.DeleteFunc(s.queue, func(q *job) bool { return q == j })
+	var actions []Action
 	for _, st := range j.stages {
 		for _, t := range st.tasks {
 			for _, a := range t.attempts {
 				if a.live() {
+					actions = append(actions, s.cancelAttempt(t, a)...)
 					t.endAttempt(now, a, OutcomeCancelled)
 				}
 			}
@@ -118,6 +130,23 @@ func (s *Scheduler) fail(now time.Time, j *job, why string) {
 	if s.current == j {
 		s.current = nil
 	}
+	return actions
+}
+
+// Cancel ends job jobID as cancelled, queued or running, and returns the
+// actions that kill its attempts. It is an error to cancel a job that has
+// ended.
+func (s *Scheduler) Cancel(now time.Time, jobID int) ([]Action, error) {
+	j := s.job(jobID)
+	if j == nil {
+		return nil, fmt.Errorf("no job %d", jobID)
+	}
+	if j.over() {
+		return nil, fmt.Errorf("job %d has ended: %s", jobID, j.state())
+	}
+	s.log.Warn().Int("job", j.id).Msg("job cancelled")
+	j.cancelled = true
+	return append(s.stop(now, j), s.advance(now)...), nil
 }
 
 func (s *Scheduler) job(id int) *job {

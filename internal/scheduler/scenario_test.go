@@ -23,17 +23,19 @@ import (
 //
 // Events:
 //
-//	> speculate                    (first) a scheduler that speculates
-//	> register PID                 a worker registers
+//	> config [speculate] [task-timeout=D] [max-attempts=N]   (first) settings
+//	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
 //	> submit MAPPERS REDUCERS [combiner]
-//	> scan N                       the current job's input holds N files
+//	> scan N                       the input of the job asked for holds N files
 //	> finish TASK                  the worker holding TASK reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
 //	> partition I / > merged / > moved   the master's own work reports back
 //	> wait DURATION                time passes; the scheduler ticks
 //	> beat PID...                  heartbeats
-//	> state                        the job's state and phases
+//	> progress PID TASK=N...       a heartbeat listing tasks with their progress
+//	> cancel JOB                   sendjob --cancel
+//	> state [JOB]                  the (last submitted) job's state and phases
 //
 // A task is named by its stage and inputs' names, as actions print it:
 // map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0].
@@ -70,7 +72,10 @@ type scenario struct {
 	s     *Scheduler
 	now   time.Time
 	sends map[string]Send // the last Send of each task, by name
-	job   int
+	// job is the last job submitted; asked is the job of the last action
+	// of the master's own work, which scan, partition, merged and moved
+	// answer.
+	job, asked int
 }
 
 // runScenario plays text's events and returns text with each event's
@@ -111,12 +116,28 @@ func (sc *scenario) play(words []string) []string {
 	}
 	var acts []Action
 	switch arg(0) {
-	case "speculate":
+	case "config":
 		if sc.s != nil {
-			t.Fatal("speculate must come before any other event")
+			t.Fatal("config must come before any other event")
 		}
 		cfg := testConfig
-		cfg.Speculate, cfg.SpeculateAfter = true, 3*sec
+		for _, w := range words[1:] {
+			name, value, _ := strings.Cut(w, "=")
+			switch name {
+			case "speculate":
+				cfg.Speculate, cfg.SpeculateAfter = true, 3*sec
+			case "task-timeout":
+				d, err := time.ParseDuration(value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.TaskTimeout = d
+			case "max-attempts":
+				cfg.MaxAttempts, _ = strconv.Atoi(value)
+			default:
+				t.Fatalf("unknown setting %q", w)
+			}
+		}
 		sc.s = New(cfg, zerolog.Nop())
 		return nil
 	}
@@ -125,7 +146,9 @@ func (sc *scenario) play(words []string) []string {
 	}
 	switch arg(0) {
 	case "register":
-		acts = register(sc.s, sc.now, num(1))
+		pid := num(1)
+		acts = sc.s.Register(sc.now, protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
+			Capabilities: words[2:]})
 	case "submit":
 		job := spec(num(1), num(2))
 		if slices.Contains(words, "combiner") {
@@ -133,7 +156,7 @@ func (sc *scenario) play(words []string) []string {
 		}
 		sc.job, acts = sc.s.Submit(sc.now, job)
 	case "scan":
-		acts = sc.s.InputScanned(sc.now, sc.job, inputFiles(num(1)), nil)
+		acts = sc.s.InputScanned(sc.now, sc.asked, inputFiles(num(1)), nil)
 	case "finish":
 		acts = sc.s.StatusReceived(sc.now, finished(sc.send(arg(1))))
 	case "fail":
@@ -143,11 +166,11 @@ func (sc *scenario) play(words []string) []string {
 		missing := sc.path(arg(2))
 		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
 	case "partition":
-		acts = sc.s.PartitionMerged(sc.now, sc.job, num(1))
+		acts = sc.s.PartitionMerged(sc.now, sc.asked, num(1))
 	case "merged":
-		acts = sc.s.Merged(sc.now, sc.job, nil)
+		acts = sc.s.Merged(sc.now, sc.asked, nil)
 	case "moved":
-		acts = sc.s.OutputsMoved(sc.now, sc.job, nil)
+		acts = sc.s.OutputsMoved(sc.now, sc.asked, nil)
 	case "wait":
 		d, err := time.ParseDuration(arg(1))
 		if err != nil {
@@ -157,15 +180,37 @@ func (sc *scenario) play(words []string) []string {
 		acts = sc.s.Tick(sc.now)
 	case "beat":
 		for i := 1; i < len(words); i++ {
-			acts = append(acts, sc.s.Heartbeat(sc.now, num(i))...)
+			acts = append(acts, sc.s.Heartbeat(sc.now, protocol.Heartbeat{WorkerPID: num(i)})...)
+		}
+	case "progress":
+		hb := protocol.Heartbeat{WorkerPID: num(1)}
+		for _, w := range words[2:] {
+			name, count, _ := strings.Cut(w, "=")
+			n, _ := strconv.ParseInt(count, 10, 64)
+			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: finished(sc.send(name)).Files()[0], Progress: n})
+		}
+		acts = sc.s.Heartbeat(sc.now, hb)
+	case "cancel":
+		var err error
+		acts, err = sc.s.Cancel(sc.now, num(1))
+		if err != nil {
+			return []string{"error: " + err.Error()}
 		}
 	case "state":
-		j := jobInfo(t, sc.s, sc.job)
+		id := sc.job
+		if len(words) > 1 {
+			id = num(1)
+		}
+		j := jobInfo(t, sc.s, id)
 		line := j.State
 		for _, p := range j.Phases {
 			line += fmt.Sprintf(" %s %d/%d", p.Name, p.Done, p.Total)
 		}
-		return []string{line}
+		lines := []string{line}
+		for _, e := range j.Errors {
+			lines = append(lines, "error: "+e)
+		}
+		return lines
 	default:
 		t.Fatalf("unknown event %q", arg(0))
 	}
@@ -215,6 +260,9 @@ func (sc *scenario) describe(acts []Action) []string {
 		switch a := a.(type) {
 		case Send:
 			what := a.Msg.Type()
+			if c, ok := a.Msg.(protocol.CancelTask); ok {
+				what += "(" + filepath.Base(c.Output) + ")"
+			}
 			if inputsOf(a) != nil {
 				what = taskName(a)
 				sc.sends[what] = a
@@ -225,10 +273,13 @@ func (sc *scenario) describe(acts []Action) []string {
 		case MakeJobDirs:
 			lines = append(lines, fmt.Sprintf("make dirs of job %d", a.Job))
 		case ScanInput:
+			sc.asked = a.Job
 			lines = append(lines, fmt.Sprintf("scan input of job %d", a.Job))
 		case Merge:
+			sc.asked = a.Job
 			lines = append(lines, fmt.Sprintf("merge %s into %d partitions", baseNames(a.Inputs), a.Reducers))
 		case MoveOutputs:
+			sc.asked = a.Job
 			lines = append(lines, fmt.Sprintf("move %s", baseNames(a.Files)))
 		default:
 			lines = append(lines, fmt.Sprintf("%T%+v", a, a))

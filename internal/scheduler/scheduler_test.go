@@ -20,7 +20,7 @@ import (
 
 var t0 = time.Date(2017, 3, 27, 12, 0, 0, 0, time.UTC)
 
-var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second}
+var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second, TaskTimeout: time.Hour, MaxAttempts: 4}
 
 func newScheduler() *Scheduler { return New(testConfig, zerolog.Nop()) }
 
@@ -778,7 +778,7 @@ func TestLiveness(t *testing.T) {
 	if len(held101) != 2 {
 		t.Fatalf("worker 101 got %d tasks", len(held101))
 	}
-	s.Heartbeat(at(5*sec), 102)
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 102})
 
 	// Exactly 5 intervals after 101's last heartbeat (its registration) it
 	// is still alive.
@@ -880,7 +880,7 @@ func TestHeartbeatsKeepAlive(t *testing.T) {
 			maps := startJob(t, s, []int{101}, 2, 2, 1)
 			var last time.Duration
 			for d := tt.every; d <= tt.until; d += tt.every {
-				s.Heartbeat(at(d), 101)
+				s.Heartbeat(at(d), protocol.Heartbeat{WorkerPID: 101})
 				last = d
 				for _, probe := range []time.Duration{d, d + tt.every/2, d + tt.every} {
 					if acts := s.Tick(at(probe)); len(acts) != 0 {
@@ -893,7 +893,7 @@ func TestHeartbeatsKeepAlive(t *testing.T) {
 				t.Errorf("last heartbeat %v, want %v", w.LastHeartbeat, at(last))
 			}
 			// An old, reordered heartbeat does not move the time back.
-			s.Heartbeat(at(last-3*sec), 101)
+			s.Heartbeat(at(last-3*sec), protocol.Heartbeat{WorkerPID: 101})
 			s.Tick(at(last + 5*sec))
 			wantWorker(t, s, 101, WorkerBusy, len(maps))
 			recorded := workerInfo(t, s, 101).LastHeartbeat
@@ -913,12 +913,12 @@ func TestHeartbeatsKeepAlive(t *testing.T) {
 func TestDeadWorkerHeartbeatRevives(t *testing.T) {
 	s := newScheduler()
 	startJob(t, s, []int{101, 102}, 4, 4, 1)
-	s.Heartbeat(at(5*sec), 102)
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 102})
 	s.Tick(at(6 * sec)) // 101 dies; 102 now holds all four
 	wantWorker(t, s, 101, WorkerDead, 0)
 	old := incarnationOf(t, s, 101)
 
-	if acts := s.Heartbeat(at(7*sec), 101); len(acts) != 0 {
+	if acts := s.Heartbeat(at(7*sec), protocol.Heartbeat{WorkerPID: 101}); len(acts) != 0 {
 		t.Fatalf("revival with no pending task returned %s", describe(acts))
 	}
 	wantWorker(t, s, 101, WorkerReady, 0)
@@ -942,7 +942,7 @@ func TestDeadWorkerHeartbeatRevives(t *testing.T) {
 	}
 	wantWorker(t, s, 101, WorkerReady, 0)
 	// When 102 fails, its tasks go to 101.
-	s.Heartbeat(at(9*sec), 101)
+	s.Heartbeat(at(9*sec), protocol.Heartbeat{WorkerPID: 101})
 	acts := s.SendFailed(at(9*sec), 102, incarnationOf(t, s, 102), errors.New("connection refused"))
 	if got := sendsOf(acts, protocol.TypeNewWorkerJob); len(got) != 4 {
 		t.Errorf("SendFailed of 102 returned %s, want its 4 tasks sent to 101", describe(acts))
@@ -978,7 +978,7 @@ func TestReregistration(t *testing.T) {
 		}
 		wantWorker(t, s, 101, WorkerBusy, 3)
 		// It is alive again: heartbeats count and keep it so.
-		s.Heartbeat(at(11*sec), 101)
+		s.Heartbeat(at(11*sec), protocol.Heartbeat{WorkerPID: 101})
 		s.Tick(at(15 * sec))
 		wantWorker(t, s, 101, WorkerBusy, 3)
 		checkAttempts(t, s)
@@ -1077,7 +1077,7 @@ func TestIgnoredStatuses(t *testing.T) {
 			of101 = append(of101, snd)
 		}
 	}
-	s.Heartbeat(at(5*sec), 102)
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 102})
 	resent := sendsOf(s.Tick(at(6*sec)), protocol.TypeNewWorkerJob) // 101 dies
 	if len(resent) != 2 {
 		t.Fatalf("re-sent %d", len(resent))
@@ -1367,8 +1367,8 @@ func TestShutdownTargets(t *testing.T) {
 	register(s, t0, 103)
 	register(s, t0, 101)
 	register(s, t0, 102)
-	s.Heartbeat(at(5*sec), 101)
-	s.Heartbeat(at(5*sec), 103)
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 101})
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 103})
 	s.Tick(at(6 * sec)) // 102 dies
 	sends := s.ShutdownTargets()
 	var pids []int
@@ -1525,7 +1525,7 @@ func TestRetryIgnoredOrNotRetry(t *testing.T) {
 		if dead == 101 {
 			other = 102
 		}
-		s.Heartbeat(at(5*sec), other)
+		s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: other})
 		s.Tick(at(6 * sec))
 		wantWorker(t, s, dead, WorkerDead, 0)
 		if acts := s.StatusReceived(at(7*sec), retry(sorts[0], "gone", "/v/job-0/mapper-output/file_000.txt")); len(acts) != 0 {
@@ -1557,7 +1557,7 @@ func speculating(after time.Duration) *Scheduler {
 // beatAll keeps every listed worker alive at now.
 func beatAll(s *Scheduler, now time.Time, pids ...int) {
 	for _, pid := range pids {
-		s.Heartbeat(now, pid)
+		s.Heartbeat(now, protocol.Heartbeat{WorkerPID: pid})
 	}
 }
 

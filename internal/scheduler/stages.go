@@ -192,8 +192,7 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err e
 		return nil
 	}
 	if err != nil {
-		s.fail(now, j, err.Error())
-		return s.advance(now)
+		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
 	for i, split := range splitFiles(files, j.spec.NumMappers) {
 		s.addTask(j, st, i, split, j.dir.MapperOutput())
@@ -274,8 +273,7 @@ func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
 		return nil
 	}
 	if err != nil {
-		s.fail(now, j, fmt.Sprintf("merge sorted files: %v", err))
-		return s.advance(now)
+		return append(s.fail(now, j, fmt.Sprintf("merge sorted files: %v", err)), s.advance(now)...)
 	}
 	s.addReduceTasks(j, j.spec.NumReducers)
 	j.stage(stageReduce).planned = true
@@ -310,8 +308,7 @@ func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
 		return nil
 	}
 	if err != nil {
-		s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err))
-		return s.advance(now)
+		return append(s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err)), s.advance(now)...)
 	}
 	s.finish(now, st)
 	return s.advance(now)

@@ -120,7 +120,7 @@ func startStage(t *testing.T, s *Scheduler, st stageRow, pids ...int) (*rig, []S
 func (r *rig) wait(d time.Duration) {
 	r.now = r.now.Add(d)
 	for _, pid := range r.live {
-		r.s.Heartbeat(r.now, pid)
+		r.s.Heartbeat(r.now, protocol.Heartbeat{WorkerPID: pid})
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 			text = fmt.Sprintf("status %q", msg.Status)
 		}
 		log.Warn().Str("error", text).Msg("task failed")
-		s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.stage.kind, t.index, w.pid, text))
+		return append(s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.stage.kind, t.index, w.pid, text)), s.advance(now)...)
 	}
 	return s.advance(now)
 }

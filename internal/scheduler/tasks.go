@@ -19,6 +19,12 @@ const (
 	// OutcomeSuperseded ends a speculative copy that lost: another copy of
 	// its task finished first.
 	OutcomeSuperseded = "superseded"
+	// OutcomeTimedOut ends an attempt that made no progress for its
+	// timeout; the task runs again, up to Config.MaxAttempts times.
+	OutcomeTimedOut = "timed_out"
+	// OutcomeLost ends an attempt that a worker reporting progress never
+	// listed: the task message was lost.
+	OutcomeLost = "lost"
 )
 
 // maxRetries bounds how often a task that failed for a missing input runs
@@ -44,6 +50,12 @@ type attempt struct {
 	start   time.Time
 	end     time.Time
 	outcome string
+	// progress is the last count the worker's heartbeats gave, progressed
+	// when it last grew (start, before any); listed, whether a heartbeat
+	// has listed the attempt at all.
+	progress   int64
+	progressed time.Time
+	listed     bool
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
@@ -80,6 +92,15 @@ func (t *task) attemptOn(w *worker) *attempt {
 		}
 	}
 	return nil
+}
+
+// name is the task's output as its worker names it in heartbeats and
+// cancel_task: the first of its outputs.
+func (t *task) name() string { return t.outputs[0] }
+
+// timedOutOn reports whether an attempt of t timed out on w.
+func (t *task) timedOutOn(w *worker) bool {
+	return slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.worker == w && a.outcome == OutcomeTimedOut })
 }
 
 // liveAttempt returns t's first live attempt, or nil.

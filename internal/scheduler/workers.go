@@ -13,6 +13,9 @@ const (
 	WorkerReady = "ready"
 	WorkerBusy  = "busy"
 	WorkerDead  = "dead"
+	// WorkerUnusable is our state for a worker that heartbeats but lost a
+	// task it was sent: it gets no task until it registers again.
+	WorkerUnusable = "unusable"
 )
 
 type worker struct {
@@ -23,7 +26,11 @@ type worker struct {
 	// earlier registration of the same pid is recognised and ignored.
 	incarnation int
 	dead        bool
-	held        []*task
+	unusable    bool
+	// progress and cancel: the worker announced protocol.CapProgress and
+	// protocol.CapCancel.
+	progress, cancel bool
+	held             []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
 }
@@ -34,6 +41,8 @@ func (w *worker) state() string {
 	switch {
 	case w.dead:
 		return WorkerDead
+	case w.unusable:
+		return WorkerUnusable
 	case len(w.held) > 0:
 		return WorkerBusy
 	}
@@ -50,7 +59,9 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
 	}
 	s.seq++
-	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq}
+	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq,
+		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
+		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel)}
 	if w.host == "" {
 		w.host = "localhost"
 	}
@@ -70,11 +81,12 @@ func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Durati
 		RetryFor: refusedFor, GiveUpAfter: max(refusedFor, s.cfg.DeadAfter())}
 }
 
-// Heartbeat records a heartbeat. One from a worker declared dead brings it
-// back, as a new incarnation holding nothing: it was only slow or
-// unreachable, and a reference worker never registers again by itself. One
-// from an unknown pid changes nothing.
-func (s *Scheduler) Heartbeat(now time.Time, pid int) []Action {
+// Heartbeat records a heartbeat, and the progress of the tasks it lists.
+// One from a worker declared dead brings it back, as a new incarnation
+// holding nothing: it was only slow or unreachable, and a reference worker
+// never registers again by itself. One from an unknown pid changes nothing.
+func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
+	pid := msg.WorkerPID
 	w, ok := s.workers[pid]
 	if !ok {
 		return nil
@@ -84,6 +96,7 @@ func (s *Scheduler) Heartbeat(now time.Time, pid int) []Action {
 	}
 	s.beats.Beat(pid, now)
 	if !w.dead {
+		s.noteProgress(now, w, msg.Tasks)
 		return nil
 	}
 	s.seq++
@@ -100,6 +113,7 @@ func (s *Scheduler) Tick(now time.Time) []Action {
 	for _, pid := range s.beats.Failed(now, s.cfg.DeadAfter()) {
 		actions = append(actions, s.markDead(now, s.workers[pid], "missed heartbeats"))
 	}
+	actions = append(actions, s.expire(now)...)
 	// Even with no death, a task may have run long enough to speculate.
 	return append(actions, s.advance(now)...)
 }
@@ -139,12 +153,12 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 	}
 }
 
-// liveWorkers returns the live workers, least loaded first, then in the order
+// liveWorkers returns the live workers that may take tasks, least loaded first, then in the order
 // they registered.
 func (s *Scheduler) liveWorkers() []*worker {
 	var live []*worker
 	for _, w := range s.workers {
-		if !w.dead {
+		if !w.dead && !w.unusable {
 			live = append(live, w)
 		}
 	}

@@ -86,7 +86,7 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 
 // active reports whether a job is queued or running.
 func active(j protocol.JobInfo) bool {
-	return j.State != protocol.JobDone && j.State != protocol.JobFailed
+	return j.State != protocol.JobDone && j.State != protocol.JobFailed && j.State != protocol.JobCancelled
 }
 
 // phaseCells lists a job's progress in the order of protocol.Phases.

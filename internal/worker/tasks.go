@@ -23,8 +23,10 @@ const stderrTail = 4 << 10
 // runProgramTask runs the executable of a new_worker_job over each input
 // file in turn and reports the outputs: map, combine and reduce tasks look
 // the same from here. Output paths join the directory exactly as the master
-// sent it with each input's base name.
-func (w *Worker) runProgramTask(job protocol.NewWorkerJob) {
+// sent it with each input's base name. A task cancelled (by cancel_task or
+// shutdown) reports nothing.
+func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
+	defer w.release(r)
 	log := w.log.With().Str("executable", job.Executable).Strs("inputs", job.InputFiles).Logger()
 	if job.WorkerPID != 0 && job.WorkerPID != w.cfg.PID {
 		// Reassigned work may still name the worker it was first meant for.
@@ -38,30 +40,31 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob) {
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		if err := w.runExecutable(job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in))); err != nil {
+		if err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in))); err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(err, job.InputFiles)
 		}
+	}
+	if r.ctx.Err() != nil {
+		log.Info().Msg("task cancelled")
+		return
 	}
 	if status.Status == protocol.StatusFinished {
 		log.Info().Dur("took", time.Since(start)).Msg("task finished")
 	} else {
 		log.Warn().Str("error", status.Error).Msg("task failed")
 	}
-	if w.ctx.Err() != nil {
-		return
-	}
 	w.report(status)
 }
 
 // runExecutable runs exe with stdin from in and stdout to out, which appears
 // whole once the executable has succeeded, or not at all.
-func (w *Worker) runExecutable(exe, in, out string) error {
+func (w *Worker) runExecutable(r *running, exe, in, out string) error {
 	select {
 	case w.slots <- struct{}{}:
 		defer func() { <-w.slots }()
-	case <-w.ctx.Done():
-		return w.ctx.Err()
+	case <-r.ctx.Done():
+		return r.ctx.Err()
 	}
 	stdin, err := os.Open(in)
 	if err != nil {
@@ -72,16 +75,20 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 	if err != nil {
 		return fmt.Errorf("create output: %w", err)
 	}
+	r.runningProgram(stdin, tmp.File)
+	defer r.programDone()
 	var stderr tailBuffer
-	cmd := exec.CommandContext(w.ctx, exe)
+	cmd := exec.CommandContext(r.ctx, exe)
 	cmd.Stdin = stdin
 	cmd.Stdout = tmp.File
 	cmd.Stderr = &stderr
 	// A worker killed outright takes its executable with it, so that no
 	// orphan goes on writing after its task was given to another worker;
-	// at shutdown the executable's whole process group goes.
+	// on cancel and shutdown the executable's whole process group goes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// A child that left the group and holds stderr open must not hold us.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
 		tmp.Abort()
 		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
@@ -97,7 +104,8 @@ func (w *Worker) runExecutable(exe, in, out string) error {
 }
 
 // runSortTask sorts the lines of a new_sort_job's inputs into its output file.
-func (w *Worker) runSortTask(job protocol.NewSortJob) {
+func (w *Worker) runSortTask(job protocol.NewSortJob, r *running) {
+	defer w.release(r)
 	start := time.Now()
 	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID}
 	select {
@@ -112,7 +120,7 @@ func (w *Worker) runSortTask(job protocol.NewSortJob) {
 			w.log.Info().Str("output", job.OutputFile).Int("inputs", len(job.InputFiles)).
 				Dur("took", time.Since(start)).Msg("sort finished")
 		}
-	case <-w.ctx.Done():
+	case <-r.ctx.Done():
 		return
 	}
 	w.report(status)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +36,15 @@ type Worker struct {
 	sorting chan struct{}
 	ctx     context.Context
 	stop    context.CancelFunc
+
+	mu sync.Mutex
+	// held are the tasks the worker holds, by their cleaned output name.
+	held map[string]*running
+	// tasks counts the task goroutines, which Wait waits for: each kills
+	// its program's process group before it ends. stopping, set by Wait,
+	// refuses new ones.
+	tasks    sync.WaitGroup
+	stopping bool
 }
 
 // Start listens, registers with the master and starts heartbeats. It
@@ -53,6 +63,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		acked:     make(chan struct{}),
 		slots:     make(chan struct{}, cfg.Parallel),
 		sorting:   make(chan struct{}, 1),
+		held:      make(map[string]*running),
 	}
 	if w.transport == nil {
 		w.transport = protocol.TCP{Log: w.log}
@@ -87,8 +98,14 @@ func Run(cfg Config, log zerolog.Logger) error {
 	return nil
 }
 
-// Wait blocks until the worker has stopped.
-func (w *Worker) Wait() { <-w.ctx.Done() }
+// Wait blocks until the worker has stopped and its programs are gone.
+func (w *Worker) Wait() {
+	<-w.ctx.Done()
+	w.mu.Lock()
+	w.stopping = true
+	w.mu.Unlock()
+	w.tasks.Wait()
+}
 
 // Stop stops the worker as a shutdown message would: it stops listening
 // and kills the executables it runs.
@@ -114,7 +131,8 @@ func (w *Worker) masterAddr() string {
 // while to answer: the worker waits longer for the ack each time rather
 // than flood it with registrations.
 func (w *Worker) register() error {
-	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID}
+	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}}
 	if w.cfg.Port == 0 {
 		// The port was chosen when listening.
 		_, port, _ := net.SplitHostPort(w.ln.Addr())
@@ -154,7 +172,8 @@ func (w *Worker) heartbeat() {
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	for {
-		if err := w.transport.SendDatagram(addr, protocol.Heartbeat{WorkerPID: w.cfg.PID}); err != nil {
+		hb := protocol.Heartbeat{WorkerPID: w.cfg.PID, Tasks: w.heldTasks()}
+		if err := w.transport.SendDatagram(addr, hb); err != nil {
 			w.log.Warn().Err(err).Msg("heartbeat")
 		}
 		select {
@@ -170,9 +189,21 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 	case protocol.RegisterAck:
 		w.ack.Do(func() { close(w.acked) })
 	case protocol.NewWorkerJob:
-		go w.runProgramTask(m)
+		output := ""
+		if len(m.InputFiles) > 0 {
+			output = echoPath(m.OutputDirectory, filepath.Base(m.InputFiles[0]))
+		}
+		if r := w.hold(output, false); r != nil {
+			go w.runProgramTask(m, r)
+		}
 	case protocol.NewSortJob:
-		go w.runSortTask(m)
+		if r := w.hold(m.OutputFile, true); r != nil {
+			go w.runSortTask(m, r)
+		}
+	case protocol.CancelTask:
+		if w.cancelTask(m.Output) {
+			w.log.Info().Str("task", m.Output).Msg("task cancelled by the master")
+		}
 	case protocol.Shutdown:
 		w.log.Info().Str("from", from).Msg("shutdown")
 		w.Stop()

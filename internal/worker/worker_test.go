@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -503,13 +504,14 @@ func checkRegistered(t *testing.T, m *fakeMaster, w *worker.Worker, n int) {
 	t.Helper()
 	regs := m.registered()
 	_, port, _ := net.SplitHostPort(w.Addr())
-	want := protocol.Register{WorkerHost: "localhost", WorkerPID: workerPID}
+	want := protocol.Register{WorkerHost: "localhost", WorkerPID: workerPID,
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}}
 	want.WorkerPort, _ = strconv.Atoi(port)
 	if len(regs) != n {
 		t.Errorf("master got %d registers, want %d", len(regs), n)
 	}
 	for _, r := range regs {
-		if r != want {
+		if !reflect.DeepEqual(r, want) {
 			t.Errorf("register = %+v, want %+v", r, want)
 		}
 	}

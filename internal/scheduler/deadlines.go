@@ -1,0 +1,105 @@
+package scheduler
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// noteProgress records what a heartbeat of w says of the tasks it holds.
+func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.TaskProgress) {
+	if !w.progress || s.current == nil {
+		return
+	}
+	for _, p := range listed {
+		t := s.current.byOutput[s.abs(p.Output)]
+		if t == nil {
+			continue
+		}
+		if a := t.attemptOn(w); a != nil {
+			a.listed = true
+			if p.Progress > a.progress {
+				a.progress, a.progressed = p.Progress, now
+			}
+		}
+	}
+}
+
+// timeout is how long attempt number i (from 0) of a task may go without
+// progress: TaskTimeout, doubled for each attempt before it.
+func (s *Scheduler) timeout(i int) time.Duration {
+	return s.cfg.TaskTimeout << min(i, 16)
+}
+
+// expire ends the current job's attempts that made no progress for their
+// timeout, and those a worker that reports progress never listed: their
+// task message was lost. Each such task runs again elsewhere, or its job
+// fails once MaxAttempts attempts have timed out.
+func (s *Scheduler) expire(now time.Time) []Action {
+	j := s.current
+	if j == nil {
+		return nil
+	}
+	var actions []Action
+	for _, st := range j.stages {
+		for _, t := range st.tasks {
+			for i, a := range t.attempts {
+				if !a.live() || s.current != j {
+					continue
+				}
+				switch {
+				case a.worker.progress && !a.listed && now.Sub(a.start) > s.cfg.DeadAfter():
+					actions = append(actions, s.lose(now, t, a)...)
+				case now.Sub(a.progressed) > s.timeout(i):
+					actions = append(actions, s.timeOut(now, t, a, s.timeout(i))...)
+				}
+			}
+		}
+	}
+	return actions
+}
+
+// timeOut ends attempt a of t, which made no progress for limit.
+func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Duration) []Action {
+	actions := s.cancelAttempt(t, a)
+	t.endAttempt(now, a, OutcomeTimedOut)
+	t.logger(s.log.Warn()).Int("worker", a.worker.pid).Dur("timeout", limit).Msg("task timed out")
+	var timedOut []string
+	for _, b := range t.attempts {
+		if b.outcome == OutcomeTimedOut {
+			timedOut = append(timedOut, fmt.Sprintf("worker %d after %s", b.worker.pid, b.end.Sub(b.start).Round(time.Millisecond)))
+		}
+	}
+	if t.running() > 0 {
+		return actions
+	}
+	if len(timedOut) >= s.cfg.MaxAttempts {
+		t.state = taskFailed
+		return append(actions, s.fail(now, t.job, fmt.Sprintf(
+			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt",
+			t.stage.kind, t.index, strings.Join(t.inputs, ", "), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout))...)
+	}
+	t.state = taskPending
+	return actions
+}
+
+// lose ends attempt a of t, which its worker never listed although it
+// reports what it holds: the task never reached it. The worker heartbeats
+// but cannot take tasks, so it gets none until it registers again.
+func (s *Scheduler) lose(now time.Time, t *task, a *attempt) []Action {
+	w := a.worker
+	t.logger(s.log.Warn()).Int("worker", w.pid).Msg("task lost: its worker never listed it; the worker takes no more tasks")
+	w.unusable = true
+	s.release(now, w, OutcomeLost)
+	return []Action{CloseOutbox{Incarnation: w.incarnation}}
+}
+
+// cancelAttempt asks a's worker, if it takes cancel_task, to kill it.
+func (s *Scheduler) cancelAttempt(t *task, a *attempt) []Action {
+	if !a.worker.cancel || a.worker.dead {
+		return nil
+	}
+	return []Action{s.send(a.worker, protocol.CancelTask{Output: t.name()}, 0)}
+}

@@ -1,0 +1,127 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"mapreduce/protocol"
+)
+
+// running is a task the worker holds, queued for a slot or running. Its
+// progress is what the heartbeats report, and cancel kills it.
+type running struct {
+	// output names the task as its status will: the first output file.
+	output string
+	ctx    context.Context
+	cancel context.CancelFunc
+	// sort: an in-process sort, our own code, which cannot stall without
+	// failing; it always shows progress.
+	sort bool
+
+	mu sync.Mutex
+	// done counts the bytes read and written by the inputs already run;
+	// stdin and out are the running program's input and output, nil
+	// between programs.
+	done       int64
+	stdin, out *os.File
+}
+
+// progress counts the bytes the task has read and written so far. The
+// program's stdin shares its file offset with ours, so the offset says how
+// far the program (or any child it passed stdin to) has read.
+func (r *running) progress() int64 {
+	if r.sort {
+		return time.Now().UnixNano()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done + r.now()
+}
+
+// now counts what the running program has read and written; r.mu is held.
+func (r *running) now() int64 {
+	var n int64
+	if r.stdin != nil {
+		if off, err := r.stdin.Seek(0, io.SeekCurrent); err == nil {
+			n += off
+		}
+	}
+	if r.out != nil {
+		if info, err := r.out.Stat(); err == nil {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
+// runningProgram records that a program now reads stdin and writes out.
+func (r *running) runningProgram(stdin, out *os.File) {
+	r.mu.Lock()
+	r.stdin, r.out = stdin, out
+	r.mu.Unlock()
+}
+
+// programDone adds what the program read and wrote to done.
+func (r *running) programDone() {
+	r.mu.Lock()
+	r.done += r.now()
+	r.stdin, r.out = nil, nil
+	r.mu.Unlock()
+}
+
+// hold records a task the worker now holds, or returns nil once the worker
+// is stopping; release it when it ends.
+func (w *Worker) hold(output string, sort bool) *running {
+	r := &running{output: output, sort: sort}
+	r.ctx, r.cancel = context.WithCancel(w.ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopping {
+		r.cancel()
+		return nil
+	}
+	w.held[filepath.Clean(output)] = r
+	w.tasks.Add(1)
+	return r
+}
+
+func (w *Worker) release(r *running) {
+	w.mu.Lock()
+	if w.held[filepath.Clean(r.output)] == r {
+		delete(w.held, filepath.Clean(r.output))
+	}
+	w.mu.Unlock()
+	r.cancel()
+	w.tasks.Done()
+}
+
+// cancelTask kills the task named output, if the worker holds it.
+func (w *Worker) cancelTask(output string) bool {
+	w.mu.Lock()
+	r := w.held[filepath.Clean(output)]
+	w.mu.Unlock()
+	if r != nil {
+		r.cancel()
+	}
+	return r != nil
+}
+
+// heldTasks lists what the worker holds for a heartbeat, at most
+// protocol.MaxHeartbeatTasks of it.
+func (w *Worker) heldTasks() []protocol.TaskProgress {
+	w.mu.Lock()
+	held := make([]*running, 0, len(w.held))
+	for _, r := range w.held {
+		held = append(held, r)
+	}
+	w.mu.Unlock()
+	var tasks []protocol.TaskProgress
+	for _, r := range held[:min(len(held), protocol.MaxHeartbeatTasks)] {
+		tasks = append(tasks, protocol.TaskProgress{Output: r.output, Progress: r.progress()})
+	}
+	return tasks
+}
