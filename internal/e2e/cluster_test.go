@@ -304,7 +304,7 @@ func (c *cluster) waitJob(id int, timeout time.Duration) protocol.JobInfo {
 				info = j
 			}
 		}
-		return info.State == protocol.JobDone || info.State == protocol.JobFailed
+		return info.State == protocol.JobDone || info.State == protocol.JobFailed || info.State == protocol.JobCancelled
 	})
 	return info
 }

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mapreduce/internal/testutil"
+	"mapreduce/protocol"
+)
+
+// running lists the pids of processes whose command line contains marker.
+func running(t *testing.T, marker string) []int {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, d := range dirs {
+		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !strings.Contains(strings.ReplaceAll(string(cmdline), "\x00", " "), marker) {
+			continue
+		}
+		// A zombie has ended; only its parent has not reaped it yet.
+		if stat, err := os.ReadFile(filepath.Join(d, "stat")); err == nil && strings.Contains(string(stat), ") Z ") {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// waitGone waits until no process runs with marker in its command line.
+func waitGone(t *testing.T, marker string) {
+	t.Helper()
+	testutil.WaitFor(t, 10*time.Second, "no process running "+marker, func() bool { return len(running(t, marker)) == 0 })
+}
+
+// hangingMapper writes a mapper that reads nothing and sleeps for good in a
+// child process, with a marker of its own in the child's command line.
+func hangingMapper(t *testing.T, marker string) string {
+	return script(t, t.TempDir(), "hang", fmt.Sprintf("sleep %s &\nwait\n", marker), 0o755)
+}
+
+// uniqueSleep is a sleep duration no other process on the machine uses.
+func uniqueSleep() string { return fmt.Sprintf("%d", 1_000_000+time.Now().UnixNano()%1_000_000) }
+
+// TestHungProgramTimesOut: a mapper that never reads or writes is killed
+// (with its children) after --task-timeout, runs again on another worker
+// with twice the time, and after --max-attempts the job fails saying why;
+// the next job runs.
+func TestHungProgramTimesOut(t *testing.T) {
+	c := newCluster(t, "--task-timeout", "500ms", "--max-attempts", "2")
+	c.startWorker()
+	c.startWorker()
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	marker := uniqueSleep()
+	hung := good
+	hung.mapper, hung.mappers = hangingMapper(t, marker), 1
+	id, _ := c.submit(hung)
+	info := c.waitJob(id, 30*time.Second)
+	errs := strings.Join(info.Errors, "; ")
+	if info.State != protocol.JobFailed || !strings.Contains(errs, "made no progress in 2 attempts") ||
+		!strings.Contains(errs, "--task-timeout 500ms") {
+		t.Fatalf("job ended %s with %q; want failed, naming the attempts and the timeout", info.State, errs)
+	}
+	var workers []int
+	for _, task := range info.Tasks {
+		for _, a := range task.Attempts {
+			if a.Outcome != "timed_out" {
+				t.Errorf("attempt of %s task %d ended %q, want timed_out", task.Phase, task.Index, a.Outcome)
+			}
+			workers = append(workers, a.WorkerPID)
+		}
+	}
+	if len(workers) != 2 || workers[0] == workers[1] {
+		t.Errorf("attempts ran on workers %v, want two attempts on two workers", workers)
+	}
+	waitGone(t, "sleep "+marker)
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}
+
+// TestCancelRunningJob: sendjob --cancel ends a running job as cancelled,
+// kills its programs and their children, and the next job runs.
+func TestCancelRunningJob(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	marker := uniqueSleep()
+	hung := good
+	hung.mapper = hangingMapper(t, marker)
+	id, _ := c.submit(hung)
+	testutil.WaitFor(t, 10*time.Second, "the hanging mapper to run", func() bool { return len(running(t, "sleep "+marker)) > 0 })
+	cmd := exec.Command(filepath.Join(binDir, "sendjob"), "--cancel", strconv.Itoa(c.port), strconv.Itoa(id))
+	text, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(text), "cancelled") {
+		t.Fatalf("sendjob --cancel: %v\n%s", err, text)
+	}
+	if info := c.waitJob(id, 10*time.Second); info.State != protocol.JobCancelled {
+		t.Errorf("job ended %s, want cancelled", info.State)
+	}
+	waitGone(t, "sleep "+marker)
+	again := exec.Command(filepath.Join(binDir, "sendjob"), "--cancel", strconv.Itoa(c.port), strconv.Itoa(id))
+	if text, err := again.CombinedOutput(); err == nil || !strings.Contains(string(text), "has ended") {
+		t.Errorf("cancelling an ended job: %v, %s; want an error saying it has ended", err, text)
+	}
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}
+
+// TestStderrFlood: a mapper that writes 17 MB to stderr and fails fails
+// its job with the tail of its stderr only; status replies stay small and
+// the next job runs.
+func TestStderrFlood(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	flood := good
+	flood.mapper = script(t, t.TempDir(), "flood", "head -c 17000000 /dev/zero | tr '\\0' x >&2\necho ' the end' >&2\nexit 3\n", 0o755)
+	for range 2 {
+		id, _ := c.submit(flood)
+		info := c.waitJob(id, 30*time.Second)
+		errs := strings.Join(info.Errors, "; ")
+		if info.State != protocol.JobFailed || !strings.Contains(errs, "exit status 3") || !strings.Contains(errs, "the end") {
+			t.Fatalf("job ended %s with %.200q; want failed with the exit status and the end of stderr", info.State, errs)
+		}
+		if len(errs) > 8<<10 {
+			t.Errorf("job's errors are %d bytes; want the tail of stderr only", len(errs))
+		}
+	}
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}
+
+// TestShutdownKillsPrograms: sendjob --shutdown stops the workers, and with
+// them their programs and the programs' children.
+func TestShutdownKillsPrograms(t *testing.T) {
+	c := newCluster(t)
+	w := c.startWorker()
+	marker := uniqueSleep()
+	hung := job{input: "input", mapper: hangingMapper(t, marker), reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 1}
+	c.submit(hung)
+	testutil.WaitFor(t, 10*time.Second, "the hanging mapper to run", func() bool { return len(running(t, "sleep "+marker)) > 0 })
+	if err := protocol.Send(c.addr(), protocol.Shutdown{}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the worker to exit", w.exited)
+	if pids := running(t, "sleep "+marker); len(pids) > 0 {
+		t.Errorf("after shutdown, the mapper's child still runs: pids %v", pids)
+	}
+}
