@@ -20,9 +20,13 @@ type Inmem struct {
 	datagrams map[string]*inmemListener
 	nextPort  int
 	// Fault, if set, is asked before each Send, Request and SendDatagram: a
-	// non-nil error is returned to the sender and the message is lost.
+	// non-nil error is returned to the sender and the message is lost;
+	// ErrLost loses it silently, as a network that drops what it carried.
 	Fault func(addr string, msg Message) error
 }
+
+// ErrLost, returned by a Fault, loses a message without the sender knowing.
+var ErrLost = errors.New("lost on the way")
 
 // NewInmem returns an empty in-memory network.
 func NewInmem() *Inmem {
@@ -149,6 +153,9 @@ func (n *Inmem) SetFault(fault func(addr string, msg Message) error) {
 // Send hands msg to addr's handler on a goroutine of its own.
 func (n *Inmem) Send(addr string, msg Message) error {
 	l, decoded, err := n.carry(n.listeners, addr, msg)
+	if errors.Is(err, ErrLost) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -200,7 +207,7 @@ func (n *Inmem) Request(addr string, msg Message, timeout time.Duration) (Messag
 // listening, or a full queue, it is lost without an error, as UDP's would be.
 func (n *Inmem) SendDatagram(addr string, msg Message) error {
 	l, decoded, err := n.carry(n.datagrams, addr, msg)
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, ErrLost) {
 		return nil
 	}
 	if err != nil {

@@ -8,21 +8,34 @@ import (
 	"mapreduce/protocol"
 )
 
-// noteProgress records what a heartbeat of w says of the tasks it holds.
+// noteProgress records what a heartbeat of w says of the tasks it holds:
+// the progress of those it lists, and a miss for each it does not list
+// although it was assigned more than an interval ago (a heartbeat may leave
+// before the task arrives, or be overtaken on the way).
 func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.TaskProgress) {
 	if !w.progress || s.current == nil {
 		return
 	}
+	seen := make(map[*attempt]bool)
 	for _, p := range listed {
 		t := s.current.byOutput[s.abs(p.Output)]
 		if t == nil {
 			continue
 		}
 		if a := t.attemptOn(w); a != nil {
+			seen[a] = true
 			a.listed = true
 			if p.Progress > a.progress {
 				a.progress, a.progressed = p.Progress, now
 			}
+		}
+	}
+	if len(listed) >= protocol.MaxHeartbeatTasks {
+		return // the list was cut short: an absence says nothing
+	}
+	for _, t := range w.held {
+		if a := t.attemptOn(w); a != nil && !seen[a] && now.Sub(a.start) > s.cfg.HeartbeatInterval {
+			a.missed++
 		}
 	}
 }
@@ -34,8 +47,10 @@ func (s *Scheduler) timeout(i int) time.Duration {
 }
 
 // expire ends the current job's attempts that made no progress for their
-// timeout, and those a worker that reports progress never listed: their
-// task message was lost. Each such task runs again elsewhere, or its job
+// timeout, and those a worker that reports progress left out of
+// MissedHeartbeats heartbeats in a row without ever listing them: their
+// task message was lost. (A worker that stops heartbeating is dead
+// instead, and may still hold its tasks.) Each such task runs again elsewhere, or its job
 // fails once MaxAttempts attempts have timed out.
 func (s *Scheduler) expire(now time.Time) []Action {
 	j := s.current
@@ -50,7 +65,7 @@ func (s *Scheduler) expire(now time.Time) []Action {
 					continue
 				}
 				switch {
-				case a.worker.progress && !a.listed && now.Sub(a.start) > s.cfg.DeadAfter():
+				case a.worker.progress && !a.listed && a.missed >= s.cfg.MissedHeartbeats:
 					actions = append(actions, s.lose(now, t, a)...)
 				case now.Sub(a.progressed) > s.timeout(i):
 					actions = append(actions, s.timeOut(now, t, a, s.timeout(i))...)

@@ -52,10 +52,11 @@ type attempt struct {
 	outcome string
 	// progress is the last count the worker's heartbeats gave, progressed
 	// when it last grew (start, before any); listed, whether a heartbeat
-	// has listed the attempt at all.
+	// has listed the attempt at all; missed, how many left it out since.
 	progress   int64
 	progressed time.Time
 	listed     bool
+	missed     int
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
