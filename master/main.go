@@ -18,7 +18,7 @@ func main() {
 	cfg := master.DefaultConfig(0)
 	sc := &cfg.Scheduler
 	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on")
-	pflag.StringVar(&cfg.VarDir, "var", cfg.VarDir, "directory for job files; wiped at start")
+	pflag.StringVar(&sc.VarDir, "var", sc.VarDir, "directory for job files; wiped at start")
 	pflag.DurationVar(&sc.HeartbeatInterval, "heartbeat-interval", sc.HeartbeatInterval, "how often workers send heartbeats")
 	pflag.IntVar(&sc.MissedHeartbeats, "missed-heartbeats", sc.MissedHeartbeats, "heartbeat intervals without one before a worker is dead")
 	pflag.DurationVar(&sc.AckRetry, "ack-retry", sc.AckRetry, "how long to keep trying to deliver register_ack")

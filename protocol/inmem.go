@@ -19,13 +19,10 @@ type Inmem struct {
 	listeners map[string]*inmemListener
 	datagrams map[string]*inmemListener
 	nextPort  int
-	// Fault, if set, is asked before each Send, Request and SendDatagram: a
-	// non-nil error is returned to the sender and the message is lost;
-	// ErrLost loses it silently, as a network that drops what it carried.
-	Fault func(addr string, msg Message) error
+	fault     func(addr string, msg Message) error
 }
 
-// ErrLost, returned by a Fault, loses a message without the sender knowing.
+// ErrLost, returned by a fault, loses a message without the sender knowing.
 var ErrLost = errors.New("lost on the way")
 
 // NewInmem returns an empty in-memory network.
@@ -101,7 +98,12 @@ func (n *Inmem) ListenDatagrams(addr string, handle func(from string, msg Messag
 		for {
 			select {
 			case deliver := <-l.queue:
-				deliver()
+				select {
+				case <-l.closed: // closed meanwhile: nobody reads this port now
+					return
+				default:
+					deliver()
+				}
 			case <-l.closed:
 				return
 			}
@@ -125,7 +127,7 @@ func overTheWire(msg Message) (Message, error) {
 // carry finds addr's listener in table and takes msg over the wire to it.
 func (n *Inmem) carry(table map[string]*inmemListener, addr string, msg Message) (*inmemListener, Message, error) {
 	n.mu.Lock()
-	fault := n.Fault
+	fault := n.fault
 	l := table[addr]
 	n.mu.Unlock()
 	if fault != nil {
@@ -143,10 +145,13 @@ func (n *Inmem) carry(table map[string]*inmemListener, addr string, msg Message)
 	return l, decoded, nil
 }
 
-// SetFault sets Fault while peers may be sending.
+// SetFault sets a function asked before each Send, Request and
+// SendDatagram: a non-nil error is returned to the sender and the message
+// is lost; ErrLost loses it silently, as a network that drops what it
+// carried. nil removes it.
 func (n *Inmem) SetFault(fault func(addr string, msg Message) error) {
 	n.mu.Lock()
-	n.Fault = fault
+	n.fault = fault
 	n.mu.Unlock()
 }
 
@@ -171,12 +176,18 @@ func (n *Inmem) Request(addr string, msg Message, timeout time.Duration) (Messag
 	}
 	answers := make(chan Message, 1)
 	handled := make(chan struct{})
+	gone := make(chan struct{}) // closed once Request returns
 	go func() {
 		defer close(handled)
 		l.handle("inmem", decoded, func(answer Message) error {
 			again, err := overTheWire(answer)
 			if err != nil {
 				return err
+			}
+			select {
+			case <-gone:
+				return errors.New("the requester stopped waiting")
+			default:
 			}
 			select {
 			case answers <- again:
@@ -188,6 +199,7 @@ func (n *Inmem) Request(addr string, msg Message, timeout time.Duration) (Messag
 	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	defer close(gone)
 	select {
 	case a := <-answers:
 		return a, nil

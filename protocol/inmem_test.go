@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestInmemListenRacesWithSenders shows a data race: it fails under
-// go test -race, and without -race a sender could call a nil handler.
+// TestInmemListenRacesWithSenders: senders racing with Listen never see a
+// listener half made (under -race this found one whose handler was set
+// after it entered the address table).
 func TestInmemListenRacesWithSenders(t *testing.T) {
 	n := NewInmem()
 	stop := make(chan struct{})

@@ -41,6 +41,15 @@ func (TCP) Request(addr string, msg Message, timeout time.Duration) (Message, er
 	return Request(addr, msg, timeout)
 }
 
+// HeartbeatInterval is how often a worker sends a heartbeat, and
+// MissedHeartbeats how many intervals may pass without one before the
+// master declares it dead: the reference protocol's values, the defaults
+// of the flags that set them.
+const (
+	HeartbeatInterval = 2 * time.Second
+	MissedHeartbeats  = 5
+)
+
 // HeartbeatAddr is where a master listening on host:port receives heartbeats:
 // UDP port-1, as the reference protocol says.
 func HeartbeatAddr(host string, port int) string {

@@ -4,8 +4,8 @@ import "time"
 
 // Transport moves messages between peers named by address ("host:port"),
 // as hashicorp/raft's Transport does: TCP between processes, Inmem between
-// peers of one process in tests. The master, the workers and sendjob reach
-// the network only through it.
+// peers of one process in tests. The master and the workers reach each
+// other only through it (the master's status page is plain net/http).
 type Transport interface {
 	// Send delivers msg to addr as a reference peer expects: a connection,
 	// one document, close. It returns once the peer has the bytes, not once

@@ -25,6 +25,9 @@ type Policy struct {
 func Retry(ctx context.Context, p Policy, op func() error) error {
 	pause := p.First
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		err := op()
 		if err == nil {
 			return nil

@@ -53,3 +53,15 @@ func TestRetryStopsWithItsContext(t *testing.T) {
 		t.Errorf("Retry = %v after %d calls, want context.Canceled after 1", err, calls)
 	}
 }
+
+// TestRetryNeverStartsOnAnEndedContext: an outbox closed while a message
+// waited must not send it.
+func TestRetryNeverStartsOnAnEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	err := Retry(ctx, Policy{First: time.Millisecond}, func() error { called = true; return nil })
+	if !errors.Is(err, context.Canceled) || called {
+		t.Errorf("Retry = %v, op called %v; want context.Canceled without a call", err, called)
+	}
+}

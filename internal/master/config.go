@@ -13,13 +13,12 @@ type Config struct {
 	Host string
 	// Port is the TCP port; heartbeats arrive on UDP Port-1.
 	Port int
-	// VarDir is wiped and made anew at start; jobs keep their files there.
-	// A relative path is taken from the working directory.
-	VarDir string
 	// HTTPAddr, if set, is where the status page is served.
 	HTTPAddr string
-	// Scheduler holds the timings and rules of scheduling. Its VarDir and
-	// WorkDir are filled in by Start.
+	// Scheduler holds the timings and rules of scheduling, and VarDir,
+	// which is wiped and made anew at start (a relative path is taken from
+	// the working directory, and made absolute by Start, which also fills
+	// in WorkDir).
 	Scheduler scheduler.Config
 	// Transport carries messages; nil means TCP.
 	Transport protocol.Transport
@@ -28,7 +27,9 @@ type Config struct {
 // DefaultConfig returns a master on localhost:port with the reference
 // protocol's timings.
 func DefaultConfig(port int) Config {
-	return Config{Host: "localhost", Port: port, VarDir: "var", Scheduler: scheduler.DefaultConfig()}
+	sc := scheduler.DefaultConfig()
+	sc.VarDir = "var"
+	return Config{Host: "localhost", Port: port, Scheduler: sc}
 }
 
 // Validate reports every setting that cannot work.
@@ -38,7 +39,7 @@ func (c Config) Validate() error {
 		// Port-1 must be a port too.
 		errs = append(errs, errors.New("the port must be from 2 to 65535"))
 	}
-	if c.VarDir == "" {
+	if c.Scheduler.VarDir == "" {
 		errs = append(errs, errors.New("--var must not be empty"))
 	}
 	return errors.Join(append(errs, c.Scheduler.Validate())...)

@@ -54,7 +54,7 @@ func startMaster(t *testing.T, tune func(*master.Config)) *cluster {
 	n := protocol.NewInmem()
 	cfg := master.DefaultConfig(masterPort)
 	cfg.Transport = n
-	cfg.VarDir = filepath.Join(t.TempDir(), "var")
+	cfg.Scheduler.VarDir = filepath.Join(t.TempDir(), "var")
 	cfg.Scheduler.HeartbeatInterval = heartbeatInterval
 	cfg.Scheduler.MissedHeartbeats = 10
 	cfg.Scheduler.AckRetry = 200 * time.Millisecond
@@ -69,7 +69,7 @@ func startMaster(t *testing.T, tune func(*master.Config)) *cluster {
 		srv.Shutdown()
 		srv.Wait()
 	})
-	return &cluster{t: t, net: n, srv: srv, cfg: cfg, addr: net.JoinHostPort("localhost", strconv.Itoa(masterPort)), varDir: cfg.VarDir}
+	return &cluster{t: t, net: n, srv: srv, cfg: cfg, addr: net.JoinHostPort("localhost", strconv.Itoa(masterPort)), varDir: cfg.Scheduler.VarDir}
 }
 
 // with returns c for a subtest: helpers that fail end t, which only its

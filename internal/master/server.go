@@ -59,7 +59,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	varDir, err := filepath.Abs(cfg.VarDir)
+	varDir, err := filepath.Abs(cfg.Scheduler.VarDir)
 	if err != nil {
 		return nil, fmt.Errorf("var directory: %w", err)
 	}
@@ -81,13 +81,18 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if s.transport == nil {
 		s.transport = protocol.TCP{Log: log}
 	}
-	if err := s.listen(); err != nil {
-		s.closeListeners()
-		return nil, err
+	// The var directory is wiped only once the ports are ours: a second
+	// master started by mistake must not wipe the running one's files.
+	err = s.listen()
+	if err == nil {
+		err = resetDir(varDir)
 	}
-	// Only now that the ports are ours: a second master started by mistake
-	// must not wipe the running one's files.
-	if err := resetDir(varDir); err != nil {
+	if err == nil && cfg.HTTPAddr != "" {
+		err = s.startHTTP(cfg.HTTPAddr)
+	}
+	if err != nil {
+		// Unblock whatever a handler posted before the loop runs.
+		s.Shutdown()
 		s.closeListeners()
 		return nil, err
 	}
@@ -97,7 +102,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// listen opens the TCP port, the heartbeat port and the status page.
+// listen opens the TCP port and the heartbeat port.
 func (s *Server) listen() error {
 	tcp, err := s.transport.Listen(net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), s.handle)
 	if err != nil {
@@ -109,9 +114,6 @@ func (s *Server) listen() error {
 		return err
 	}
 	s.listeners = append(s.listeners, udp)
-	if s.cfg.HTTPAddr != "" {
-		return s.startHTTP(s.cfg.HTTPAddr)
-	}
 	return nil
 }
 

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"errors"
 	"time"
+
+	"mapreduce/protocol"
 )
 
 // Config sets a Scheduler's paths, timings and rules. Start from
@@ -40,8 +42,8 @@ type Config struct {
 // The reference protocol's timings (a heartbeat every 2 s, dead after 5
 // missed), and our other defaults.
 const (
-	DefaultHeartbeatInterval = 2 * time.Second
-	DefaultMissedHeartbeats  = 5
+	DefaultHeartbeatInterval = protocol.HeartbeatInterval
+	DefaultMissedHeartbeats  = protocol.MissedHeartbeats
 	DefaultAckRetry          = 5 * time.Second
 	DefaultSpeculateAfter    = 3 * time.Second
 	DefaultTaskTimeout       = 10 * time.Minute

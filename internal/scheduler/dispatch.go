@@ -48,22 +48,14 @@ func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 	return s.send(w, s.message(t, w), 0)
 }
 
-// message is the reference protocol's message for t: new_sort_job for a
-// sort task, new_worker_job with the stage's program for the others.
+// message is the reference protocol's message for t: a new_worker_job with
+// its stage's program, or a new_sort_job.
 func (s *Scheduler) message(t *task, w *worker) protocol.Message {
-	spec := t.job.spec
-	var program string
-	switch t.stage.kind {
-	case stageSort:
+	program := t.stage.def().program
+	if program == nil {
 		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid}
-	case stageMap:
-		program = spec.MapperExecutable
-	case stageCombine:
-		program = spec.CombinerExecutable
-	case stageReduce:
-		program = spec.ReducerExecutable
 	}
-	return protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program, OutputDirectory: t.output, WorkerPID: w.pid}
+	return protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid}
 }
 
 // speculate gives each idle worker a copy of the longest-running task of

@@ -91,11 +91,20 @@ func (s *Scheduler) advance(now time.Time) []Action {
 	}
 }
 
-// succeed ends a job whose every stage has finished.
-func (s *Scheduler) succeed(now time.Time, j *job) {
-	j.ended = now
-	s.current = nil
+// succeed ends a job whose every stage has finished. An attempt still
+// running (a task run again for a lost input that another copy made
+// anyway) is cancelled, so that its worker is free.
+func (s *Scheduler) succeed(now time.Time, j *job) []Action {
 	s.log.Info().Int("job", j.id).Dur("took", now.Sub(j.started)).Msg("job done")
+	actions := s.stop(now, j)
+	for _, st := range j.stages {
+		for _, t := range st.tasks {
+			if t.state == taskCancelled && slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.outcome == OutcomeFinished }) {
+				t.state = taskDone // its output served the job
+			}
+		}
+	}
+	return actions
 }
 
 // fail ends a job as failed, and returns the actions that kill its

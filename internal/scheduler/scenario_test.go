@@ -36,6 +36,7 @@ import (
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
 //	> cancel JOB                   sendjob --cancel
 //	> state [JOB]                  the (last submitted) job's state and phases
+//	> workers                      each worker's state and tasks held
 //
 // A task is named by its stage and inputs' names, as actions print it:
 // map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0].
@@ -209,6 +210,13 @@ func (sc *scenario) play(words []string) []string {
 		lines := []string{line}
 		for _, e := range j.Errors {
 			lines = append(lines, "error: "+e)
+		}
+		return lines
+	case "workers":
+		st, _ := sc.s.Snapshot(nil)
+		var lines []string
+		for _, w := range st.Workers {
+			lines = append(lines, fmt.Sprintf("%d %s %d", w.PID, w.State, w.Tasks))
 		}
 		return lines
 	default:

@@ -34,9 +34,10 @@ const (
 	stageCommit
 )
 
-// stageDef is what a kind of stage does. A stage that runs tasks on
-// workers is named as its phase in protocol.Phases. One table holds every rule that
-// differs between stages, so that adding a stage touches one place.
+// stageDef is what a kind of stage does: the table below holds the rules
+// that differ between stages, and a begin function each plans its tasks
+// (as etcd-io/raft's becomeX functions start a state). A stage that runs
+// tasks on workers is named as its phase in protocol.Phases.
 type stageDef struct {
 	name string
 	// state is the job's public state while this is its earliest
@@ -50,22 +51,31 @@ type stageDef struct {
 	// begin starts the stage: it plans the stage's tasks, or asks for the
 	// master's own work.
 	begin func(s *Scheduler, j *job, st *stage) []Action
+	// program is the job's program that the stage's tasks run, each in a
+	// new_worker_job with an output per input; nil for a sort stage, whose
+	// tasks are new_sort_jobs with one output file.
+	program func(protocol.NewMasterJob) string
 }
 
 var stageDefs [stageCommit + 1]stageDef
 
 func init() {
-	// Assigned here, not in a literal, because begin functions refer back
-	// to the table.
+	// Assigned here, not in a literal: begin functions reach the table
+	// through the stages they plan, and Go forbids that cycle in an
+	// initializer.
 	stageDefs = [...]stageDef{
-		stageMap:     {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap},
+		stageMap:     {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper},
 		stageSort:    {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort},
-		stageCombine: {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine},
+		stageCombine: {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner},
 		stageMerge:   {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
-		stageReduce:  {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce},
+		stageReduce:  {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
 		stageCommit:  {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
 	}
 }
+
+func mapper(spec protocol.NewMasterJob) string   { return spec.MapperExecutable }
+func combiner(spec protocol.NewMasterJob) string { return spec.CombinerExecutable }
+func reducer(spec protocol.NewMasterJob) string  { return spec.ReducerExecutable }
 
 func (k stageKind) String() string { return stageDefs[k].name }
 
@@ -73,8 +83,9 @@ func (k stageKind) String() string { return stageDefs[k].name }
 type stage struct {
 	kind  stageKind
 	tasks []*task
-	// planned: every task of the stage exists. A worker stage whose
-	// planned tasks are all done is finished.
+	// planned: every task of the stage exists. A worker stage finishes
+	// once it is planned, its tasks are all done and the stage before it
+	// has finished.
 	planned        bool
 	started, ended time.Time
 }
@@ -130,7 +141,7 @@ func (j *job) current() *stage {
 // changes. It returns the actions all that asks for.
 func (s *Scheduler) step(now time.Time, j *job) []Action {
 	var actions []Action
-	for changed := true; changed && s.current == j; {
+	for changed := true; changed; {
 		changed = false
 		for _, st := range j.stages {
 			prev := j.previous(st)
@@ -145,33 +156,30 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 				st.ended = now
 				changed = true
 			}
-			if s.current != j {
-				return actions // the stage's begin failed the job
-			}
 		}
 		if j.current() == nil {
-			s.succeed(now, j)
-			return actions
+			return append(actions, s.succeed(now, j)...)
 		}
 	}
-	for _, st := range j.stages {
-		if st.begun() && st.def().onWorkers {
-			// An earlier stage has pending tasks only when a lost output
-			// must be produced again.
+	cur := j.current()
+	curAt := slices.Index(j.stages, cur)
+	for i, st := range j.stages {
+		// While a worker stage runs, it and the stages before it hand out
+		// tasks: an earlier one has pending tasks only when a lost output
+		// must be produced again. While the master's own work runs, only
+		// the stage that began with it does (reduce, during the merge).
+		if st.begun() && st.def().onWorkers && (cur.def().onWorkers && i <= curAt || !cur.def().onWorkers && i > curAt) {
 			actions = append(actions, s.dispatch(now, st.tasks)...)
 		}
 	}
-	if cur := j.current(); cur.def().onWorkers {
+	if cur.def().onWorkers {
 		actions = append(actions, s.speculate(now, cur.tasks)...)
 	}
 	return actions
 }
 
 // finish ends a stage of the master's own work.
-func (s *Scheduler) finish(now time.Time, st *stage) {
-	st.planned = true
-	st.ended = now
-}
+func (s *Scheduler) finish(now time.Time, st *stage) { st.ended = now }
 
 // beginMap asks for the input to be listed; InputScanned plans the tasks.
 func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
@@ -187,7 +195,7 @@ func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 // InputScanned plans the map tasks of a job whose input directory held
 // files (sorted names), or fails the job.
 func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err error) []Action {
-	j, st := s.running(jobID, stageMap)
+	j, st := s.underway(jobID, stageMap)
 	if st == nil || st.planned {
 		return nil
 	}
@@ -258,7 +266,7 @@ func (s *Scheduler) beginMerge(j *job, st *stage) []Action {
 // still going on, has finished: partitions are key ranges written in
 // order, so reducing the first ones need not wait for the last.
 func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Action {
-	j, st := s.running(jobID, stageMerge)
+	j, st := s.underway(jobID, stageMerge)
 	if st == nil {
 		return nil
 	}
@@ -268,7 +276,7 @@ func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Actio
 
 // Merged ends the merge: every reduce task is planned. Or it fails the job.
 func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
-	j, st := s.running(jobID, stageMerge)
+	j, st := s.underway(jobID, stageMerge)
 	if st == nil {
 		return nil
 	}
@@ -303,7 +311,7 @@ func (s *Scheduler) beginCommit(j *job, _ *stage) []Action {
 
 // OutputsMoved ends a job whose reducer outputs are in its output directory.
 func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
-	j, st := s.running(jobID, stageCommit)
+	j, st := s.underway(jobID, stageCommit)
 	if st == nil {
 		return nil
 	}
@@ -314,9 +322,9 @@ func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
 	return s.advance(now)
 }
 
-// running returns the current job jobID and its stage of kind k if that
+// underway returns the current job jobID and its stage of kind k if that
 // stage is under way; nil otherwise (a late or repeated report).
-func (s *Scheduler) running(jobID int, k stageKind) (*job, *stage) {
+func (s *Scheduler) underway(jobID int, k stageKind) (*job, *stage) {
 	j := s.current
 	if j == nil || j.id != jobID {
 		return nil, nil
@@ -333,7 +341,7 @@ func (s *Scheduler) running(jobID int, k stageKind) (*job, *stage) {
 // for a sort task, the one output file.
 func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output string) {
 	t := &task{job: j, stage: st, index: i, inputs: inputs, output: output}
-	if st.kind == stageSort {
+	if st.def().program == nil {
 		t.outputs = []string{output}
 	} else {
 		for _, in := range inputs {

@@ -38,7 +38,7 @@ type Config struct {
 
 // The reference protocol's heartbeat interval, and our other defaults.
 const (
-	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultHeartbeatInterval = protocol.HeartbeatInterval
 	DefaultRegisterTimeout   = 30 * time.Second
 	DefaultSortMemory        = 256 << 20
 )
@@ -61,8 +61,9 @@ func DefaultConfig(masterPort, port int) Config {
 // Validate reports every setting that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.MasterPort < 1 || c.MasterPort > 65535 {
-		errs = append(errs, errors.New("the master's port must be from 1 to 65535"))
+	if c.MasterPort < 2 || c.MasterPort > 65535 {
+		// Its heartbeat port, one below, must be a port too.
+		errs = append(errs, errors.New("the master's port must be from 2 to 65535"))
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, errors.New("the worker's port must be from 0 to 65535"))

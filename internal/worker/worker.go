@@ -33,9 +33,10 @@ type Worker struct {
 	slots chan struct{}
 	// sorting holds one sort at a time, so that SortMemory bounds the
 	// worker, not each of its sorts.
-	sorting chan struct{}
-	ctx     context.Context
-	stop    context.CancelFunc
+	sorting  chan struct{}
+	ctx      context.Context
+	stop     context.CancelFunc
+	stopOnce sync.Once
 
 	mu sync.Mutex
 	// held are the tasks the worker holds, by their cleaned output name.
@@ -73,15 +74,19 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.mu.Lock()
 	w.ln = ln
-	go func() {
-		<-w.ctx.Done()
+	stopped := w.ctx.Err() != nil // a shutdown came already
+	w.mu.Unlock()
+	if stopped {
 		ln.Close()
-	}()
+	}
 	w.log.Info().Str("addr", ln.Addr()).Str("master", w.masterAddr()).Msg("worker listening")
 	if err := w.register(); err != nil {
+		if w.ctx.Err() != nil {
+			return w, nil // shut down before the ack: a clean stop
+		}
 		w.Stop()
-		ln.Close()
 		return nil, err
 	}
 	go w.heartbeat()
@@ -110,10 +115,16 @@ func (w *Worker) Wait() {
 // Stop stops the worker as a shutdown message would: it stops listening
 // and kills the executables it runs.
 func (w *Worker) Stop() {
-	if w.ctx.Err() == nil {
+	w.stopOnce.Do(func() {
 		w.log.Info().Msg("worker shut down")
-	}
-	w.stop()
+		w.stop()
+		w.mu.Lock()
+		ln := w.ln // nil while Start has not got it yet; Start closes it then
+		w.mu.Unlock()
+		if ln != nil {
+			ln.Close()
+		}
+	})
 }
 
 // PID is the worker's id in the protocol.
