@@ -4,8 +4,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"mapreduce/internal/fdnode"
@@ -68,10 +71,28 @@ func main() {
 		log.Error().Err(err).Msg("master stopped")
 		os.Exit(1)
 	}
-	err = master.Run(cfg, log)
+	err = run(cfg, log)
 	stopProfile()
 	if err != nil {
 		log.Error().Err(err).Msg("master stopped")
 		os.Exit(1)
 	}
+}
+
+// run serves until a shutdown message, or until SIGINT or SIGTERM, which
+// stop the master cleanly and leave its workers for the next one.
+func run(cfg master.Config, log zerolog.Logger) error {
+	srv, err := master.Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		log.Info().Str("signal", sig.String()).Msg("stopping")
+		srv.Stop()
+	}()
+	srv.Wait()
+	return nil
 }

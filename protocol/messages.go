@@ -74,6 +74,11 @@ type Register struct {
 	WorkerPID  int    `json:"worker_pid"`
 	// Capabilities is our extension: the extensions the worker takes.
 	Capabilities []string `json:"capabilities,omitempty"`
+	// WorkerID is our extension: an id our worker draws at random when it
+	// starts, so that workers whose pids repeat (in other pid namespaces
+	// or on other hosts) are told apart. It comes with every heartbeat and
+	// status the worker sends.
+	WorkerID string `json:"worker_id,omitempty"`
 }
 
 // RegisterAck is the master's answer to Register, sent to the worker's port.
@@ -120,6 +125,14 @@ type Heartbeat struct {
 	// Tasks is our extension, sent by a worker with CapProgress: every task
 	// it holds (at most MaxHeartbeatTasks), queued or running.
 	Tasks []TaskProgress `json:"tasks,omitempty"`
+	// WorkerID, WorkerHost, WorkerPort and Capabilities are our extension:
+	// our worker repeats its registration in every heartbeat, so that a
+	// master that does not know it (one restarted since) admits it as if
+	// it had registered.
+	WorkerID     string   `json:"worker_id,omitempty"`
+	WorkerHost   string   `json:"worker_host,omitempty"`
+	WorkerPort   int      `json:"worker_port,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // TaskProgress is one task a worker holds. Output names the task as its

@@ -13,6 +13,8 @@ type Status struct {
 	OutputFile  string   `json:"output_file,omitempty"`
 	Status      string   `json:"status"`
 	WorkerPID   int      `json:"worker_pid"`
+	// WorkerID is our extension: see Register.WorkerID.
+	WorkerID string `json:"worker_id,omitempty"`
 	Failure
 }
 
@@ -35,9 +37,10 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		OutputFile  string    `json:"output_file,omitempty"`
 		Status      string    `json:"status"`
 		WorkerPID   int       `json:"worker_pid"`
+		WorkerID    string    `json:"worker_id,omitempty"`
 		Failure
 	}
-	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, Failure: s.Failure}
+	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, WorkerID: s.WorkerID, Failure: s.Failure}
 	if s.OutputFiles != nil {
 		w.OutputFiles = &s.OutputFiles
 	}

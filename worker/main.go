@@ -4,9 +4,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 
+	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"mapreduce/internal/logging"
@@ -66,10 +69,28 @@ func main() {
 		log.Error().Err(err).Msg("worker stopped")
 		os.Exit(1)
 	}
-	err = worker.Run(cfg, log)
+	err = run(cfg, log)
 	stopProfile()
 	if err != nil {
 		log.Error().Err(err).Msg("worker stopped")
 		os.Exit(1)
 	}
+}
+
+// run serves until a shutdown message, or until SIGINT or SIGTERM, which
+// stop the worker cleanly: its programs are killed before it exits.
+func run(cfg worker.Config, log zerolog.Logger) error {
+	w, err := worker.Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		log.Info().Str("signal", sig.String()).Msg("stopping")
+		w.Stop()
+	}()
+	w.Wait()
+	return nil
 }

@@ -106,12 +106,14 @@ func (p *proc) kill() {
 
 // cluster is a master and its workers, all run in one scratch directory.
 type cluster struct {
-	t       *testing.T
-	dir     string
-	port    int
-	master  *proc
-	workers []*proc
-	procs   []*proc
+	t      *testing.T
+	dir    string
+	port   int
+	master *proc
+	// masterArgs start the master again after a restart.
+	masterArgs []string
+	workers    []*proc
+	procs      []*proc
 }
 
 // newCluster starts a master with fast heartbeats and waits for it to
@@ -123,15 +125,22 @@ func newCluster(t *testing.T, masterArgs ...string) *cluster {
 		"--heartbeat-interval", heartbeat.String(), "--missed-heartbeats", strconv.Itoa(missed),
 		"--log-format", "json", "--log-level", "debug",
 	}, masterArgs...)
-	c.master = c.start("master", filepath.Join(binDir, "master"), append(args, strconv.Itoa(c.port))...)
-	testutil.WaitFor(t, 10*time.Second, "master listening", func() bool {
+	c.masterArgs = append(args, strconv.Itoa(c.port))
+	c.startMaster()
+	return c
+}
+
+// startMaster starts the cluster's master and waits for it to listen.
+func (c *cluster) startMaster() {
+	c.t.Helper()
+	c.master = c.start("master", filepath.Join(binDir, "master"), c.masterArgs...)
+	testutil.WaitFor(c.t, 10*time.Second, "master listening", func() bool {
 		conn, err := net.Dial("tcp", c.addr())
 		if err == nil {
 			conn.Close()
 		}
 		return err == nil
 	})
-	return c
 }
 
 // newScratch returns a cluster with no process yet: a scratch directory,

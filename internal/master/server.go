@@ -38,20 +38,12 @@ type Server struct {
 	events    chan event
 	shutdown  chan struct{}
 	stop      sync.Once
+	// forward: the stop came as a shutdown message, which goes on to the
+	// workers; a stop by signal leaves them for the next master.
+	forward   bool
 	done      chan struct{}
 	outboxes  map[int]*outbox // by worker incarnation; the loop's
 	listeners []protocol.Listener
-}
-
-// Run starts a master and serves until a shutdown message arrives, which it
-// forwards to every worker before returning.
-func Run(cfg Config, log zerolog.Logger) error {
-	s, err := Start(cfg, log)
-	if err != nil {
-		return err
-	}
-	s.Wait()
-	return nil
 }
 
 // Start prepares the var directory, opens the listeners and starts serving.
@@ -136,8 +128,18 @@ func resetDir(dir string) error {
 // Wait blocks until the master has shut down.
 func (s *Server) Wait() { <-s.done }
 
-// Shutdown stops the master as a shutdown message would.
+// Shutdown stops the master as a shutdown message would: the workers are
+// shut down too.
 func (s *Server) Shutdown() {
+	s.stop.Do(func() {
+		s.forward = true
+		close(s.shutdown)
+	})
+}
+
+// Stop stops the master and leaves its workers running: they register
+// with the next master on the same port by themselves (ours do).
+func (s *Server) Stop() {
 	s.stop.Do(func() { close(s.shutdown) })
 }
 
@@ -186,9 +188,14 @@ func (s *Server) loop() {
 	}
 }
 
-// stopServing closes the listeners and forwards shutdown to every worker.
+// stopServing closes the listeners and, for a shutdown, forwards it to
+// every worker.
 func (s *Server) stopServing() {
 	s.closeListeners()
+	if !s.forward {
+		s.log.Info().Msg("master stopped; its workers run on")
+		return
+	}
 	var wg sync.WaitGroup
 	for _, send := range s.sched.ShutdownTargets() {
 		wg.Add(1)

@@ -30,10 +30,11 @@ type Scheduler struct {
 	jobs    []*job
 	queue   []*job
 	current *job
-	workers map[int]*worker
+	// workers are by workerKey.
+	workers map[string]*worker
 	// seq numbers worker incarnations.
 	seq   int
-	beats *liveness.Tracker[int]
+	beats *liveness.Tracker[string]
 }
 
 // New returns a Scheduler with no jobs and no workers.
@@ -41,7 +42,7 @@ func New(cfg Config, log zerolog.Logger) *Scheduler {
 	return &Scheduler{
 		cfg:     cfg,
 		log:     log,
-		workers: make(map[int]*worker),
-		beats:   liveness.New[int](),
+		workers: make(map[string]*worker),
+		beats:   liveness.New[string](),
 	}
 }

@@ -955,7 +955,7 @@ func TestDeadWorkerHeartbeatRevives(t *testing.T) {
 // show it, so this reads the scheduler's own record.
 func incarnationOf(t *testing.T, s *Scheduler, pid int) int {
 	t.Helper()
-	w, ok := s.workers[pid]
+	w, ok := s.workers[workerKey("", pid)]
 	if !ok {
 		t.Fatalf("no worker %d", pid)
 	}

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"cmp"
+	"maps"
 	"slices"
 	"time"
 
@@ -23,12 +25,14 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 			status.Jobs = append(status.Jobs, j.info())
 		}
 	}
-	for _, w := range s.workers {
+	workers := slices.Collect(maps.Values(s.workers))
+	// By pid; workers whose pids repeat, in the order they registered.
+	slices.SortFunc(workers, func(a, b *worker) int { return cmp.Or(a.pid-b.pid, a.incarnation-b.incarnation) })
+	for _, w := range workers {
 		status.Workers = append(status.Workers, protocol.WorkerInfo{
 			PID: w.pid, Host: w.host, Port: w.port, State: w.state(), LastHeartbeat: w.lastBeat, Tasks: len(w.held),
 		})
 	}
-	slices.SortFunc(status.Workers, func(a, b protocol.WorkerInfo) int { return a.PID - b.PID })
 	return status, true
 }
 

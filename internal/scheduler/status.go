@@ -31,7 +31,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		log.Info().Msg("ignored status: task is not running")
 		return nil
 	}
-	w := s.workers[msg.WorkerPID]
+	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
 	var a *attempt
 	if w != nil && !w.dead {
 		a = t.attemptOn(w)

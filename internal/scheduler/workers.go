@@ -18,7 +18,17 @@ const (
 	WorkerUnusable = "unusable"
 )
 
+// workerKey tells workers apart: by the id our worker sends, or by the pid
+// of a reference worker, which sends no id.
+func workerKey(id string, pid int) string {
+	if id != "" {
+		return "id " + id
+	}
+	return fmt.Sprintf("pid %d", pid)
+}
+
 type worker struct {
+	key  string
 	pid  int
 	host string
 	port int
@@ -49,24 +59,35 @@ func (w *worker) state() string {
 	return WorkerReady
 }
 
-// Register records a worker (again, if its pid is known: a restarted worker
-// has lost whatever it held), acknowledges it and gives it work.
+// Register records a worker (again, if it is known: a restarted worker has
+// lost whatever it held), acknowledges it and gives it work. A reference
+// worker, which sends no id, whose pid is a live worker's on another host
+// is refused: the two could not be told apart.
 func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	var actions []Action
-	if old, ok := s.workers[msg.WorkerPID]; ok && !old.dead {
-		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
-		s.release(now, old, OutcomeWorkerDead)
-		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
-	}
-	s.seq++
-	w := &worker{pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, incarnation: s.seq,
+	key := workerKey(msg.WorkerID, msg.WorkerPID)
+	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
 		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
 		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel)}
 	if w.host == "" {
 		w.host = "localhost"
 	}
-	s.workers[w.pid] = w
-	s.beats.Beat(w.pid, now)
+	if old, ok := s.workers[key]; ok && !old.dead {
+		if msg.WorkerID == "" && old.host != w.host {
+			// On one host a pid names one process at a time (a new port
+			// is a restart); across hosts two live workers may share it.
+			s.log.Warn().Int("worker", w.pid).Str("addr", w.addr()).Str("live", old.addr()).
+				Msg("register refused: a live worker on another host has that pid, and a worker without worker_id is known by its pid alone")
+			return nil
+		}
+		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
+		s.release(now, old, OutcomeWorkerDead)
+		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
+	}
+	s.seq++
+	w.incarnation = s.seq
+	s.workers[key] = w
+	s.beats.Beat(key, now)
 	w.lastBeat = now
 	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
 	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
@@ -84,17 +105,24 @@ func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Durati
 // Heartbeat records a heartbeat, and the progress of the tasks it lists.
 // One from a worker declared dead brings it back, as a new incarnation
 // holding nothing: it was only slow or unreachable, and a reference worker
-// never registers again by itself. One from an unknown pid changes nothing.
+// never registers again by itself. One from an unknown worker that carries
+// its registration (ours, after this master restarted) registers it; one
+// without changes nothing.
 func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
-	pid := msg.WorkerPID
-	w, ok := s.workers[pid]
+	key := workerKey(msg.WorkerID, msg.WorkerPID)
+	w, ok := s.workers[key]
 	if !ok {
-		return nil
+		if msg.WorkerID == "" || msg.WorkerPort == 0 {
+			return nil
+		}
+		s.log.Info().Int("worker", msg.WorkerPID).Msg("an unknown worker heartbeats with its address: registering it")
+		return s.Register(now, protocol.Register{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort,
+			WorkerPID: msg.WorkerPID, Capabilities: msg.Capabilities, WorkerID: msg.WorkerID})
 	}
 	if now.After(w.lastBeat) {
 		w.lastBeat = now
 	}
-	s.beats.Beat(pid, now)
+	s.beats.Beat(key, now)
 	if !w.dead {
 		s.noteProgress(now, w, msg.Tasks)
 		return nil
@@ -110,8 +138,8 @@ func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 // tasks to live workers and starts any speculative copies now due.
 func (s *Scheduler) Tick(now time.Time) []Action {
 	var actions []Action
-	for _, pid := range s.beats.Failed(now, s.cfg.DeadAfter()) {
-		actions = append(actions, s.markDead(now, s.workers[pid], "missed heartbeats"))
+	for _, key := range s.beats.Failed(now, s.cfg.DeadAfter()) {
+		actions = append(actions, s.markDead(now, s.workers[key], "missed heartbeats"))
 	}
 	actions = append(actions, s.expire(now)...)
 	// Even with no death, a task may have run long enough to speculate.
@@ -121,11 +149,21 @@ func (s *Scheduler) Tick(now time.Time) []Action {
 // SendFailed reports that a message to a worker could not be delivered: the
 // worker is dead now, without waiting for missed heartbeats.
 func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) []Action {
-	w, ok := s.workers[pid]
-	if !ok || w.dead || w.incarnation != incarnation {
+	w := s.incarnation(incarnation)
+	if w == nil || w.pid != pid || w.dead {
 		return nil
 	}
 	return append([]Action{s.markDead(now, w, fmt.Sprintf("send failed: %v", err))}, s.advance(now)...)
+}
+
+// incarnation returns the worker whose current incarnation is n, or nil.
+func (s *Scheduler) incarnation(n int) *worker {
+	for _, w := range s.workers {
+		if w.incarnation == n {
+			return w
+		}
+	}
+	return nil
 }
 
 // markDead marks w dead and puts its tasks back; the returned action drops
@@ -133,7 +171,7 @@ func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) [
 func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 	s.log.Warn().Int("worker", w.pid).Str("reason", why).Int("tasks", len(w.held)).Msg("worker dead")
 	w.dead = true
-	s.beats.Forget(w.pid)
+	s.beats.Forget(w.key)
 	s.release(now, w, OutcomeWorkerDead)
 	return CloseOutbox{Incarnation: w.incarnation}
 }

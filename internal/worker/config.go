@@ -15,9 +15,12 @@ type Config struct {
 	// Host is the address the worker listens on and tells the master.
 	Host string
 	Port int
-	// PID is the worker's id in the protocol: its process id, unless a
-	// test runs several workers in one process.
+	// PID is the worker's id in the reference protocol: its process id,
+	// unless a test runs several workers in one process.
 	PID int
+	// ID tells the worker apart from others whose pids repeat (in other
+	// pid namespaces or hosts): drawn at random when empty.
+	ID string
 	// HeartbeatInterval is how often to send a heartbeat. A worker the
 	// master declared dead (it was frozen, say) needs nothing else: its next
 	// heartbeat makes it ready again.

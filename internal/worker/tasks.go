@@ -34,7 +34,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	}
 	start := time.Now()
 	// output_files is always there, even empty: a reference master reads it.
-	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID}
+	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
 	for _, in := range job.InputFiles {
 		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
 		if status.Status != protocol.StatusFinished {
@@ -107,7 +107,7 @@ func (w *Worker) runExecutable(r *running, exe, in, out string) error {
 func (w *Worker) runSortTask(job protocol.NewSortJob, r *running) {
 	defer w.release(r)
 	start := time.Now()
-	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID}
+	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
 	select {
 	case w.sorting <- struct{}{}:
 		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)

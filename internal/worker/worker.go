@@ -5,6 +5,8 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +21,10 @@ import (
 	"mapreduce/internal/backoff"
 	"mapreduce/protocol"
 )
+
+// outageLogEvery is how often a worker that cannot reach its master says
+// so again.
+const outageLogEvery = time.Minute
 
 // Worker is a running worker.
 type Worker struct {
@@ -57,6 +63,13 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	if cfg.PID == 0 {
 		cfg.PID = os.Getpid()
 	}
+	if cfg.ID == "" {
+		var id [8]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return nil, fmt.Errorf("worker id: %w", err)
+		}
+		cfg.ID = hex.EncodeToString(id[:])
+	}
 	w := &Worker{
 		cfg:       cfg,
 		log:       log.With().Int("pid", cfg.PID).Logger(),
@@ -91,16 +104,6 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	}
 	go w.heartbeat()
 	return w, nil
-}
-
-// Run starts a worker and serves until the master sends shutdown.
-func Run(cfg Config, log zerolog.Logger) error {
-	w, err := Start(cfg, log)
-	if err != nil {
-		return err
-	}
-	w.Wait()
-	return nil
 }
 
 // Wait blocks until the worker has stopped and its programs are gone.
@@ -142,13 +145,7 @@ func (w *Worker) masterAddr() string {
 // while to answer: the worker waits longer for the ack each time rather
 // than flood it with registrations.
 func (w *Worker) register() error {
-	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}}
-	if w.cfg.Port == 0 {
-		// The port was chosen when listening.
-		_, port, _ := net.SplitHostPort(w.ln.Addr())
-		msg.WorkerPort, _ = strconv.Atoi(port)
-	}
+	msg := w.registration()
 	ackWait := 2 * time.Second
 	deadline := time.Now().Add(w.cfg.RegisterTimeout)
 	err := backoff.Retry(w.ctx, backoff.Policy{
@@ -177,15 +174,41 @@ func (w *Worker) register() error {
 	return nil
 }
 
+// registration is the worker's register message, which its heartbeats
+// repeat so that a restarted master admits it again.
+func (w *Worker) registration() protocol.Register {
+	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}, WorkerID: w.cfg.ID}
+	if w.cfg.Port == 0 {
+		// The port was chosen when listening.
+		_, port, _ := net.SplitHostPort(w.ln.Addr())
+		msg.WorkerPort, _ = strconv.Atoi(port)
+	}
+	return msg
+}
+
 // heartbeat sends a heartbeat every interval until the worker stops.
 func (w *Worker) heartbeat() {
 	addr := protocol.HeartbeatAddr(w.cfg.MasterHost, w.cfg.MasterPort)
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
+	var failing, logged time.Time // since when sends fail, when last logged
 	for {
-		hb := protocol.Heartbeat{WorkerPID: w.cfg.PID, Tasks: w.heldTasks()}
-		if err := w.transport.SendDatagram(addr, hb); err != nil {
-			w.log.Warn().Err(err).Msg("heartbeat")
+		reg := w.registration()
+		hb := protocol.Heartbeat{WorkerPID: w.cfg.PID, Tasks: w.heldTasks(), WorkerID: reg.WorkerID,
+			WorkerHost: reg.WorkerHost, WorkerPort: reg.WorkerPort, Capabilities: reg.Capabilities}
+		err := w.transport.SendDatagram(addr, hb)
+		switch {
+		case err != nil && (failing.IsZero() || time.Since(logged) > outageLogEvery):
+			// An outage is logged once, then at a low rate.
+			w.log.Warn().Err(err).Msg("heartbeat not sent")
+			logged = time.Now()
+			if failing.IsZero() {
+				failing = logged
+			}
+		case err == nil && !failing.IsZero():
+			w.log.Info().Dur("after", time.Since(failing)).Msg("heartbeats go through again")
+			failing = time.Time{}
 		}
 		select {
 		case <-w.ctx.Done():
@@ -198,7 +221,13 @@ func (w *Worker) heartbeat() {
 func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.RegisterAck:
-		w.ack.Do(func() { close(w.acked) })
+		first := false
+		w.ack.Do(func() { close(w.acked); first = true })
+		if !first {
+			// A master that did not know us took a heartbeat for a
+			// registration: it restarted, or declared us gone.
+			w.log.Info().Str("from", from).Msg("registered again")
+		}
 	case protocol.NewWorkerJob:
 		output := ""
 		if len(m.InputFiles) > 0 {
@@ -227,11 +256,17 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 // status would leave its task running forever in the master's eyes, while a
 // repeated one is ignored.
 func (w *Worker) report(status protocol.Status) {
+	retries := 0
 	err := backoff.Retry(w.ctx, backoff.Policy{
 		First:    100 * time.Millisecond,
 		Max:      2 * time.Second,
 		Deadline: time.Now().Add(w.cfg.RegisterTimeout),
-		OnRetry:  func(err error) { w.log.Warn().Err(err).Msg("status not delivered; trying again") },
+		OnRetry: func(err error) {
+			retries++
+			if retries == 1 { // an outage is logged once
+				w.log.Warn().Err(err).Msg("status not delivered; trying again")
+			}
+		},
 	}, func() error { return w.transport.Send(w.masterAddr(), status) })
 	if err != nil && w.ctx.Err() == nil {
 		w.log.Error().Err(err).Msg("status not delivered")

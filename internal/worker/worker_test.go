@@ -506,6 +506,12 @@ func checkRegistered(t *testing.T, m *fakeMaster, w *worker.Worker, n int) {
 	_, port, _ := net.SplitHostPort(w.Addr())
 	want := protocol.Register{WorkerHost: "localhost", WorkerPID: workerPID,
 		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}}
+	if len(regs) > 0 {
+		if len(regs[0].WorkerID) != 16 {
+			t.Errorf("worker_id %q, want 16 hex digits drawn at random", regs[0].WorkerID)
+		}
+		want.WorkerID = regs[0].WorkerID
+	}
 	want.WorkerPort, _ = strconv.Atoi(port)
 	if len(regs) != n {
 		t.Errorf("master got %d registers, want %d", len(regs), n)
