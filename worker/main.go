@@ -29,6 +29,8 @@ func main() {
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", cfg.RegisterTimeout, "how long to keep trying to register, or to deliver a status")
 	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
 	pflag.Int64Var(&cfg.SortMemory, "sort-memory", cfg.SortMemory, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
+	pflag.IntVar(&cfg.DropTasks, "drop-tasks", 0, "for tests: drop the first N task messages, as a network that loses them would")
+	pflag.CommandLine.MarkHidden("drop-tasks")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")

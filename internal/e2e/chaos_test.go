@@ -167,7 +167,10 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 		j.combiner = combiner.program
 	}
 
-	for range 3 {
+	// One worker loses the first task message it gets: the master must see
+	// that its heartbeats never list the task and give it to another.
+	lossy := c.startWorkerWith([]string{"--drop-tasks", "1"})
+	for range 2 {
 		c.startWorker()
 	}
 	// The reference worker holds each sort task a long time, so that it can be
@@ -175,9 +178,10 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	refWorker := c.startReferenceWorker("REFERENCE_WORKER_SORT_DELAY=60")
 	id, out := c.submit(j)
 
-	// Map phase: every map task is held behind the gate.
-	testutil.WaitFor(t, 20*time.Second, "all map tasks running", func() bool {
-		return c.running(id, "map", 8)
+	// Map phase: every map task is held behind the gate, the one the lossy
+	// worker dropped too, once the master has seen it lost.
+	testutil.WaitFor(t, 20*time.Second, "the dropped task lost and all map tasks running", func() bool {
+		return len(attemptsEnded(c.jobInfo(id), "lost")) > 0 && c.running(id, "map", 8)
 	})
 	pause()
 	killed := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
@@ -236,6 +240,9 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 
 	info := c.waitDone(j, id, out)
 	checkNoOverlap(t, info)
+	if lost := attemptsEnded(info, "lost"); len(lost) != 1 || lost[0] != lossy.pid() {
+		t.Errorf("attempts lost on workers %v, want one, on the lossy worker %d", lost, lossy.pid())
+	}
 	// The frozen worker's late map status reached the master and was dropped.
 	c.waitLog(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))
 	for _, ph := range phases {
@@ -243,6 +250,28 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 			t.Errorf("no %s attempt ended with its worker dead: the chaos missed that phase", ph)
 		}
 	}
+
+	// The master dies outright; a new one on its port takes the surviving
+	// workers back from their heartbeats and runs the job again.
+	t.Log("SIGKILL the master, start a new one")
+	c.master.kill()
+	c.startMaster()
+	testutil.WaitFor(t, 20*time.Second, "a worker back", func() bool { return c.liveWorkers() > 0 })
+	id, out = c.submit(j)
+	c.waitDone(j, id, out)
+}
+
+// attemptsEnded lists the workers of the attempts that ended with outcome.
+func attemptsEnded(info protocol.JobInfo, outcome string) []int {
+	var pids []int
+	for _, task := range info.Tasks {
+		for _, a := range task.Attempts {
+			if a.Outcome == outcome {
+				pids = append(pids, a.WorkerPID)
+			}
+		}
+	}
+	return pids
 }
 
 // halfWritten waits until one of our live workers other than skip holds a
@@ -362,7 +391,8 @@ func checkNoOverlap(t *testing.T, info protocol.JobInfo) {
 			if prev.End == nil || prev.End.After(next.Start) {
 				t.Errorf("%s task %d: attempt on %d (%s) overlaps attempt on %d", task.Phase, task.Index, prev.WorkerPID, prev.Outcome, next.WorkerPID)
 			}
-			if prev.Outcome != "worker_dead" {
+			// A lost attempt never reached its worker.
+			if prev.Outcome != "worker_dead" && prev.Outcome != "lost" {
 				t.Errorf("%s task %d: attempt on %d ended %q yet the task ran again", task.Phase, task.Index, prev.WorkerPID, prev.Outcome)
 			}
 		}

@@ -206,10 +206,16 @@ func (c *cluster) dumpLog(p *proc) {
 // as alive. env is added to its environment, which its executables inherit.
 func (c *cluster) startWorker(env ...string) *proc {
 	c.t.Helper()
-	args := []string{
+	return c.startWorkerWith(nil, env...)
+}
+
+// startWorkerWith starts one of our workers with flags added.
+func (c *cluster) startWorkerWith(flags []string, env ...string) *proc {
+	c.t.Helper()
+	args := append([]string{
 		"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug",
-		strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)),
-	}
+	}, flags...)
+	args = append(args, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)))
 	p := c.startEnv("worker", filepath.Join(binDir, "worker"), env, args...)
 	c.waitRegistered(p)
 	c.workers = append(c.workers, p)

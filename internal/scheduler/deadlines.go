@@ -101,14 +101,18 @@ func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Durat
 }
 
 // lose ends attempt a of t, which its worker never listed although it
-// reports what it holds: the task never reached it. The worker heartbeats
-// but cannot take tasks, so it gets none until it registers again.
+// reports what it holds: the task never reached it, and goes to another
+// worker. The worker heartbeats but did not take a task, so it gets no
+// more until it registers again; it keeps those it does run.
 func (s *Scheduler) lose(now time.Time, t *task, a *attempt) []Action {
 	w := a.worker
 	t.logger(s.log.Warn()).Int("worker", w.pid).Msg("task lost: its worker never listed it; the worker takes no more tasks")
 	w.unusable = true
-	s.release(now, w, OutcomeLost)
-	return []Action{CloseOutbox{Incarnation: w.incarnation}}
+	t.endAttempt(now, a, OutcomeLost)
+	if t.running() == 0 {
+		t.state = taskPending
+	}
+	return nil
 }
 
 // cancelAttempt asks a's worker, if it takes cancel_task, to kill it.

@@ -37,6 +37,9 @@ type Config struct {
 	SortMemory int64
 	// Transport carries messages; nil means TCP.
 	Transport protocol.Transport
+	// DropTasks is for tests: the worker drops the first DropTasks task
+	// messages it receives, as a network that loses them would.
+	DropTasks int
 }
 
 // The reference protocol's heartbeat interval, and our other defaults.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,6 +53,8 @@ type Worker struct {
 	// refuses new ones.
 	tasks    sync.WaitGroup
 	stopping bool
+	// dropTasks counts down Config.DropTasks.
+	dropTasks atomic.Int64
 }
 
 // Start listens, registers with the master and starts heartbeats. It
@@ -82,6 +85,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	if w.transport == nil {
 		w.transport = protocol.TCP{Log: w.log}
 	}
+	w.dropTasks.Store(int64(cfg.DropTasks))
 	w.ctx, w.stop = context.WithCancel(context.Background())
 	ln, err := w.transport.Listen(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), w.handle)
 	if err != nil {
@@ -228,6 +232,27 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 			// registration: it restarted, or declared us gone.
 			w.log.Info().Str("from", from).Msg("registered again")
 		}
+	case protocol.NewWorkerJob, protocol.NewSortJob:
+		if w.dropTasks.Add(-1) >= 0 {
+			w.log.Warn().Str("type", msg.Type()).Msg("task message dropped (--drop-tasks)")
+			return
+		}
+		w.start(msg)
+	case protocol.CancelTask:
+		if w.cancelTask(m.Output) {
+			w.log.Info().Str("task", m.Output).Msg("task cancelled by the master")
+		}
+	case protocol.Shutdown:
+		w.log.Info().Str("from", from).Msg("shutdown")
+		w.Stop()
+	default:
+		w.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped message: not for a worker")
+	}
+}
+
+// start takes a task: a new_worker_job or a new_sort_job.
+func (w *Worker) start(msg protocol.Message) {
+	switch m := msg.(type) {
 	case protocol.NewWorkerJob:
 		output := ""
 		if len(m.InputFiles) > 0 {
@@ -240,15 +265,6 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 		if r := w.hold(m.OutputFile, true); r != nil {
 			go w.runSortTask(m, r)
 		}
-	case protocol.CancelTask:
-		if w.cancelTask(m.Output) {
-			w.log.Info().Str("task", m.Output).Msg("task cancelled by the master")
-		}
-	case protocol.Shutdown:
-		w.log.Info().Str("from", from).Msg("shutdown")
-		w.Stop()
-	default:
-		w.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped message: not for a worker")
 	}
 }
 
