@@ -137,7 +137,9 @@ type Heartbeat struct {
 
 // TaskProgress is one task a worker holds. Output names the task as its
 // status will: the first of its output_files, or its output_file. Progress
-// counts the bytes the task has read and written so far.
+// changes while the task makes progress: our worker counts the bytes the
+// task has read and written, or gives the time while the task waits for a
+// slot or sorts.
 type TaskProgress struct {
 	Output   string `json:"output"`
 	Progress int64  `json:"progress"`

@@ -25,7 +25,9 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		if a := t.attemptOn(w); a != nil {
 			seen[a] = true
 			a.listed = true
-			if p.Progress > a.progress {
+			// Any change is progress: a count may start over, as
+			// our worker's does when a queued task's program starts.
+			if p.Progress != a.progress {
 				a.progress, a.progressed = p.Progress, now
 			}
 		}

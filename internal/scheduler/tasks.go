@@ -51,7 +51,7 @@ type attempt struct {
 	end     time.Time
 	outcome string
 	// progress is the last count the worker's heartbeats gave, progressed
-	// when it last grew (start, before any); listed, whether a heartbeat
+	// when it last changed (start, before any); listed, whether a heartbeat
 	// has listed the attempt at all; missed, how many left it out since.
 	progress   int64
 	progressed time.Time

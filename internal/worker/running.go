@@ -25,20 +25,24 @@ type running struct {
 	mu sync.Mutex
 	// done counts the bytes read and written by the inputs already run;
 	// stdin and out are the running program's input and output, nil
-	// between programs.
+	// between programs; started is set once a program has run.
 	done       int64
 	stdin, out *os.File
+	started    bool
 }
 
 // progress counts the bytes the task has read and written so far. The
 // program's stdin shares its file offset with ours, so the offset says how
-// far the program (or any child it passed stdin to) has read.
+// far the program (or any child it passed stdin to) has read. A sort task,
+// or one still waiting for a slot, always shows progress (the time).
 func (r *running) progress() int64 {
-	if r.sort {
-		return time.Now().UnixNano()
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.sort || !r.started {
+		// A task waiting for a slot is not stuck: the programs holding
+		// the slots are, if anything, and their own clocks run.
+		return time.Now().UnixNano()
+	}
 	return r.done + r.now()
 }
 
@@ -61,7 +65,7 @@ func (r *running) now() int64 {
 // runningProgram records that a program now reads stdin and writes out.
 func (r *running) runningProgram(stdin, out *os.File) {
 	r.mu.Lock()
-	r.stdin, r.out = stdin, out
+	r.stdin, r.out, r.started = stdin, out, true
 	r.mu.Unlock()
 }
 
