@@ -4,9 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
@@ -15,6 +13,7 @@ import (
 	"mapreduce/internal/logging"
 	"mapreduce/internal/master"
 	"mapreduce/internal/profile"
+	"mapreduce/internal/stopsignal"
 )
 
 func main() {
@@ -86,13 +85,7 @@ func run(cfg master.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		log.Info().Str("signal", sig.String()).Msg("stopping")
-		srv.Stop()
-	}()
+	stopsignal.OnStop(log, srv.Stop)
 	srv.Wait()
 	return nil
 }

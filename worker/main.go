@@ -4,16 +4,15 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"syscall"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"mapreduce/internal/logging"
 	"mapreduce/internal/profile"
+	"mapreduce/internal/stopsignal"
 	"mapreduce/internal/worker"
 )
 
@@ -86,13 +85,7 @@ func run(cfg worker.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		sig := <-signals
-		log.Info().Str("signal", sig.String()).Msg("stopping")
-		w.Stop()
-	}()
+	stopsignal.OnStop(log, w.Stop)
 	w.Wait()
 	return nil
 }
