@@ -164,7 +164,7 @@ func (sc *scenario) play(words []string) []string {
 		acts = sc.s.StatusReceived(sc.now, failed(sc.send(arg(1)), strings.Join(words[2:], " ")))
 	case "retry":
 		snd := sc.send(arg(1))
-		missing := sc.path(arg(2))
+		missing := sc.inputOf(snd, arg(2))
 		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
 	case "partition":
 		acts = sc.s.PartitionMerged(sc.now, sc.asked, num(1))
@@ -234,16 +234,15 @@ func (sc *scenario) send(name string) Send {
 	return snd
 }
 
-// path finds the file a task of the job reads or writes by its name.
-func (sc *scenario) path(name string) string {
-	for _, snd := range sc.sends {
-		for _, f := range append(inputsOf(snd), finished(snd).Files()...) {
-			if filepath.Base(f) == name {
-				return f
-			}
+// inputOf finds the input of snd's task by its name: a map task's input
+// and its output may share a name.
+func (sc *scenario) inputOf(snd Send, name string) string {
+	for _, in := range inputsOf(snd) {
+		if filepath.Base(in) == name {
+			return in
 		}
 	}
-	sc.t.Fatalf("no task reads or writes %s", name)
+	sc.t.Fatalf("task %s reads no %s", taskName(snd), name)
 	return ""
 }
 
