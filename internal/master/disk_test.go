@@ -278,6 +278,10 @@ func TestOutputDirectoryRefused(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The master's probe that it may write, as a job starting into the
+	// directory leaves for a moment, is not an output.
+	probed := filepath.Join(base, "probed")
+	writeFiles(t, probed, map[string]string{".mapreduce-check-12345": ""})
 	tests := []struct {
 		name, out string
 		want      []string // in the error; nil: accepted
@@ -290,6 +294,7 @@ func TestOutputDirectoryRefused(t *testing.T) {
 		{"not empty, many names", many, []string{"a, b, c, … 4 in all"}},
 		{"a file", plain, []string{plain + " exists and is not a directory"}},
 		{"empty", empty, nil},
+		{"empty but for another job's write probe", probed, nil},
 		{"new", filepath.Join(base, "new", "out"), nil},
 	}
 	for _, tt := range tests {
@@ -334,9 +339,11 @@ func TestOutputDirectoryRefused(t *testing.T) {
 func TestQueuedJobFindsItsOutputDirectoryFilled(t *testing.T) {
 	c := startMaster(t, nil)
 	spec := testJob(t, words, 2, 2)
+	// The worker registers first (a task could overtake its register_ack)
+	// and serves once both jobs are accepted.
+	w := c.join(101)
 	first, second := c.submit(spec), c.submit(spec)
-	progs := programs{spec.MapperExecutable: wordCountMap, spec.ReducerExecutable: wordCountReduce}
-	c.join(101).serve(progs)
+	w.serve(programs{spec.MapperExecutable: wordCountMap, spec.ReducerExecutable: wordCountReduce})
 	if job := c.waitEnded(first); job.State != protocol.JobDone {
 		t.Fatalf("first job %s: %v", job.State, job.Errors)
 	}

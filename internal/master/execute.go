@@ -150,6 +150,9 @@ func checkOutputDir(input, output, varDir string) error {
 	if err != nil {
 		return fmt.Errorf("output_directory: %w", err)
 	}
+	// The probe of another job starting into the same directory is not
+	// an output.
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), writeProbe) })
 	if len(entries) > 0 {
 		var names []string
 		for _, e := range entries[:min(3, len(entries))] {
@@ -196,11 +199,14 @@ func checkExecutable(exe string) error {
 	return nil
 }
 
+// writeProbe begins the name of the file checkWritable makes and removes.
+const writeProbe = ".mapreduce-check-"
+
 func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".mapreduce-check-*")
+	f, err := os.CreateTemp(dir, writeProbe+"*")
 	if err != nil {
 		return err
 	}
