@@ -20,7 +20,8 @@ func main() {
 	cfg := master.DefaultConfig(0)
 	sc := &cfg.Scheduler
 	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on")
-	pflag.StringVar(&sc.VarDir, "var", sc.VarDir, "directory for job files; wiped at start")
+	pflag.StringVar(&sc.VarDir, "var", sc.VarDir, "directory for job files; wiped at start if a master made it (it holds .mapreduce-var), refused if it holds anything else")
+	pflag.BoolVar(&sc.KeepIntermediates, "keep-intermediates", false, "keep each job's directory under --var when the job ends, for debugging (removed by default)")
 	pflag.DurationVar(&sc.HeartbeatInterval, "heartbeat-interval", sc.HeartbeatInterval, "how often workers send heartbeats")
 	pflag.IntVar(&sc.MissedHeartbeats, "missed-heartbeats", sc.MissedHeartbeats, "heartbeat intervals without one before a worker is dead")
 	pflag.DurationVar(&sc.AckRetry, "ack-retry", sc.AckRetry, "how long to keep trying to deliver register_ack")

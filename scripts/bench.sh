@@ -131,7 +131,8 @@ if "$sendjob" --status "$master_port" >/dev/null 2>&1; then
   exit 1
 fi
 echo "starting a master on $master_port and workers on $worker_ports in $run" >&2
-"$repo/bin/master" --log-format json "$master_port" 2>master.log &
+# --keep-intermediates: the group baseline below reads the map outputs in var/.
+"$repo/bin/master" --log-format json --keep-intermediates "$master_port" 2>master.log &
 master_pid=$!
 for _ in $(seq 100); do
   "$sendjob" --status "$master_port" >/dev/null 2>&1 && break

@@ -336,7 +336,8 @@ func (c *cluster) waitDone(j job, id int, out string) protocol.JobInfo {
 	return info
 }
 
-// checkOutput compares a finished job's output with the truth pipeline.
+// checkOutput compares a finished job's output with the truth pipeline, and
+// wants one file per reducer and the empty _SUCCESS marker, nothing more.
 func (c *cluster) checkOutput(j job, outDir string) {
 	c.t.Helper()
 	want := truth(c.t, c.repoPath(j.input), c.repoPath(j.mapper), c.repoPath(j.reducer))
@@ -348,8 +349,11 @@ func (c *cluster) checkOutput(j job, outDir string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if len(entries) != j.reducers {
-		c.t.Errorf("output directory has %d files, want %d (one per reducer)", len(entries), j.reducers)
+	if len(entries) != j.reducers+1 {
+		c.t.Errorf("output directory has %d files, want %d (one per reducer and _SUCCESS)", len(entries), j.reducers+1)
+	}
+	if info, err := os.Stat(filepath.Join(outDir, "_SUCCESS")); err != nil || info.Size() != 0 {
+		c.t.Errorf("output directory has no empty _SUCCESS marker: %v", err)
 	}
 	// Outputs are made as a shell redirection would make them: 0666 less
 	// the umask, which the cluster's processes share with this test.

@@ -99,8 +99,14 @@ func TestSendjobWait(t *testing.T) {
 	if !strings.Contains(text, "done: output in "+out) {
 		t.Errorf("good job printed %q, want the output directory", text)
 	}
+	// The good job's output directory holds its outputs: a job into it
+	// is refused.
+	text, err = run("--wait", "--output-directory", out)
+	if err == nil || !strings.Contains(text, out+" is not empty") {
+		t.Errorf("job into a full output directory: err %v, printed %q; want a refusal saying it is not empty", err, text)
+	}
 	bad := script(t, dir, "bad-map", "echo 'no map for you' >&2\nexit 2\n", 0o755)
-	text, err = run("--wait", "--output-directory", out, "--mapper-executable", bad)
+	text, err = run("--wait", "--output-directory", filepath.Join(dir, "bad-out"), "--mapper-executable", bad)
 	if err == nil {
 		t.Fatalf("failed job: sendjob exited 0\n%s", text)
 	}

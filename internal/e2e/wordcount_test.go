@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mapreduce/internal/testutil"
 	"mapreduce/protocol"
 )
 
@@ -41,7 +42,8 @@ var shapes = []struct{ mappers, reducers int }{{1, 1}, {4, 2}, {5, 3}}
 
 // TestWordCount runs every sample program in every shape, over input with
 // more and with fewer files than mappers, all queued back to back on one
-// cluster, and checks each output against the truth pipeline.
+// cluster, and checks each output against the truth pipeline, and that
+// each job's directory under var/ is removed once it is done.
 func TestWordCount(t *testing.T) {
 	c := newCluster(t)
 	c.startWorker()
@@ -69,11 +71,11 @@ func TestWordCount(t *testing.T) {
 	}
 	for _, s := range jobs {
 		c.waitDone(s.j, s.id, s.out)
-		for _, d := range []string{"mapper-output", "grouper-output", "reducer-output"} {
-			if _, err := os.Stat(filepath.Join(c.dir, "var", fmt.Sprintf("job-%d", s.id), d)); err != nil {
-				t.Errorf("job directory: %v", err)
-			}
-		}
+		jobDir := filepath.Join(c.dir, "var", fmt.Sprintf("job-%d", s.id))
+		testutil.WaitFor(t, 5*time.Second, jobDir+" to be removed", func() bool {
+			_, err := os.Stat(jobDir)
+			return os.IsNotExist(err)
+		})
 	}
 }
 
@@ -118,7 +120,8 @@ func TestShutdown(t *testing.T) {
 // worker the record names, and the reducers' inputs made of the
 // combiners' output.
 func TestCombiner(t *testing.T) {
-	c := newCluster(t)
+	// The reducers' inputs are looked at once each job is done.
+	c := newCluster(t, "--keep-intermediates")
 	c.startWorker()
 	c.startWorker()
 	scratch := t.TempDir()

@@ -71,3 +71,25 @@ func Validate(spec protocol.NewMasterJob) error {
 	}
 	return nil
 }
+
+// Within reports whether path is dir or lies inside it. Both are absolute
+// and clean, as Resolve leaves them.
+func Within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// CheckDirectories reports an output directory that is the input directory
+// or lies inside it: the outputs, named input_0 …, would overwrite inputs
+// of those names, and a later job over the input would read them. spec's
+// paths are absolute and clean, as Resolve leaves them.
+func CheckDirectories(spec protocol.NewMasterJob) error {
+	in, out := spec.InputDirectory, spec.OutputDirectory
+	switch {
+	case out == in:
+		return fmt.Errorf("output_directory %s is the input directory", out)
+	case Within(out, in):
+		return fmt.Errorf("output_directory %s is inside input_directory %s", out, in)
+	}
+	return nil
+}

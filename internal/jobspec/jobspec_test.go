@@ -43,3 +43,45 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckDirectories(t *testing.T) {
+	tests := []struct {
+		in, out string
+		want    string // in the error; "" for none
+	}{
+		{"/data/in", "/data/out", ""},
+		{"/data/in", "/data/input", ""}, // a shared prefix is not a parent
+		{"/data/in", "/data", ""},       // the input inside the output: refused by the master if not empty
+		{"/data/in", "/data/in", "output_directory /data/in is the input directory"},
+		{"/data/in", "/data/in/out", "output_directory /data/in/out is inside input_directory /data/in"},
+		{"/data/in", "/data/in/a/b", "inside input_directory /data/in"},
+		{"/", "/out", "inside input_directory /"},
+	}
+	for _, tt := range tests {
+		err := CheckDirectories(protocol.NewMasterJob{InputDirectory: tt.in, OutputDirectory: tt.out})
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("input %s, output %s: CheckDirectories = %v, want %q", tt.in, tt.out, err, tt.want)
+		}
+	}
+}
+
+func TestWithin(t *testing.T) {
+	tests := []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/a", "/a", true},
+		{"/a/b", "/a", true},
+		{"/a/b/c", "/a", true},
+		{"/ab", "/a", false},
+		{"/a", "/a/b", false},
+		{"/..a", "/", true},
+		{"/a/..b", "/a", true},
+		{"/x", "/a", false},
+	}
+	for _, tt := range tests {
+		if got := Within(tt.path, tt.dir); got != tt.want {
+			t.Errorf("Within(%q, %q) = %v, want %v", tt.path, tt.dir, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,11 @@
 //	VAR/job-N/combiner-output/sorted_i       combine task i's output
 //	VAR/job-N/grouper-output/input_i         reduce task i's input, from the merge
 //	VAR/job-N/reducer-output/input_i         reduce task i's output
+//	OUT/_temporary-N/input_i                 reduce task i's output, moved for the commit
+//	OUT/input_i, OUT/_SUCCESS                the committed outputs, the marker last
+//
+// VAR/job-N is removed when job N ends, unless the master keeps
+// intermediates.
 package layout
 
 import (
@@ -52,3 +57,14 @@ func ReduceInputName(i int) string { return fmt.Sprintf("input_%d", i) }
 // Output is where a worker writes its output for input in dir: the
 // input's own name, as the reference protocol says.
 func Output(dir, input string) string { return filepath.Join(dir, filepath.Base(input)) }
+
+// CommitDir is where job id's outputs are gathered inside its output
+// directory out before the commit renames them into place, as Hadoop's
+// FileOutputCommitter uses out/_temporary.
+func CommitDir(out string, id int) string {
+	return filepath.Join(out, fmt.Sprintf("_temporary-%d", id))
+}
+
+// SuccessMarker is the empty file written into a job's output directory
+// once every output is in place, as Hadoop writes it.
+const SuccessMarker = "_SUCCESS"

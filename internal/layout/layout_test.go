@@ -11,6 +11,7 @@ func TestNames(t *testing.T) {
 		{j.ReduceInput(12), "/v/job-3/grouper-output/input_12"},
 		{ReduceInputName(0), "input_0"},
 		{Output("/v/job-3/reducer-output", "/v/job-3/grouper-output/input_1"), "/v/job-3/reducer-output/input_1"},
+		{CommitDir("/out", 3), "/out/_temporary-3"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -16,9 +16,10 @@ type Config struct {
 	// HTTPAddr, if set, is where the status page is served.
 	HTTPAddr string
 	// Scheduler holds the timings and rules of scheduling, and VarDir,
-	// which is wiped and made anew at start (a relative path is taken from
-	// the working directory, and made absolute by Start, which also fills
-	// in WorkDir).
+	// which Start wipes if a master made it (it holds the file
+	// .mapreduce-var), or makes and marks if it is missing or empty, and
+	// refuses otherwise (a relative path is taken from the working
+	// directory, and made absolute by Start, which also fills in WorkDir).
 	Scheduler scheduler.Config
 	// Transport carries messages; nil means TCP.
 	Transport protocol.Transport

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 
 	"mapreduce/internal/group"
 	"mapreduce/internal/jobspec"
+	"mapreduce/internal/layout"
 	"mapreduce/internal/scheduler"
+	"mapreduce/protocol"
 )
 
 // execute carries out the scheduler's actions. Quick ones run here on the
@@ -32,7 +35,7 @@ func (s *Server) execute(actions []scheduler.Action) {
 			}
 		case scheduler.ScanInput:
 			go func() {
-				files, err := scanInput(a.Dir, a.Executables, a.OutputDir)
+				files, err := scanInput(a.Dir, a.Executables, a.OutputDir, s.cfg.Scheduler.VarDir)
 				s.post(func(now time.Time) []scheduler.Action { return s.sched.InputScanned(now, a.Job, files, err) })
 			}()
 		case scheduler.Merge:
@@ -47,9 +50,21 @@ func (s *Server) execute(actions []scheduler.Action) {
 			}()
 		case scheduler.MoveOutputs:
 			go func() {
-				err := moveFiles(a.Files, a.Dest)
+				err := moveOutputs(a.Files, a.Dest, a.Temp)
 				s.post(func(now time.Time) []scheduler.Action { return s.sched.OutputsMoved(now, a.Job, err) })
 			}()
+		case scheduler.CommitOutputs:
+			// Here on the loop: no event comes between the scheduler's
+			// word to commit and the commit.
+			err := commitOutputs(a.Temp, a.Dest, a.Names)
+			if err == nil {
+				s.log.Info().Int("job", a.Job).Str("output", a.Dest).Msg("outputs committed")
+			}
+			s.execute(s.sched.OutputsCommitted(time.Now(), a.Job, err))
+		case scheduler.DiscardOutputs:
+			s.removals.Go(func() { s.removeDir(a.Job, a.Temp, "outputs of a commit that did not happen") })
+		case scheduler.RemoveJobDir:
+			s.removals.Go(func() { s.removeDir(a.Job, a.Dir, "job directory") })
 		default:
 			panic(fmt.Sprintf("unknown action %T", a))
 		}
@@ -67,14 +82,19 @@ func makeDirs(dirs []string) error {
 
 // scanInput lists a job's input files as `cat dir/*` would read them:
 // sorted, hidden names skipped, directories skipped. It also checks that
-// each executable exists and may be run and that the output directory can
-// be made and written, so that a job with a typo fails at once with a clear
-// message instead of after all its work.
-func scanInput(dir string, executables []string, outputDir string) ([]string, error) {
+// each executable exists and may be run and that the output directory is
+// fit for the job, new or empty, and can be made and written, so that a
+// job with a typo, or whose output directory an earlier job filled since it
+// was accepted, fails at once with a clear message instead of after all
+// its work.
+func scanInput(dir string, executables []string, outputDir, varDir string) ([]string, error) {
 	for _, exe := range executables {
 		if err := checkExecutable(exe); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkOutputDir(dir, outputDir, varDir); err != nil {
+		return nil, err
 	}
 	if err := checkWritable(outputDir); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
@@ -101,6 +121,67 @@ func scanInput(dir string, executables []string, outputDir string) ([]string, er
 	return files, nil
 }
 
+// checkOutputDir refuses an output directory that a job's outputs cannot
+// go into whole, as Hadoop refuses one: the input directory or one inside
+// it (the outputs, named input_0 …, would overwrite inputs), one inside
+// the master's var directory (removed when jobs end), and one that exists
+// and is not an empty directory (the outputs would sit beside an earlier
+// job's). Paths are compared as given and with their links resolved. A
+// missing directory is fine: it is made when the job starts.
+func checkOutputDir(input, output, varDir string) error {
+	given := protocol.NewMasterJob{InputDirectory: input, OutputDirectory: output}
+	resolved := protocol.NewMasterJob{InputDirectory: realPath(input), OutputDirectory: realPath(output)}
+	for _, spec := range []protocol.NewMasterJob{given, resolved} {
+		if err := jobspec.CheckDirectories(spec); err != nil {
+			return err
+		}
+		if jobspec.Within(spec.OutputDirectory, varDir) || jobspec.Within(spec.OutputDirectory, realPath(varDir)) {
+			return fmt.Errorf("output_directory %s is inside the master's var directory %s, whose files are removed", output, varDir)
+		}
+	}
+	info, err := os.Stat(output)
+	if err != nil {
+		return nil // missing, or unreachable: checkWritable says why when the job starts
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("output_directory %s exists and is not a directory", output)
+	}
+	entries, err := os.ReadDir(output)
+	if err != nil {
+		return fmt.Errorf("output_directory: %w", err)
+	}
+	// The probe of another job starting into the same directory is not
+	// an output.
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), writeProbe) })
+	if len(entries) > 0 {
+		var names []string
+		for _, e := range entries[:min(3, len(entries))] {
+			names = append(names, e.Name())
+		}
+		if len(entries) > 3 {
+			names = append(names, fmt.Sprintf("… %d in all", len(entries)))
+		}
+		return fmt.Errorf("output_directory %s is not empty (it holds %s): a job writes into a new or empty directory",
+			output, strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// realPath is p, absolute and clean, with the links of its longest
+// existing prefix resolved.
+func realPath(p string) string {
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(resolved, rest)
+		}
+		if dir == filepath.Dir(dir) {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
 func checkExecutable(exe string) error {
 	if jobspec.OnPath(exe) {
 		if _, err := exec.LookPath(exe); err != nil {
@@ -118,11 +199,14 @@ func checkExecutable(exe string) error {
 	return nil
 }
 
+// writeProbe begins the name of the file checkWritable makes and removes.
+const writeProbe = ".mapreduce-check-"
+
 func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".mapreduce-check-*")
+	f, err := os.CreateTemp(dir, writeProbe+"*")
 	if err != nil {
 		return err
 	}
@@ -130,14 +214,24 @@ func checkWritable(dir string) error {
 	return os.Remove(f.Name())
 }
 
-// moveFiles moves each file into dest, made if missing, by rename where it
-// can and by copy across file systems.
-func moveFiles(files []string, dest string) error {
+// moveOutputs is the first step of a commit: it makes dest if missing and
+// temp, a new directory inside it, and moves each file into temp, by
+// rename where it can and by copy across file systems. If it fails, it
+// removes temp and what it holds.
+func moveOutputs(files []string, dest, temp string) (err error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err
 	}
+	if err := os.Mkdir(temp, 0o755); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(temp)
+		}
+	}()
 	for _, f := range files {
-		to := filepath.Join(dest, filepath.Base(f))
+		to := filepath.Join(temp, filepath.Base(f))
 		err := os.Rename(f, to)
 		if errors.Is(err, syscall.EXDEV) {
 			err = copyFile(f, to)
@@ -147,6 +241,66 @@ func moveFiles(files []string, dest string) error {
 		}
 	}
 	return nil
+}
+
+// commitOutputs is the second step: it renames each of names from temp
+// into dest, where none may exist yet, removes temp, now empty, and writes
+// the success marker last. Every rename is within dest's file system, and
+// atomic. If a step fails it removes what it put into dest, which is left
+// as it was found; temp and the outputs still in it stay for the caller to
+// discard.
+func commitOutputs(temp, dest string, names []string) (err error) {
+	for _, name := range names {
+		_, err := os.Lstat(filepath.Join(dest, name))
+		if err == nil {
+			return fmt.Errorf("%s already exists", filepath.Join(dest, name))
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	var placed []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		for _, p := range placed {
+			if rmErr := os.Remove(p); rmErr != nil {
+				err = errors.Join(err, fmt.Errorf("undo the commit: %w", rmErr))
+			}
+		}
+	}()
+	for _, name := range names {
+		to := filepath.Join(dest, name)
+		if err := os.Rename(filepath.Join(temp, name), to); err != nil {
+			return err
+		}
+		placed = append(placed, to)
+	}
+	if err := os.Remove(temp); err != nil {
+		return err
+	}
+	marker := filepath.Join(dest, layout.SuccessMarker)
+	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return err
+	}
+	placed = append(placed, marker)
+	return f.Close()
+}
+
+// removeDir removes dir and all it holds, trying again a few times: a
+// program of an ended job, being killed, may still add a file as it goes.
+func (s *Server) removeDir(job int, dir, what string) {
+	var err error
+	for i := range 5 {
+		if err = os.RemoveAll(dir); err == nil {
+			s.log.Debug().Int("job", job).Str("dir", dir).Msg("removed " + what)
+			return
+		}
+		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+	}
+	s.log.Warn().Err(err).Int("job", job).Str("dir", dir).Msg("could not remove " + what)
 }
 
 func copyFile(from, to string) error {

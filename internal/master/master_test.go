@@ -551,8 +551,8 @@ func TestBadJobIsRefusedAndMasterKeepsServing(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"job-0"}) {
-		t.Errorf("var directory holds %v, want only job-0", names)
+	if !slices.Equal(names, []string{".mapreduce-var", "job-0"}) {
+		t.Errorf("var directory holds %v, want only its marker and job-0", names)
 	}
 	if jobs := c.cluster().Jobs; len(jobs) != 1 {
 		t.Errorf("job_status lists %d jobs, want 1: %+v", len(jobs), jobs)
@@ -560,7 +560,9 @@ func TestBadJobIsRefusedAndMasterKeepsServing(t *testing.T) {
 }
 
 func TestJobRunsToDoneWithFakeWorkers(t *testing.T) {
-	c := startMaster(t, nil)
+	// The intermediates are kept, to be looked at; see disk_test.go for
+	// their removal.
+	c := startMaster(t, func(cfg *master.Config) { cfg.Scheduler.KeepIntermediates = true })
 	spec := testJob(t, map[string]string{
 		"a.txt":   "the cat\nthe dog\n",
 		"b.txt":   "a dog\n",
@@ -598,8 +600,8 @@ func TestJobRunsToDoneWithFakeWorkers(t *testing.T) {
 	if got := testutil.ListDir(t, filepath.Join(jobDir, "reducer-output")); len(got) != 0 {
 		t.Errorf("reducer-output still holds %v after the outputs moved", got)
 	}
-	if got := testutil.ListDir(t, spec.OutputDirectory); !slices.Equal(got, []string{"input_0", "input_1"}) {
-		t.Fatalf("output directory holds %v, want input_0 and input_1", got)
+	if got := testutil.ListDir(t, spec.OutputDirectory); !slices.Equal(got, []string{"_SUCCESS", "input_0", "input_1"}) {
+		t.Fatalf("output directory holds %v, want input_0, input_1 and _SUCCESS", got)
 	}
 	var counts []string
 	for _, name := range []string{"input_0", "input_1"} {

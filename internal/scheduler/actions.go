@@ -41,8 +41,10 @@ type MakeJobDirs struct {
 
 // ScanInput lists the regular files of Dir (sorted, hidden ones skipped, as
 // the shell's `cat Dir/*` would read them), checks that each of Executables
-// can be run and that OutputDir can be made and written, so that a job that
-// cannot succeed fails before any work; the owner calls InputScanned.
+// can be run and that OutputDir is new or empty (an earlier job may have
+// filled it since this one was accepted) and can be made and written, so
+// that a job that cannot succeed fails before any work; the owner calls
+// InputScanned.
 type ScanInput struct {
 	Job         int
 	Dir         string
@@ -60,17 +62,57 @@ type Merge struct {
 	Reducers  int
 }
 
-// MoveOutputs moves Files into Dest, creating it if needed; the owner calls
-// OutputsMoved.
+// MoveOutputs is the first step of a job's commit: it makes Dest if
+// missing and Temp, a new directory inside it, and moves Files into Temp:
+// by rename, or by copy across file systems. Nothing appears under a final
+// name yet. A move that fails removes Temp and all it holds; the owner
+// calls OutputsMoved.
 type MoveOutputs struct {
 	Job   int
 	Files []string
 	Dest  string
+	Temp  string
 }
 
-func (Send) isAction()        {}
-func (CloseOutbox) isAction() {}
-func (MakeJobDirs) isAction() {}
-func (ScanInput) isAction()   {}
-func (Merge) isAction()       {}
-func (MoveOutputs) isAction() {}
+// CommitOutputs is the second step: it renames each of Names from Temp
+// into Dest, which must not hold them yet, removes Temp and writes an
+// empty layout.SuccessMarker last. If a step fails it removes what it put
+// into Dest, which is left as it was found. Renames within a directory
+// are quick and atomic: the owner carries it out at once, on the
+// goroutine that owns the Scheduler, so that no event (a cancel) comes
+// between the decision to commit and the commit; it then calls
+// OutputsCommitted.
+type CommitOutputs struct {
+	Job   int
+	Temp  string
+	Dest  string
+	Names []string
+}
+
+// DiscardOutputs removes Temp, a job's outputs moved for a commit that will
+// not happen: the commit failed, or the job ended while they were moved.
+// It reports nothing back.
+type DiscardOutputs struct {
+	Job  int
+	Temp string
+}
+
+// RemoveJobDir removes Dir, the directory of an ended job's intermediate
+// files, and all it holds, off the goroutine that owns the Scheduler.
+// Programs of a failed or cancelled job may still run on workers for a
+// moment: their outputs fail to be written, and their statuses are
+// ignored. It reports nothing back.
+type RemoveJobDir struct {
+	Job int
+	Dir string
+}
+
+func (Send) isAction()           {}
+func (CloseOutbox) isAction()    {}
+func (MakeJobDirs) isAction()    {}
+func (ScanInput) isAction()      {}
+func (Merge) isAction()          {}
+func (MoveOutputs) isAction()    {}
+func (CommitOutputs) isAction()  {}
+func (DiscardOutputs) isAction() {}
+func (RemoveJobDir) isAction()   {}

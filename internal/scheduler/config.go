@@ -12,6 +12,9 @@ import (
 type Config struct {
 	// VarDir is the absolute directory holding every job's files.
 	VarDir string
+	// KeepIntermediates leaves an ended job's directory under VarDir, for
+	// debugging; by default it is removed when the job ends (RemoveJobDir).
+	KeepIntermediates bool
 	// WorkDir resolves relative paths that workers report.
 	WorkDir string
 	// HeartbeatInterval is how often workers send heartbeats.

@@ -118,7 +118,8 @@ func (s *Scheduler) fail(now time.Time, j *job, why string) []Action {
 
 // stop ends job j now: it leaves the queue, or stops being current, and
 // its attempts still running are cancelled, killed on the workers that take
-// cancel_task.
+// cancel_task. Its directory of intermediates is then removed, unless they
+// are kept.
 func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	j.ended = now
 	s.queue = slices.DeleteFunc(s.queue, func(q *job) bool { return q == j })
@@ -138,6 +139,9 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	}
 	if s.current == j {
 		s.current = nil
+	}
+	if !s.cfg.KeepIntermediates {
+		actions = append(actions, RemoveJobDir{Job: j.id, Dir: string(j.dir)})
 	}
 	return actions
 }

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -23,14 +24,15 @@ import (
 //
 // Events:
 //
-//	> config [speculate] [task-timeout=D] [max-attempts=N]   (first) settings
+//	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
 //	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
 //	> submit MAPPERS REDUCERS [combiner]
 //	> scan N                       the input of the job asked for holds N files
 //	> finish TASK                  the worker holding TASK reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
-//	> partition I / > merged / > moved   the master's own work reports back
+//	> partition I / > merged / > moved / > committed   the master's own work reports back
+//	> merged|moved|committed fail TEXT   ... that it failed with TEXT
 //	> wait DURATION                time passes; the scheduler ticks
 //	> beat PID...                  heartbeats
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
@@ -135,6 +137,8 @@ func (sc *scenario) play(words []string) []string {
 				cfg.TaskTimeout = d
 			case "max-attempts":
 				cfg.MaxAttempts, _ = strconv.Atoi(value)
+			case "keep-intermediates":
+				cfg.KeepIntermediates = true
 			default:
 				t.Fatalf("unknown setting %q", w)
 			}
@@ -164,14 +168,16 @@ func (sc *scenario) play(words []string) []string {
 		acts = sc.s.StatusReceived(sc.now, failed(sc.send(arg(1)), strings.Join(words[2:], " ")))
 	case "retry":
 		snd := sc.send(arg(1))
-		missing := sc.path(arg(2))
+		missing := sc.inputOf(snd, arg(2))
 		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
 	case "partition":
 		acts = sc.s.PartitionMerged(sc.now, sc.asked, num(1))
 	case "merged":
-		acts = sc.s.Merged(sc.now, sc.asked, nil)
+		acts = sc.s.Merged(sc.now, sc.asked, sc.failure(words))
 	case "moved":
-		acts = sc.s.OutputsMoved(sc.now, sc.asked, nil)
+		acts = sc.s.OutputsMoved(sc.now, sc.asked, sc.failure(words))
+	case "committed":
+		acts = sc.s.OutputsCommitted(sc.now, sc.asked, sc.failure(words))
 	case "wait":
 		d, err := time.ParseDuration(arg(1))
 		if err != nil {
@@ -225,6 +231,17 @@ func (sc *scenario) play(words []string) []string {
 	return sc.describe(acts)
 }
 
+// failure is the error of "EVENT fail TEXT", nil for a bare EVENT.
+func (sc *scenario) failure(words []string) error {
+	if len(words) < 2 {
+		return nil
+	}
+	if words[1] != "fail" || len(words) < 3 {
+		sc.t.Fatalf("event %q: want %s or %s fail TEXT", strings.Join(words, " "), words[0], words[0])
+	}
+	return errors.New(strings.Join(words[2:], " "))
+}
+
 // send returns the last Send of the named task.
 func (sc *scenario) send(name string) Send {
 	snd, ok := sc.sends[name]
@@ -234,16 +251,15 @@ func (sc *scenario) send(name string) Send {
 	return snd
 }
 
-// path finds the file a task of the job reads or writes by its name.
-func (sc *scenario) path(name string) string {
-	for _, snd := range sc.sends {
-		for _, f := range append(inputsOf(snd), finished(snd).Files()...) {
-			if filepath.Base(f) == name {
-				return f
-			}
+// inputOf finds the input of snd's task by its name: a map task's input
+// and its output may share a name.
+func (sc *scenario) inputOf(snd Send, name string) string {
+	for _, in := range inputsOf(snd) {
+		if filepath.Base(in) == name {
+			return in
 		}
 	}
-	sc.t.Fatalf("no task reads or writes %s", name)
+	sc.t.Fatalf("task %s reads no %s", taskName(snd), name)
 	return ""
 }
 
@@ -288,7 +304,14 @@ func (sc *scenario) describe(acts []Action) []string {
 			lines = append(lines, fmt.Sprintf("merge %s into %d partitions", baseNames(a.Inputs), a.Reducers))
 		case MoveOutputs:
 			sc.asked = a.Job
-			lines = append(lines, fmt.Sprintf("move %s", baseNames(a.Files)))
+			lines = append(lines, fmt.Sprintf("move %s into %s", baseNames(a.Files), a.Temp))
+		case CommitOutputs:
+			sc.asked = a.Job
+			lines = append(lines, fmt.Sprintf("commit %v from %s into %s", a.Names, a.Temp, a.Dest))
+		case DiscardOutputs:
+			lines = append(lines, fmt.Sprintf("discard %s", a.Temp))
+		case RemoveJobDir:
+			lines = append(lines, fmt.Sprintf("remove %s", a.Dir))
 		default:
 			lines = append(lines, fmt.Sprintf("%T%+v", a, a))
 		}

@@ -51,6 +51,9 @@ func scanOf(id int) ScanInput {
 	return ScanInput{Job: id, Dir: "/in", Executables: []string{"/bin/map", "/bin/reduce"}, OutputDir: "/out"}
 }
 
+// removed is the RemoveJobDir of job id, which ends.
+func removed(id int) RemoveJobDir { return RemoveJobDir{Job: id, Dir: fmt.Sprintf("/v/job-%d", id)} }
+
 func port(pid int) int { return 7000 + pid }
 
 func addr(pid int) string { return fmt.Sprintf("localhost:%d", port(pid)) }
@@ -590,7 +593,7 @@ func TestFullJob(t *testing.T) {
 		t.Fatalf("last reduce status returned %s, want one MoveOutputs", describe(acts))
 	}
 	slices.Sort(moves[0].Files)
-	wantMove := MoveOutputs{Job: 0, Dest: "/out", Files: []string{
+	wantMove := MoveOutputs{Job: 0, Dest: "/out", Temp: "/out/_temporary-0", Files: []string{
 		"/v/job-0/reducer-output/input_0", "/v/job-0/reducer-output/input_1", "/v/job-0/reducer-output/input_2",
 	}}
 	if !reflect.DeepEqual(moves[0], wantMove) {
@@ -599,11 +602,23 @@ func TestFullJob(t *testing.T) {
 	wantJobState(t, s, 0, protocol.JobReducing)
 	wantJobState(t, s, 1, protocol.JobQueued)
 
-	// Done; the queued job starts.
+	// The moved outputs are committed into place.
 	acts = s.OutputsMoved(at(9*sec), 0, nil)
-	wantScan := []Action{scanOf(1)}
+	wantCommit := []Action{CommitOutputs{Job: 0, Temp: "/out/_temporary-0", Dest: "/out", Names: []string{"input_0", "input_1", "input_2"}}}
+	if !reflect.DeepEqual(acts, wantCommit) {
+		t.Errorf("OutputsMoved returned %s, want %s", describe(acts), describe(wantCommit))
+	}
+	wantJobState(t, s, 0, protocol.JobReducing)
+	// A repeated OutputsMoved changes nothing.
+	if acts := s.OutputsMoved(at(9*sec), 0, nil); len(acts) != 0 {
+		t.Errorf("second OutputsMoved: %s", describe(acts))
+	}
+
+	// Done: the job's directory goes; the queued job starts.
+	acts = s.OutputsCommitted(at(9*sec), 0, nil)
+	wantScan := []Action{removed(0), scanOf(1)}
 	if !reflect.DeepEqual(acts, wantScan) {
-		t.Errorf("OutputsMoved returned %s, want %s", describe(acts), describe(wantScan))
+		t.Errorf("OutputsCommitted returned %s, want %s", describe(acts), describe(wantScan))
 	}
 	j = wantJobState(t, s, 0, protocol.JobDone)
 	if j.Ended == nil || !j.Ended.Equal(at(9*sec)) || len(j.Errors) != 0 {
@@ -620,9 +635,12 @@ func TestFullJob(t *testing.T) {
 	wantJobState(t, s, 1, protocol.JobMapping)
 	wantWorker(t, s, 101, WorkerReady, 0)
 	wantWorker(t, s, 102, WorkerReady, 0)
-	// A repeated OutputsMoved changes nothing.
+	// Repeated reports change nothing.
 	if acts := s.OutputsMoved(at(10*sec), 0, nil); len(acts) != 0 {
-		t.Errorf("second OutputsMoved: %s", describe(acts))
+		t.Errorf("OutputsMoved after the job: %s", describe(acts))
+	}
+	if acts := s.OutputsCommitted(at(10*sec), 0, nil); len(acts) != 0 {
+		t.Errorf("second OutputsCommitted: %s", describe(acts))
 	}
 	checkAttempts(t, s)
 }
@@ -762,6 +780,7 @@ func TestEmptyInput(t *testing.T) {
 		t.Fatalf("last reduce returned %s", describe(acts))
 	}
 	s.OutputsMoved(at(4*sec), 0, nil)
+	s.OutputsCommitted(at(4*sec), 0, nil)
 	wantJobState(t, s, 0, protocol.JobDone)
 	checkAttempts(t, s)
 }
@@ -1189,7 +1208,7 @@ func TestFailedStatusFailsTheJob(t *testing.T) {
 			st.Status = tt.status
 			st.Error = tt.err
 			acts := s.StatusReceived(at(2*sec), st)
-			want := []Action{scanOf(1)}
+			want := []Action{removed(0), scanOf(1)}
 			if !reflect.DeepEqual(acts, want) {
 				t.Errorf("failed status returned %s, want the next job's %s", describe(acts), describe(want))
 			}
@@ -1248,6 +1267,7 @@ func TestStatusAfterJobDone(t *testing.T) {
 	reduces := sendsOf(s.Merged(at(sec), 0, nil), protocol.TypeNewWorkerJob)
 	s.StatusReceived(at(sec), finished(reduces[0]))
 	s.OutputsMoved(at(2*sec), 0, nil)
+	s.OutputsCommitted(at(2*sec), 0, nil)
 	wantJobState(t, s, 0, protocol.JobDone)
 	for _, snd := range []Send{maps[0], sorts[0], reduces[0]} {
 		if acts := s.StatusReceived(at(3*sec), finished(snd)); len(acts) != 0 {
@@ -1261,6 +1281,9 @@ func TestStatusAfterJobDone(t *testing.T) {
 	if acts := s.InputScanned(at(3*sec), 0, inputFiles(3), nil); len(acts) != 0 {
 		t.Errorf("late InputScanned returned %s", describe(acts))
 	}
+	if acts := s.OutputsMoved(at(3*sec), 0, nil); len(acts) != 0 {
+		t.Errorf("late OutputsMoved of a done job returned %s", describe(acts))
+	}
 	wantJobState(t, s, 0, protocol.JobDone)
 	checkAttempts(t, s)
 }
@@ -1272,19 +1295,21 @@ func TestMasterIOFailures(t *testing.T) {
 		// run drives job 0 to the failing event and returns its actions.
 		run  func(s *Scheduler) []Action
 		want []string // substrings of job 0's error
+		// discard: the outputs moved for the commit are discarded first.
+		discard bool
 	}{
 		{"scan fails", func(s *Scheduler) []Action {
 			return s.InputScanned(at(sec), 0, nil, boom)
-		}, []string{boom.Error()}},
+		}, []string{boom.Error()}, false},
 		{"dirs fail while scanning", func(s *Scheduler) []Action {
 			return s.JobDirsFailed(at(sec), 0, errors.New("mkdir /v/job-0: permission denied"))
-		}, []string{"make job directories", "mkdir /v/job-0: permission denied"}},
+		}, []string{"make job directories", "mkdir /v/job-0: permission denied"}, false},
 		{"merge fails", func(s *Scheduler) []Action {
 			maps := sendsOf(s.InputScanned(at(sec), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
 			sorts := sendsOf(s.StatusReceived(at(sec), finished(maps[0])), protocol.TypeNewSortJob)
 			s.StatusReceived(at(sec), finished(sorts[0]))
 			return s.Merged(at(sec), 0, errors.New("disk full"))
-		}, []string{"merge", "disk full"}},
+		}, []string{"merge", "disk full"}, false},
 		{"move fails", func(s *Scheduler) []Action {
 			maps := sendsOf(s.InputScanned(at(sec), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
 			sorts := sendsOf(s.StatusReceived(at(sec), finished(maps[0])), protocol.TypeNewSortJob)
@@ -1292,7 +1317,16 @@ func TestMasterIOFailures(t *testing.T) {
 			reduces := sendsOf(s.Merged(at(sec), 0, nil), protocol.TypeNewWorkerJob)
 			s.StatusReceived(at(sec), finished(reduces[0]))
 			return s.OutputsMoved(at(sec), 0, errors.New("read-only file system"))
-		}, []string{"/out", "read-only file system"}},
+		}, []string{"move outputs to /out", "read-only file system"}, false},
+		{"commit fails", func(s *Scheduler) []Action {
+			maps := sendsOf(s.InputScanned(at(sec), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
+			sorts := sendsOf(s.StatusReceived(at(sec), finished(maps[0])), protocol.TypeNewSortJob)
+			s.StatusReceived(at(sec), finished(sorts[0]))
+			reduces := sendsOf(s.Merged(at(sec), 0, nil), protocol.TypeNewWorkerJob)
+			s.StatusReceived(at(sec), finished(reduces[0]))
+			s.OutputsMoved(at(sec), 0, nil)
+			return s.OutputsCommitted(at(sec), 0, errors.New("/out/_SUCCESS: file exists"))
+		}, []string{"commit outputs to /out", "/out/_SUCCESS: file exists"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1301,9 +1335,12 @@ func TestMasterIOFailures(t *testing.T) {
 			s.Submit(t0, spec(1, 1))
 			s.Submit(t0, spec(1, 1))
 			acts := tt.run(s)
-			want := []Action{scanOf(1)}
+			want := []Action{removed(0), scanOf(1)}
+			if tt.discard {
+				want = append([]Action{DiscardOutputs{Job: 0, Temp: "/out/_temporary-0"}}, want...)
+			}
 			if !reflect.DeepEqual(acts, want) {
-				t.Errorf("failing event returned %s, want the next job's %s", describe(acts), describe(want))
+				t.Errorf("failing event returned %s, want job 0's files removed and the next job's scan: %s", describe(acts), describe(want))
 			}
 			j := wantJobState(t, s, 0, protocol.JobFailed)
 			for _, w := range tt.want {
@@ -1327,8 +1364,8 @@ func TestJobDirsFailedForQueuedJob(t *testing.T) {
 	s.Submit(t0, spec(1, 1))
 	s.Submit(t0, spec(1, 1))
 	s.Submit(t0, spec(1, 1))
-	if acts := s.JobDirsFailed(at(sec), 1, errors.New("no space left on device")); len(acts) != 0 {
-		t.Errorf("JobDirsFailed with no worker returned %s", describe(acts))
+	if acts := s.JobDirsFailed(at(sec), 1, errors.New("no space left on device")); !reflect.DeepEqual(acts, []Action{removed(1)}) {
+		t.Errorf("JobDirsFailed with no worker returned %s, want what was made of its directories removed", describe(acts))
 	}
 	j := wantJobState(t, s, 1, protocol.JobFailed)
 	if len(j.Errors) != 1 || !strings.Contains(j.Errors[0], "no space left on device") {
@@ -1351,8 +1388,8 @@ func TestJobDirsFailedForQueuedJob(t *testing.T) {
 	}
 	wantJobState(t, s, 1, protocol.JobFailed)
 	acts = s.InputScanned(at(4*sec), 2, nil, errors.New("empty"))
-	if len(acts) != 0 {
-		t.Errorf("after the last job: %s, want nothing (job 1 never restarts)", describe(acts))
+	if !reflect.DeepEqual(acts, []Action{removed(2)}) {
+		t.Errorf("after the last job: %s, want its directory removed and nothing more (job 1 never restarts)", describe(acts))
 	}
 	st, _ := s.Snapshot(nil)
 	for _, j := range st.Jobs {
@@ -1483,7 +1520,7 @@ func TestRetryLimit(t *testing.T) {
 		cur = resent[0]
 	}
 	acts := s.StatusReceived(at(9*sec), retry(cur, "input gone for good"))
-	if !reflect.DeepEqual(acts, []Action{scanOf(1)}) {
+	if !reflect.DeepEqual(acts, []Action{removed(0), scanOf(1)}) {
 		t.Errorf("retry past the limit returned %s, want the job to fail and job 1 to start", describe(acts))
 	}
 	j := wantJobState(t, s, 0, protocol.JobFailed)

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -29,8 +30,9 @@ const (
 	// stageReduce runs the reducer over each merged partition. It starts
 	// with the merge: each partition is reduced as soon as it is merged.
 	stageReduce
-	// stageCommit moves the reducers' outputs into the job's output
-	// directory (MoveOutputs).
+	// stageCommit moves the reducers' outputs into a temporary directory
+	// inside the job's output directory (MoveOutputs), then renames them
+	// into place and writes the success marker (CommitOutputs).
 	stageCommit
 )
 
@@ -85,7 +87,8 @@ type stage struct {
 	tasks []*task
 	// planned: every task of the stage exists. A worker stage finishes
 	// once it is planned, its tasks are all done and the stage before it
-	// has finished.
+	// has finished. The commit stage is planned once its outputs are
+	// moved and their commit asked for.
 	planned        bool
 	started, ended time.Time
 }
@@ -303,20 +306,49 @@ func (s *Scheduler) addReduceTasks(j *job, n int) {
 }
 
 // beginCommit asks for the reducers' outputs to be moved into the job's
-// output directory.
+// commit directory, inside its output directory.
 func (s *Scheduler) beginCommit(j *job, _ *stage) []Action {
 	files := outputsOf(j.stage(stageReduce).tasks)
-	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory}}
+	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory, Temp: j.commitDir()}}
 }
 
-// OutputsMoved ends a job whose reducer outputs are in its output directory.
+func (j *job) commitDir() string { return layout.CommitDir(j.spec.OutputDirectory, j.id) }
+
+// OutputsMoved commits the outputs that were moved into the job's commit
+// directory, or fails the job. Outputs moved for a job that ended
+// meanwhile (cancelled, or failed by a task run again) are discarded.
 func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
 	j, st := s.underway(jobID, stageCommit)
-	if st == nil {
+	if st == nil || st.planned {
+		if j := s.job(jobID); j != nil && (j.failed || j.cancelled) && err == nil {
+			return []Action{DiscardOutputs{Job: j.id, Temp: j.commitDir()}}
+		}
 		return nil
 	}
 	if err != nil {
 		return append(s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err)), s.advance(now)...)
+	}
+	// The commit stage has nothing more to plan: its last step is asked for.
+	st.planned = true
+	var names []string
+	for _, f := range outputsOf(j.stage(stageReduce).tasks) {
+		names = append(names, filepath.Base(f))
+	}
+	return []Action{CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}}
+}
+
+// OutputsCommitted ends a job whose outputs are in its output directory, or
+// fails it and discards the outputs, which its output directory does not
+// hold.
+func (s *Scheduler) OutputsCommitted(now time.Time, jobID int, err error) []Action {
+	j, st := s.underway(jobID, stageCommit)
+	if st == nil || !st.planned {
+		return nil
+	}
+	if err != nil {
+		actions := []Action{DiscardOutputs{Job: j.id, Temp: j.commitDir()}}
+		actions = append(actions, s.fail(now, j, fmt.Sprintf("commit outputs to %s: %v", j.spec.OutputDirectory, err))...)
+		return append(actions, s.advance(now)...)
 	}
 	s.finish(now, st)
 	return s.advance(now)

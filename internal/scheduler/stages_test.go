@@ -134,7 +134,8 @@ func (r *rig) merged() []Action {
 }
 
 // finish answers the Sends given, then every task Send that follows, as
-// finished, ends the Merge and the move when due, and wants job 0 done. The
+// finished, ends the Merge, the move and the commit when due, and wants
+// job 0 done. The
 // scheduler ignores answers to stale Sends (a dead worker's, a superseded
 // copy's, a retried attempt's), so any Send seen may be given.
 func (r *rig) finish(acts []Action, first ...Send) {
@@ -148,6 +149,8 @@ func (r *rig) finish(acts []Action, first ...Send) {
 		switch {
 		case len(actionsOf[MoveOutputs](acts)) > 0:
 			acts = r.s.OutputsMoved(r.now, 0, nil)
+		case len(actionsOf[CommitOutputs](acts)) > 0:
+			acts = r.s.OutputsCommitted(r.now, 0, nil)
 		case len(queue) > 0:
 			acts = r.answer(queue[0])
 			queue = queue[1:]
