@@ -52,6 +52,13 @@ func (w *worker) state() string {
 // Register records a worker (again, if its pid is known: a restarted worker
 // has lost whatever it held), acknowledges it and gives it work.
 func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+	if len(msg.WorkerHost) > maxHostName {
+		// No host has such a name; the worker list, in every job_status
+		// reply, must not carry it.
+		s.log.Warn().Int("worker", msg.WorkerPID).Str("host", clip(msg.WorkerHost, maxLoggedText)).
+			Int("length", len(msg.WorkerHost)).Msg("ignored register: worker_host too long")
+		return nil
+	}
 	var actions []Action
 	if old, ok := s.workers[msg.WorkerPID]; ok && !old.dead {
 		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
