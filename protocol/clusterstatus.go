@@ -28,10 +28,14 @@ const (
 var Phases = []string{PhaseMap, PhaseSort, PhaseCombine, PhaseReduce}
 
 // ClusterStatus answers a job_status request: the jobs asked for and every
-// worker the master knows.
+// worker the master knows. An answer for every job lists the tasks of the
+// newest jobs and of those not yet ended only, and leaves out the oldest
+// jobs if listing them would make it too large: JobsOmitted counts those.
+// An answer for one job is whole.
 type ClusterStatus struct {
-	Jobs    []JobInfo    `json:"jobs"`
-	Workers []WorkerInfo `json:"workers"`
+	Jobs        []JobInfo    `json:"jobs"`
+	JobsOmitted int          `json:"jobs_omitted,omitempty"`
+	Workers     []WorkerInfo `json:"workers"`
 }
 
 // JobInfo is one job's state and progress.

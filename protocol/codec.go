@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -18,8 +19,14 @@ type messageKind struct {
 	typ reflect.Type
 	// required are the fields a message must carry.
 	required []string
-	// fields are the exact JSON names of typ's fields.
-	fields map[string]bool
+	// fields are typ's fields, in order, by their exact JSON names, with
+	// where each is (for reflect.Value.FieldByIndex).
+	fields []field
+}
+
+type field struct {
+	name  string
+	index []int
 }
 
 var kinds = map[string]*messageKind{
@@ -40,23 +47,25 @@ var kinds = map[string]*messageKind{
 }
 
 func kind[T Message](required ...string) *messageKind {
-	k := &messageKind{typ: reflect.TypeFor[T](), required: required, fields: map[string]bool{}}
-	addFields(k.fields, k.typ)
+	k := &messageKind{typ: reflect.TypeFor[T](), required: required}
+	k.fields = addFields(nil, k.typ, nil)
 	return k
 }
 
-// addFields adds the JSON names of t's fields, and of the fields of
-// structs it embeds, to names.
-func addFields(names map[string]bool, t reflect.Type) {
+// addFields appends t's fields, and the fields of structs it embeds, to
+// fields; index is where t is.
+func addFields(fields []field, t reflect.Type, index []int) []field {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		at := append(slices.Clone(index), i)
 		if f.Anonymous {
-			addFields(names, f.Type)
+			fields = addFields(fields, f.Type, at)
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		names[name] = true
+		fields = append(fields, field{name, at})
 	}
+	return fields
 }
 
 // Decode parses one JSON document into the typed message its message_type
@@ -92,20 +101,21 @@ func Decode(data []byte) (Message, error) {
 			return nil, fmt.Errorf("%s: missing field %s", name, f)
 		}
 	}
-	for f := range fields {
-		if !k.fields[f] {
-			delete(fields, f)
+	// Each known field is decoded on its own, from the bytes already
+	// parsed: a document may be 16 MiB, and re-encoding the known fields to
+	// decode them as one struct would copy it twice more.
+	v := reflect.New(k.typ).Elem()
+	for _, f := range k.fields {
+		raw, ok := fields[f.name]
+		if !ok {
+			continue
+		}
+		delete(fields, f.name) // once decoded, its bytes are garbage
+		if err := json.Unmarshal(raw, v.FieldByIndex(f.index).Addr().Interface()); err != nil {
+			return nil, fmt.Errorf("%s: field %s: %w", name, f.name, err)
 		}
 	}
-	exact, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	v := reflect.New(k.typ)
-	if err := json.Unmarshal(exact, v.Interface()); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return v.Elem().Interface().(Message), nil
+	return v.Interface().(Message), nil
 }
 
 // Encode marshals msg as one JSON document, message_type first.

@@ -116,16 +116,74 @@ func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
 }
 
 // ReadMessage reads one document: everything up to EOF, at most
-// MaxMessageSize bytes. The caller sets any deadline.
+// MaxMessageSize bytes. The caller sets any deadline. Its buffer grows as
+// the bytes arrive, so a short document costs little.
 func ReadMessage(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxMessageSize+1))
+	return readRest(r, nil)
+}
+
+// readRest reads the rest of a document of which buf holds the start, up to
+// EOF, at most MaxMessageSize bytes in all.
+func readRest(r io.Reader, buf []byte) ([]byte, error) {
+	buf, eof, err := fill(r, buf, MaxMessageSize)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxMessageSize {
-		return nil, ErrTooLarge
+	if !eof {
+		// Full: the document ends here, or it is too large.
+		var one [1]byte
+		n, err := io.ReadFull(r, one[:])
+		if n > 0 {
+			return nil, ErrTooLarge
+		}
+		if !errors.Is(err, io.EOF) {
+			return nil, err
+		}
 	}
-	return data, nil
+	return buf, nil
+}
+
+// fill reads from r until EOF or until it has n bytes in all, of which buf
+// holds the first, and reports whether it saw EOF. As io.ReadAll does, it
+// reads into chunks that grow as the bytes arrive and joins them into one
+// slice of the exact size at the end, so a document costs about twice its
+// size in allocations; unlike io.ReadAll it stops at n bytes and goes on
+// from a buffer already read.
+func fill(r io.Reader, buf []byte, n int) ([]byte, bool, error) {
+	const maxChunk = 1 << 20
+	var chunks [][]byte
+	chunk, total := buf, len(buf)
+	next := max(512, 2*cap(buf))
+	var eof bool
+	var err error
+	for total < n {
+		if len(chunk) == cap(chunk) {
+			if len(chunk) > 0 {
+				chunks = append(chunks, chunk)
+			}
+			chunk = make([]byte, 0, min(next, n-total))
+			next = min(2*next, maxChunk)
+		}
+		m, rerr := r.Read(chunk[len(chunk):cap(chunk)])
+		chunk = chunk[:len(chunk)+m]
+		total += m
+		if errors.Is(rerr, io.EOF) {
+			eof = true
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
+	}
+	if len(chunks) == 0 {
+		return chunk, eof, err
+	}
+	joined := make([]byte, 0, total)
+	for _, c := range chunks {
+		joined = append(joined, c...)
+	}
+	return append(joined, chunk...), eof, err
 }
 
 // Reply writes msg on conn, the connection its request came on.
@@ -154,13 +212,32 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 	return tcpListener{ln}, nil
 }
 
+// Reading is bounded in memory, not only in size. Any number of connections
+// read their first smallMessage bytes at once, which is all that a
+// register, a status or a heartbeat takes; a connection whose document is
+// longer then waits for one of largeReads slots to read the rest, and keeps
+// the slot while it decodes and handles the document. So at most largeReads
+// documents over smallMessage are in memory at a time, and a flood of large
+// documents neither exhausts memory nor delays the small ones. The read
+// deadline runs from the accept and covers the whole read, the wait for a
+// slot included: a slow sender reads in a slot until readTimeout after its
+// accept at most, and a connection that gets no slot in time is dropped.
+// They are variables so that tests can make them small.
+var (
+	smallMessage = 64 << 10
+	largeReads   = 4
+	readTimeout  = ReadTimeout
+)
+
 // Serve accepts connections on ln until it is closed, reads one document from
-// each, decodes it and passes it to handle on the connection's own goroutine.
-// An empty connection (a port probe) is ignored; a bad document is logged
+// each, decodes it and passes it to handle on the connection's own goroutine;
+// at most 4 documents over 64 KiB at a time (see smallMessage). An
+// empty connection (a port probe) is ignored; a bad document is logged
 // with the sender's address and answered with an Error, which only a
 // sender that waits for an answer reads. Temporary accept errors are logged
 // and the loop goes on; a closed listener ends it and Serve returns nil.
 func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
+	slots := make(chan struct{}, largeReads)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -173,18 +250,29 @@ func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go serveConn(conn, log, handle)
+		go serveConn(conn, log, handle, slots)
 	}
 }
 
-func serveConn(conn net.Conn, log zerolog.Logger, handle Handler) {
+func serveConn(conn net.Conn, log zerolog.Logger, handle Handler, slots chan struct{}) {
 	defer conn.Close()
 	from := conn.RemoteAddr().String()
-	if err := conn.SetReadDeadline(time.Now().Add(ReadTimeout)); err != nil {
+	deadline := time.Now().Add(readTimeout)
+	if err := conn.SetReadDeadline(deadline); err != nil {
 		log.Warn().Err(err).Str("from", from).Msg("set read deadline")
 		return
 	}
-	data, err := ReadMessage(conn)
+	data, eof, err := fill(conn, nil, smallMessage)
+	if err == nil && !eof {
+		// A large document: read the rest only with a slot.
+		if !acquire(slots, deadline) {
+			log.Warn().Str("from", from).Int("read", len(data)).
+				Msg("dropped message: too many large documents being read; no slot before the read deadline")
+			return
+		}
+		defer func() { <-slots }()
+		data, err = readRest(conn, data)
+	}
 	if err != nil {
 		log.Warn().Err(err).Str("from", from).Msg("dropped message: read failed")
 		return
@@ -203,11 +291,28 @@ func serveConn(conn net.Conn, log zerolog.Logger, handle Handler) {
 	}
 	// The answer, if any, may take a while (the master's loop is busy); the
 	// read deadline must not cut it.
-	if err := conn.SetDeadline(time.Now().Add(ReadTimeout)); err != nil {
+	if err := conn.SetDeadline(time.Now().Add(readTimeout)); err != nil {
 		log.Warn().Err(err).Str("from", from).Msg("set deadline")
 		return
 	}
 	handle(from, msg, func(answer Message) error { return Reply(conn, answer) })
+}
+
+// acquire takes a slot, waiting at most until deadline.
+func acquire(slots chan struct{}, deadline time.Time) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(time.Until(deadline))
+	defer wait.Stop()
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-wait.C:
+		return false
+	}
 }
 
 // SendDatagram sends msg as one UDP datagram.

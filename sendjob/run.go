@@ -184,6 +184,9 @@ func printStatus(out io.Writer, status protocol.ClusterStatus) {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, strings.Join(counts, ", "),
 			clock(j.Started), clock(j.Ended), strings.Join(j.Errors, "; "))
 	}
+	if status.JobsOmitted > 0 {
+		fmt.Fprintf(tw, "(jobs 0 to %d not listed: too many to answer at once; ask for one by its id)\n", status.JobsOmitted-1)
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "WORKER\tADDRESS\tSTATE\tTASKS\tLAST HEARTBEAT")
 	for _, w := range status.Workers {

@@ -15,6 +15,10 @@ import (
 // partition at once, each through its own buffer.
 const MaxReducers = 1000
 
+// MaxPath bounds a path field: Linux's PATH_MAX. A longer path cannot be
+// opened, and the master repeats a job's paths in every job_status reply.
+const MaxPath = 4096
+
 // OnPath reports whether exe is a bare name, which the workers look up on
 // their PATH as a shell would, rather than a path.
 func OnPath(exe string) bool { return !strings.Contains(exe, "/") }
@@ -58,6 +62,9 @@ func Validate(spec protocol.NewMasterJob) error {
 	for _, f := range fields(&spec) {
 		if *f.path == "" && f.name != "combiner_executable" {
 			problems = append(problems, f.name+" is empty")
+		}
+		if len(*f.path) > MaxPath {
+			problems = append(problems, fmt.Sprintf("%s is %d bytes long, at most %d", f.name, len(*f.path), MaxPath))
 		}
 	}
 	if spec.NumMappers < 1 {

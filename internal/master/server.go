@@ -39,6 +39,7 @@ type Server struct {
 	transport protocol.Transport
 	sched     *scheduler.Scheduler
 	events    chan event
+	beats     chan protocol.Heartbeat
 	shutdown  chan struct{}
 	stop      sync.Once
 	// forward: the stop came as a shutdown message, which goes on to the
@@ -71,6 +72,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		transport: cfg.Transport,
 		sched:     scheduler.New(cfg.Scheduler, log),
 		events:    make(chan event),
+		beats:     make(chan protocol.Heartbeat, pendingBeats),
 		shutdown:  make(chan struct{}),
 		done:      make(chan struct{}),
 		outboxes:  make(map[int]*outbox),
@@ -212,6 +214,10 @@ func ask[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, er
 	}
 }
 
+// pendingBeats is how many heartbeats may wait for the loop before the
+// heartbeat listener waits too.
+const pendingBeats = 1024
+
 func (s *Server) loop() {
 	defer close(s.done)
 	tick := time.NewTicker(s.cfg.Scheduler.HeartbeatInterval / 2)
@@ -220,8 +226,15 @@ func (s *Server) loop() {
 		select {
 		case ev := <-s.events:
 			s.execute(ev(time.Now()))
-		case now := <-tick.C:
-			s.execute(s.sched.Tick(now))
+		case hb := <-s.beats:
+			s.execute(s.sched.Heartbeat(time.Now(), hb))
+		case <-tick.C:
+			// Heartbeats that arrived while the loop was busy count before
+			// it judges who is dead: a loop held up (by a flood of
+			// messages, a slow disk, the garbage collector) must not take
+			// its own delay for the workers' silence.
+			s.takeBeats()
+			s.execute(s.sched.Tick(time.Now()))
 		case <-s.shutdown:
 			s.stopServing()
 			return
@@ -251,12 +264,24 @@ func (s *Server) stopServing() {
 	s.log.Info().Msg("master shut down")
 }
 
-// heartbeat takes one datagram from the heartbeat port.
+// takeBeats passes the heartbeats waiting for the loop to the scheduler.
+func (s *Server) takeBeats() {
+	for range len(s.beats) {
+		s.execute(s.sched.Heartbeat(time.Now(), <-s.beats))
+	}
+}
+
+// heartbeat takes one datagram from the heartbeat port. Heartbeats have a
+// queue of their own, which the loop empties before each check for dead
+// workers, rather than waiting their turn among the events.
 func (s *Server) heartbeat(from string, msg protocol.Message) {
 	hb, ok := msg.(protocol.Heartbeat)
 	if !ok {
 		s.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped datagram: not a heartbeat")
 		return
 	}
-	s.post(func(now time.Time) []scheduler.Action { return s.sched.Heartbeat(now, hb) })
+	select {
+	case s.beats <- hb:
+	case <-s.shutdown:
+	}
 }

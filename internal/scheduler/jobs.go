@@ -18,14 +18,16 @@ type job struct {
 	// byOutput finds a task by an output file, absolute and clean: a
 	// status names its task by its outputs.
 	byOutput map[string]*task
-	// failed is set once the job has failed; errors say why. cancelled is
-	// set by Cancel.
-	failed    bool
-	cancelled bool
-	errors    []string
-	submitted time.Time
-	started   time.Time
-	ended     time.Time
+	// failed is set once the job has failed; errors say why (clipped, at
+	// most MaxJobErrors of them, and errorsDropped counts the others).
+	// cancelled is set by Cancel.
+	failed        bool
+	cancelled     bool
+	errors        []string
+	errorsDropped int
+	submitted     time.Time
+	started       time.Time
+	ended         time.Time
 }
 
 // state is the job's public state, derived from its stages.
@@ -108,10 +110,12 @@ func (s *Scheduler) succeed(now time.Time, j *job) []Action {
 }
 
 // fail ends a job as failed, and returns the actions that kill its
-// attempts still running; their results will be ignored.
+// attempts still running; their results will be ignored. why is kept
+// clipped to MaxErrorText, whatever built it: it may hold a worker's text.
 func (s *Scheduler) fail(now time.Time, j *job, why string) []Action {
+	why = clip(why, MaxErrorText)
 	s.log.Error().Int("job", j.id).Str("error", why).Msg("job failed")
-	j.errors = append(j.errors, why)
+	j.addError(why)
 	j.failed = true
 	return s.stop(now, j)
 }

@@ -2,7 +2,9 @@ package scheduler
 
 import (
 	"cmp"
+	"encoding/json"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -11,6 +13,11 @@ import (
 
 // Snapshot reports the job with id jobID, or every job when jobID is nil, and
 // every worker. ok is false when the job does not exist.
+//
+// One job is reported whole. A report of every job stays within
+// StatusBudget however many jobs there were: only the DetailedJobs newest
+// jobs and the jobs not yet ended are listed with their tasks, and older
+// jobs that do not fit in the budget are left out, counted in JobsOmitted.
 func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool) {
 	status.Jobs = []protocol.JobInfo{}
 	status.Workers = []protocol.WorkerInfo{}
@@ -19,11 +26,9 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 		if j == nil {
 			return status, false
 		}
-		status.Jobs = append(status.Jobs, j.info())
+		status.Jobs = append(status.Jobs, j.info(true))
 	} else {
-		for _, j := range s.jobs {
-			status.Jobs = append(status.Jobs, j.info())
-		}
+		status.Jobs, status.JobsOmitted = s.allJobs(StatusBudget)
 	}
 	workers := slices.Collect(maps.Values(s.workers))
 	// By pid; workers whose pids repeat, in the order they registered.
@@ -36,13 +41,50 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 	return status, true
 }
 
-func (j *job) info() protocol.JobInfo {
+// allJobs lists the jobs, oldest first, in at most budget bytes of JSON:
+// the newest first, with their tasks if among the DetailedJobs newest or
+// not yet ended (and if they fit), until one does not fit even without
+// them. omitted counts that job and the older ones, which are left out.
+func (s *Scheduler) allJobs(budget int) (jobs []protocol.JobInfo, omitted int) {
+	jobs = []protocol.JobInfo{}
+	for i := len(s.jobs) - 1; i >= 0; i-- {
+		j := s.jobs[i]
+		detailed := len(s.jobs)-i <= DetailedJobs || !j.over()
+		info := j.info(detailed)
+		size := jsonSize(info)
+		if size > budget && detailed {
+			info = j.info(false)
+			size = jsonSize(info)
+		}
+		if size > budget {
+			omitted = i + 1
+			break
+		}
+		budget -= size
+		jobs = append(jobs, info)
+	}
+	slices.Reverse(jobs)
+	return jobs, omitted
+}
+
+// jsonSize is the length of v in JSON, plus one for the comma that
+// follows it in a list.
+func jsonSize(v any) int {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return math.MaxInt
+	}
+	return len(data) + 1
+}
+
+// info reports j, with its tasks and their attempts if withTasks.
+func (j *job) info(withTasks bool) protocol.JobInfo {
 	info := protocol.JobInfo{
 		ID:              j.id,
 		State:           j.state(),
 		InputDirectory:  j.spec.InputDirectory,
 		OutputDirectory: j.spec.OutputDirectory,
-		Errors:          j.errors,
+		Errors:          j.errorList(),
 		Submitted:       j.submitted,
 		Started:         timePtr(j.started),
 		Ended:           timePtr(j.ended),
@@ -65,7 +107,9 @@ func (j *job) info() protocol.JobInfo {
 				if t.state == taskDone {
 					p.Done++
 				}
-				info.Tasks = append(info.Tasks, t.info())
+				if withTasks {
+					info.Tasks = append(info.Tasks, t.info())
+				}
 			}
 		}
 		info.Phases = append(info.Phases, p)

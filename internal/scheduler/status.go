@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"mapreduce/protocol"
@@ -11,9 +10,14 @@ import (
 // StatusReceived handles a worker's status message. A status that names no
 // running task of this worker (from a dead worker, for a task that was
 // reassigned or is done, for a job that ended) is logged and ignored.
+//
+// A status may be as large as a message can be. What it costs the loop is
+// bounded: log lines and the job's errors carry its strings clipped (see
+// MaxErrorText), and its missing files are looked up once each.
 func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action {
 	files := msg.Files()
-	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", files).Str("status", msg.Status).Logger()
+	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", clipFiles(files)).
+		Str("status", clip(msg.Status, maxLoggedText)).Logger()
 	if len(files) == 0 {
 		log.Warn().Msg("ignored status: names no output file")
 		return nil
@@ -57,12 +61,18 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		if t.running() == 0 {
 			t.state = taskPending
 		}
-		log.Warn().Str("error", msg.Error).Strs("missing", msg.MissingFiles).Msg("task failed for a missing input; running it again")
+		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Strs("missing", clipFiles(msg.MissingFiles)).
+			Msg("task failed for a missing input; running it again")
 		// A missing input that another task produced was lost: produce it
-		// again first.
+		// again first. Only the task's own inputs count.
+		inputs := make(map[string]bool, len(t.inputs))
+		for _, in := range t.inputs {
+			inputs[s.abs(in)] = true
+		}
 		for _, f := range msg.MissingFiles {
-			p := t.job.byOutput[s.abs(f)]
-			if p != nil && p != t && p.state == taskDone && slices.ContainsFunc(t.inputs, func(in string) bool { return s.abs(in) == s.abs(f) }) {
+			f = s.abs(f)
+			p := t.job.byOutput[f]
+			if p != nil && p != t && p.state == taskDone && inputs[f] {
 				p.state = taskPending
 				log.Warn().Str("producer_stage", p.stage.kind.String()).Int("producer", p.index).Msg("input lost; its task runs again")
 			}
@@ -72,10 +82,15 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		t.state = taskFailed
 		text := msg.Error
 		if text == "" {
-			text = fmt.Sprintf("status %q", msg.Status)
+			text = fmt.Sprintf("status %q", clip(msg.Status, maxLoggedText))
 		}
-		log.Warn().Str("error", text).Msg("task failed")
-		return append(s.fail(now, t.job, fmt.Sprintf("%s task %d on worker %d: %s", t.stage.kind, t.index, w.pid, text)), s.advance(now)...)
+		// The job keeps the worker's text clipped, head and tail, to
+		// MaxErrorText with what is put in front: a worker may send
+		// megabytes of it.
+		why := fmt.Sprintf("%s task %d on worker %d: ", t.stage.kind, t.index, w.pid)
+		why += clip(text, MaxErrorText-len(why))
+		log.Warn().Str("error", why).Msg("task failed")
+		return append(s.fail(now, t.job, why), s.advance(now)...)
 	}
 	return s.advance(now)
 }

@@ -64,6 +64,13 @@ func (w *worker) state() string {
 // worker, which sends no id, whose pid is a live worker's on another host
 // is refused: the two could not be told apart.
 func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+	if len(msg.WorkerHost) > maxHostName {
+		// No host has such a name; the worker list, in every job_status
+		// reply, must not carry it.
+		s.log.Warn().Int("worker", msg.WorkerPID).Str("host", clip(msg.WorkerHost, maxLoggedText)).
+			Int("length", len(msg.WorkerHost)).Msg("ignored register: worker_host too long")
+		return nil
+	}
 	var actions []Action
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
