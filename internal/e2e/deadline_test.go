@@ -157,3 +157,34 @@ func TestShutdownKillsPrograms(t *testing.T) {
 		t.Errorf("after shutdown, the mapper's child still runs: pids %v", pids)
 	}
 }
+
+// TestFailedJobKillsItsOtherPrograms: when one task fails its job, the
+// job's other programs are killed at once, freeing their slots, and the
+// next job runs.
+func TestFailedJobKillsItsOtherPrograms(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	marker := uniqueSleep()
+	dir := t.TempDir()
+	// One map task sleeps in a child; the other fails once that child runs.
+	mapper := script(t, dir, "map", fmt.Sprintf(`if mkdir %[1]s/lock 2>/dev/null; then
+  sleep %[2]s &
+  touch %[1]s/sleeping
+  wait
+fi
+while [ ! -e %[1]s/sleeping ]; do sleep 0.01; done
+echo 'this map task fails' >&2
+exit 4
+`, dir, marker), 0o755)
+	bad := good
+	bad.mapper = mapper
+	id, _ := c.submit(bad)
+	info := c.waitJob(id, 30*time.Second)
+	if info.State != protocol.JobFailed || !strings.Contains(strings.Join(info.Errors, "; "), "this map task fails") {
+		t.Fatalf("job ended %s with %q; want failed by the map task", info.State, info.Errors)
+	}
+	waitGone(t, "sleep "+marker)
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}
