@@ -3,7 +3,10 @@
 # background, and returns once both workers have registered.
 #   MASTER_PORT (6000), WORKER_PORTS ("6001 6002"), HTTP_PORT (8080) for the
 #   status page, LOG_DIR (logs) override.
-# Logs go to $LOG_DIR; the master's var/ is ./var. Stop everything with
+# Logs are appended to in $LOG_DIR; the master's var/ is ./var. Every port
+# (the master's TCP port and PORT-1 for UDP heartbeats, the workers', the
+# status page's) must be free, or nothing starts and it exits 1 naming the
+# port. Stop everything with
 #   bin/sendjob --shutdown "$MASTER_PORT"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +16,33 @@ WORKER_PORTS=${WORKER_PORTS:-"6001 6002"}
 HTTP_PORT=${HTTP_PORT:-8080}
 LOG_DIR=${LOG_DIR:-logs}
 
+# Every port this cluster needs must be free before anything starts: a
+# master that cannot bind dies quietly in its log, and workers would join
+# whatever cluster holds the port.
+busy=$(python3 - "$MASTER_PORT" "$HTTP_PORT" $WORKER_PORTS <<'EOF_PY'
+import socket, sys
+master, http, workers = int(sys.argv[1]), int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+needs = [("tcp", master, "the master's port (MASTER_PORT)"),
+         ("udp", master - 1, "the master's heartbeat port (MASTER_PORT-1, UDP)"),
+         ("tcp", http, "the status page (HTTP_PORT)")]
+needs += [("tcp", p, "a worker's port (WORKER_PORTS)") for p in workers]
+for proto, port, what in needs:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError as e:
+        print(f"port {port} ({what}) is in use: {e.strerror}")
+    finally:
+        s.close()
+EOF_PY
+)
+if [ -n "$busy" ]; then
+  echo "start.sh: nothing started:" >&2
+  echo "$busy" | sed 's/^/  /' >&2
+  echo "  Another cluster may be running; choose other ports with MASTER_PORT, WORKER_PORTS and HTTP_PORT." >&2
+  exit 1
+fi
+
 go build -o bin/ ./master ./worker ./sendjob
 mkdir -p "$LOG_DIR"
 
@@ -20,13 +50,20 @@ mkdir -p "$LOG_DIR"
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' ERR
 
-bin/master --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>"$LOG_DIR/master.log" &
-pids+=($!)
+# Logs are appended to, so that an earlier run's stay readable.
+for f in "$LOG_DIR/master.log" $(for port in $WORKER_PORTS; do echo "$LOG_DIR/worker-$port.log"; done); do
+  echo "{\"message\":\"--- start.sh at $(date -Is) ---\"}" >>"$f"
+done
+bin/master --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>>"$LOG_DIR/master.log" &
+master=$!
+pids+=($master)
 echo "master pid $! on port $MASTER_PORT (log $LOG_DIR/master.log)"
 echo "status page: http://localhost:$HTTP_PORT/"
 
-# Wait for the master to answer before starting workers.
+# Wait for our master to answer before starting workers; if it died (a port
+# taken meanwhile), say so rather than talk to whoever answers.
 for _ in $(seq 100); do
+  kill -0 "$master" 2>/dev/null || { echo "start.sh: the master exited; see $LOG_DIR/master.log" >&2; tail -3 "$LOG_DIR/master.log" >&2; exit 1; }
   bin/sendjob --status "$MASTER_PORT" >/dev/null 2>&1 && break
   sleep 0.1
 done
@@ -34,7 +71,7 @@ bin/sendjob --status "$MASTER_PORT" >/dev/null
 
 n=0
 for port in $WORKER_PORTS; do
-  bin/worker --log-format json "$MASTER_PORT" "$port" 2>"$LOG_DIR/worker-$port.log" &
+  bin/worker --log-format json "$MASTER_PORT" "$port" 2>>"$LOG_DIR/worker-$port.log" &
   pids+=($!)
   echo "worker pid $! on port $port (log $LOG_DIR/worker-$port.log)"
   n=$((n + 1))

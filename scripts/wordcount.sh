@@ -11,10 +11,14 @@ MAPPER=exec/word_count/map.py
 REDUCER=exec/word_count/reduce.py
 OUT=output
 
-cleanup() { bin/sendjob --shutdown "$MASTER_PORT" 2>/dev/null || true; }
+# Shut down only a cluster this script started: if start.sh refused (a port
+# in use), the cluster on it is someone else's.
+started=
+cleanup() { [ -z "$started" ] || bin/sendjob --shutdown "$MASTER_PORT" 2>/dev/null || true; }
 trap cleanup EXIT
 
 ./start.sh
+started=1
 rm -rf "$OUT"
 bin/sendjob --wait --timeout 2m --input-directory input --output-directory "$OUT" \
   --mapper-executable "$MAPPER" --reducer-executable "$REDUCER" \
