@@ -54,6 +54,9 @@ const (
 	CapProgress = "progress"
 	// CapCancel: the worker takes cancel_task.
 	CapCancel = "cancel"
+	// CapTask: the worker takes the task field of new_worker_job, and
+	// gives its programs Hadoop Streaming's environment.
+	CapTask = "task"
 )
 
 // MaxHeartbeatTasks bounds the tasks one heartbeat lists, so that it fits
@@ -110,6 +113,18 @@ type NewWorkerJob struct {
 	Executable      string   `json:"executable"`
 	OutputDirectory string   `json:"output_directory"`
 	WorkerPID       int      `json:"worker_pid"`
+	// Task is our extension, sent only to a worker that announced
+	// CapTask: which task of which job this is.
+	Task *TaskIdentity `json:"task,omitempty"`
+}
+
+// TaskIdentity names a task: its job, its stage (map, combine or reduce),
+// its index in the stage and which attempt this is, from 1.
+type TaskIdentity struct {
+	JobID   int    `json:"job_id"`
+	Stage   string `json:"stage"`
+	Index   int    `json:"index"`
+	Attempt int    `json:"attempt"`
 }
 
 // NewSortJob tells a worker to sort the lines of its input files into one file.

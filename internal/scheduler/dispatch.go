@@ -55,7 +55,11 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 	if program == nil {
 		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid}
 	}
-	return protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid}
+	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid}
+	if w.identity {
+		msg.Task = &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: len(t.attempts)}
+	}
+	return msg
 }
 
 // speculate gives each idle worker a copy of the longest-running task of

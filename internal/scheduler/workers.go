@@ -37,10 +37,10 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
-	// progress and cancel: the worker announced protocol.CapProgress and
-	// protocol.CapCancel.
-	progress, cancel bool
-	held             []*task
+	// progress, cancel and identity: the worker announced
+	// protocol.CapProgress, protocol.CapCancel and protocol.CapTask.
+	progress, cancel, identity bool
+	held                       []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
 }
@@ -75,7 +75,8 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
 		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
-		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel)}
+		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel),
+		identity: slices.Contains(msg.Capabilities, protocol.CapTask)}
 	if w.host == "" {
 		w.host = "localhost"
 	}

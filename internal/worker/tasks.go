@@ -40,7 +40,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		if err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in))); err != nil {
+		if err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in)), programEnv(job.Task, in)); err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(err, job.InputFiles)
 		}
@@ -57,9 +57,9 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	w.report(status)
 }
 
-// runExecutable runs exe with stdin from in and stdout to out, which appears
-// whole once the executable has succeeded, or not at all.
-func (w *Worker) runExecutable(r *running, exe, in, out string) error {
+// runExecutable runs exe with stdin from in, stdout to out, which appears
+// whole once the executable has succeeded, or not at all, and env.
+func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) error {
 	select {
 	case w.slots <- struct{}{}:
 		defer func() { <-w.slots }()
@@ -79,6 +79,7 @@ func (w *Worker) runExecutable(r *running, exe, in, out string) error {
 	defer r.programDone()
 	var stderr tailBuffer
 	cmd := exec.CommandContext(r.ctx, exe)
+	cmd.Env = env
 	cmd.Stdin = stdin
 	cmd.Stdout = tmp.File
 	cmd.Stderr = &stderr

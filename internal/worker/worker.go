@@ -182,7 +182,7 @@ func (w *Worker) register() error {
 // repeat so that a restarted master admits it again.
 func (w *Worker) registration() protocol.Register {
 	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel}, WorkerID: w.cfg.ID}
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask}, WorkerID: w.cfg.ID}
 	if w.cfg.Port == 0 {
 		// The port was chosen when listening.
 		_, port, _ := net.SplitHostPort(w.ln.Addr())
