@@ -140,6 +140,9 @@ type Heartbeat struct {
 	// Tasks is our extension, sent by a worker with CapProgress: every task
 	// it holds (at most MaxHeartbeatTasks), queued or running.
 	Tasks []TaskProgress `json:"tasks,omitempty"`
+	// TasksCut: the worker holds more tasks than it lists; those it lists
+	// take turns from one heartbeat to the next.
+	TasksCut bool `json:"tasks_cut,omitempty"`
 	// WorkerID, WorkerHost, WorkerPort and Capabilities are our extension:
 	// our worker repeats its registration in every heartbeat, so that a
 	// master that does not know it (one restarted since) admits it as if

@@ -11,41 +11,56 @@ import (
 // noteProgress records what a heartbeat of w says of the tasks it holds:
 // the progress of those it lists, and a miss for each it does not list
 // although it was assigned more than an interval ago (a heartbeat may leave
-// before the task arrives, or be overtaken on the way).
-func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.TaskProgress) {
-	if !w.progress || s.current == nil {
-		return
+// before the task arrives, or be overtaken on the way). A listed task the
+// worker should not be running (a superseded copy, one it kept while it
+// was taken for dead, one of an ended job or of an earlier master) is
+// killed: it would hold a slot, and maybe write over a live task's output.
+func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.TaskProgress, cut bool) []Action {
+	if !w.progress {
+		return nil
 	}
+	var actions []Action
 	seen := make(map[*attempt]bool)
 	for _, p := range listed {
-		t := s.current.byOutput[s.abs(p.Output)]
-		if t == nil {
+		var t *task
+		if s.current != nil {
+			t = s.current.byOutput[s.abs(p.Output)]
+		}
+		a := (*attempt)(nil)
+		if t != nil {
+			a = t.attemptOn(w)
+		}
+		if a == nil {
+			if w.cancel {
+				s.log.Info().Int("worker", w.pid).Str("task", p.Output).Msg("worker runs a task it no longer holds: cancelling it")
+				actions = append(actions, s.send(w, protocol.CancelTask{Output: p.Output}, 0))
+			}
 			continue
 		}
-		if a := t.attemptOn(w); a != nil {
-			seen[a] = true
-			a.listed = true
-			// Any change is progress: a count may start over, as
-			// our worker's does when a queued task's program starts.
-			if p.Progress != a.progress {
-				a.progress, a.progressed = p.Progress, now
-			}
+		seen[a] = true
+		a.listed = true
+		// Any change is progress: a count may start over, as our
+		// worker's does when a queued task's program starts.
+		if p.Progress != a.progress {
+			a.progress, a.progressed = p.Progress, now
 		}
 	}
-	if len(listed) >= protocol.MaxHeartbeatTasks {
-		return // the list was cut short: an absence says nothing
+	if cut {
+		return actions // the list was cut short: an absence says nothing
 	}
 	for _, t := range w.held {
 		if a := t.attemptOn(w); a != nil && !seen[a] && now.Sub(a.start) > s.cfg.HeartbeatInterval {
 			a.missed++
 		}
 	}
+	return actions
 }
 
 // timeout is how long attempt number i (from 0) of a task may go without
-// progress: TaskTimeout, doubled for each attempt before it.
+// progress: TaskTimeout, doubled for each attempt before it (at most 10
+// times, and never past a year: the shift must not overflow).
 func (s *Scheduler) timeout(i int) time.Duration {
-	return s.cfg.TaskTimeout << min(i, 16)
+	return min(s.cfg.TaskTimeout<<min(i, 10), 365*24*time.Hour)
 }
 
 // expire ends the current job's attempts that made no progress for their
@@ -110,11 +125,13 @@ func (s *Scheduler) lose(now time.Time, t *task, a *attempt) []Action {
 	w := a.worker
 	t.logger(s.log.Warn()).Int("worker", w.pid).Msg("task lost: its worker never listed it; the worker takes no more tasks")
 	w.unusable = true
+	// If the message arrives after all, the task must not run twice.
+	actions := s.cancelAttempt(t, a)
 	t.endAttempt(now, a, OutcomeLost)
 	if t.running() == 0 {
 		t.state = taskPending
 	}
-	return nil
+	return actions
 }
 
 // cancelAttempt asks a's worker, if it takes cancel_task, to kill it.

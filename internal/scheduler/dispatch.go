@@ -20,7 +20,7 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 			return actions
 		}
 		w := live[0]
-		if i := slices.IndexFunc(live, func(w *worker) bool { return !t.timedOutOn(w) }); i >= 0 {
+		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
 			w = live[i]
 		}
 		actions = append(actions, s.assign(now, t, w))

@@ -47,6 +47,20 @@ func TestWorkerIdentity(t *testing.T) {
 		})
 	}
 
+	t.Run("ours asking again while its ack is on the way keeps its tasks", func(t *testing.T) {
+		s := newScheduler()
+		s.Register(at(0), ours("a", "h1", 7001))
+		s.Submit(at(0), spec(1, 1))
+		if maps := sendsOf(s.InputScanned(at(0), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob); len(maps) != 1 {
+			t.Fatalf("map tasks %v, want 1", maps)
+		}
+		acts := s.Register(at(sec), ours("a", "h1", 7001))
+		if len(sendsOf(acts, protocol.TypeRegisterAck)) != 1 || len(sendsOf(acts, protocol.TypeNewWorkerJob)) != 0 {
+			t.Errorf("register again returned %s, want only an ack", describe(acts))
+		}
+		wantWorker(t, s, 1, WorkerBusy, 1)
+	})
+
 	t.Run("a restarted master admits a worker from its heartbeat", func(t *testing.T) {
 		s := newScheduler()
 		reg := ours("a", "h1", 7001)

@@ -28,7 +28,7 @@ import (
 //	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
 //	> submit MAPPERS REDUCERS [combiner]
 //	> scan N                       the input of the job asked for holds N files
-//	> finish TASK                  the worker holding TASK reports it finished
+//	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
 //	> partition I / > merged / > moved / > committed   the master's own work reports back
@@ -163,7 +163,11 @@ func (sc *scenario) play(words []string) []string {
 	case "scan":
 		acts = sc.s.InputScanned(sc.now, sc.asked, inputFiles(num(1)), nil)
 	case "finish":
-		acts = sc.s.StatusReceived(sc.now, finished(sc.send(arg(1))))
+		st := finished(sc.send(arg(1)))
+		if len(words) > 2 { // a worker other than the last one sent it
+			st.WorkerPID = num(2)
+		}
+		acts = sc.s.StatusReceived(sc.now, st)
 	case "fail":
 		acts = sc.s.StatusReceived(sc.now, failed(sc.send(arg(1)), strings.Join(words[2:], " ")))
 	case "retry":

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"github.com/rs/zerolog"
 	"time"
 
 	"mapreduce/protocol"
@@ -31,11 +32,20 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		return nil
 	}
 	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
+	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
+	if late := t.timedOutOn(w); late != nil && msg.Status == protocol.StatusFinished &&
+		(t.state == taskRunning || t.state == taskPending) && t.attemptOn(w) == nil {
+		// A worker that could not be told to stop a task that timed out
+		// (a reference worker) finished it after all: its output is as
+		// good as any copy's.
+		late.end, late.outcome = now, OutcomeFinished
+		log.Info().Msg("a timed-out attempt finished after all")
+		return append(s.done(now, t, log), s.advance(now)...)
+	}
 	if t.state != taskRunning {
 		log.Info().Msg("ignored status: task is not running")
 		return nil
 	}
-	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
 	var a *attempt
 	if w != nil && !w.dead {
 		a = t.attemptOn(w)
@@ -47,14 +57,8 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	switch {
 	case msg.Status == protocol.StatusFinished:
 		t.endAttempt(now, a, OutcomeFinished)
-		t.state = taskDone
 		log.Info().Dur("took", now.Sub(a.start)).Msg("task finished")
-		for _, other := range t.attempts {
-			if other.live() {
-				t.endAttempt(now, other, OutcomeSuperseded)
-				log.Info().Int("loser", other.worker.pid).Msg("speculative copy superseded")
-			}
-		}
+		return append(s.done(now, t, log), s.advance(now)...)
 	case msg.Retry && t.retries < maxRetries:
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)
@@ -93,4 +97,20 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		return append(s.fail(now, t.job, why), s.advance(now)...)
 	}
 	return s.advance(now)
+}
+
+// done marks t done and ends its other attempts, superseded: a
+// speculative copy, or the next attempt of a task whose timed-out attempt
+// finished after all. It returns the actions that kill them.
+func (s *Scheduler) done(now time.Time, t *task, log zerolog.Logger) []Action {
+	t.state = taskDone
+	var kills []Action
+	for _, other := range t.attempts {
+		if other.live() {
+			kills = append(kills, s.cancelAttempt(t, other)...)
+			t.endAttempt(now, other, OutcomeSuperseded)
+			log.Info().Int("loser", other.worker.pid).Msg("another copy finished first: superseded")
+		}
+	}
+	return kills
 }

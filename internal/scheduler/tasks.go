@@ -99,9 +99,14 @@ func (t *task) attemptOn(w *worker) *attempt {
 // cancel_task: the first of its outputs.
 func (t *task) name() string { return t.outputs[0] }
 
-// timedOutOn reports whether an attempt of t timed out on w.
-func (t *task) timedOutOn(w *worker) bool {
-	return slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.worker == w && a.outcome == OutcomeTimedOut })
+// timedOutOn returns the last attempt of t that timed out on w, or nil.
+func (t *task) timedOutOn(w *worker) *attempt {
+	for i := len(t.attempts) - 1; i >= 0; i-- {
+		if a := t.attempts[i]; a.worker == w && a.outcome == OutcomeTimedOut {
+			return a
+		}
+	}
+	return nil
 }
 
 // liveAttempt returns t's first live attempt, or nil.

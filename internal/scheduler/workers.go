@@ -64,12 +64,18 @@ func (w *worker) state() string {
 // worker, which sends no id, whose pid is a live worker's on another host
 // is refused: the two could not be told apart.
 func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+	_, actions := s.register(now, msg)
+	return append(actions, s.advance(now)...)
+}
+
+// register records a worker and acknowledges it; nil if it is refused.
+func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []Action) {
 	if len(msg.WorkerHost) > maxHostName {
 		// No host has such a name; the worker list, in every job_status
 		// reply, must not carry it.
 		s.log.Warn().Int("worker", msg.WorkerPID).Str("host", clip(msg.WorkerHost, maxLoggedText)).
 			Int("length", len(msg.WorkerHost)).Msg("ignored register: worker_host too long")
-		return nil
+		return nil, nil
 	}
 	var actions []Action
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
@@ -80,13 +86,20 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	if w.host == "" {
 		w.host = "localhost"
 	}
+	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
 	if old, ok := s.workers[key]; ok && !old.dead {
-		if msg.WorkerID == "" && old.host != w.host {
+		switch {
+		case msg.WorkerID != "" && old.addr() == w.addr():
+			// Our worker asks again while its ack is on the way: a random
+			// id is never a restarted process, and it keeps its tasks.
+			s.log.Info().Int("worker", old.pid).Msg("worker registered again; acknowledged again")
+			return old, []Action{s.send(old, ack, s.cfg.AckRetry)}
+		case msg.WorkerID == "" && old.host != w.host:
 			// On one host a pid names one process at a time (a new port
 			// is a restart); across hosts two live workers may share it.
 			s.log.Warn().Int("worker", w.pid).Str("addr", w.addr()).Str("live", old.addr()).
 				Msg("register refused: a live worker on another host has that pid, and a worker without worker_id is known by its pid alone")
-			return nil
+			return nil, nil
 		}
 		s.log.Info().Int("worker", old.pid).Msg("worker registered again; its tasks go back to pending")
 		s.release(now, old, OutcomeWorkerDead)
@@ -98,9 +111,7 @@ func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	s.beats.Beat(key, now)
 	w.lastBeat = now
 	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
-	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
-	actions = append(actions, s.send(w, ack, s.cfg.AckRetry))
-	return append(actions, s.advance(now)...)
+	return w, append(actions, s.send(w, ack, s.cfg.AckRetry))
 }
 
 // send addresses msg to w's current incarnation. A refused connection is
@@ -114,8 +125,9 @@ func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Durati
 // One from a worker declared dead brings it back, as a new incarnation
 // holding nothing: it was only slow or unreachable, and a reference worker
 // never registers again by itself. One from an unknown worker that carries
-// its registration (ours, after this master restarted) registers it; one
-// without changes nothing.
+// its registration (ours, after this master restarted) registers it, and
+// kills the tasks it lists, an earlier master's; one without changes
+// nothing.
 func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w, ok := s.workers[key]
@@ -124,22 +136,28 @@ func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 			return nil
 		}
 		s.log.Info().Int("worker", msg.WorkerPID).Msg("an unknown worker heartbeats with its address: registering it")
-		return s.Register(now, protocol.Register{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort,
+		w, actions := s.register(now, protocol.Register{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort,
 			WorkerPID: msg.WorkerPID, Capabilities: msg.Capabilities, WorkerID: msg.WorkerID})
+		if w == nil {
+			return nil
+		}
+		// The kills go out before any task: the outbox keeps order.
+		actions = append(actions, s.noteProgress(now, w, msg.Tasks, true)...)
+		return append(actions, s.advance(now)...)
 	}
 	if now.After(w.lastBeat) {
 		w.lastBeat = now
 	}
 	s.beats.Beat(key, now)
 	if !w.dead {
-		s.noteProgress(now, w, msg.Tasks)
-		return nil
+		return s.noteProgress(now, w, msg.Tasks, msg.TasksCut)
 	}
 	s.seq++
 	w.incarnation = s.seq
 	w.dead = false
 	s.log.Info().Int("worker", w.pid).Msg("dead worker heartbeats again; it is ready again")
-	return s.advance(now)
+	// What it still runs went to other workers meanwhile.
+	return append(s.noteProgress(now, w, msg.Tasks, true), s.advance(now)...)
 }
 
 // Tick declares dead the workers whose heartbeats stopped, hands their
