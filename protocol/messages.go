@@ -59,9 +59,10 @@ const (
 	CapTask = "task"
 )
 
-// MaxHeartbeatTasks bounds the tasks one heartbeat lists, so that it fits
-// in a datagram; a worker holding more lists this many.
-const MaxHeartbeatTasks = 200
+// MaxHeartbeatSize bounds an extended heartbeat, so that it fits in one
+// unfragmented datagram; a worker holding more tasks than fit lists some,
+// in turns, and sets TasksCut.
+const MaxHeartbeatSize = 1400
 
 // Values of Status.Status.
 const (
@@ -89,6 +90,10 @@ type RegisterAck struct {
 	WorkerHost string `json:"worker_host"`
 	WorkerPort int    `json:"worker_port"`
 	WorkerPID  int    `json:"worker_pid"`
+	// Capabilities is our extension: the extensions the master takes
+	// (CapProgress: heartbeats with tasks and a registration). A worker
+	// sends a reference master, which announces none, plain heartbeats.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // NewMasterJob asks the master to run a MapReduce job.

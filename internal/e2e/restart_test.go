@@ -85,3 +85,23 @@ func TestWorkersWithTheSamePid(t *testing.T) {
 	id, out = c.submit(good)
 	c.waitDone(good, id, out)
 }
+
+// TestMasterRestartMidJob: the master dies while a program runs; the new
+// master kills that program through its worker (it belonged to the old
+// master's job-0, whose paths the new job-0 shares) and runs its own jobs,
+// even with the worker's one slot held by a hung program.
+func TestMasterRestartMidJob(t *testing.T) {
+	c := newCluster(t, "--task-timeout", "2s")
+	c.startWorkerWith([]string{"--parallel", "1"})
+	marker := uniqueSleep()
+	hung := job{input: "input", mapper: hangingMapper(t, marker), reducer: "exec/word_count/reduce.py", mappers: 1, reducers: 1}
+	c.submit(hung)
+	testutil.WaitFor(t, 10*time.Second, "the hung mapper running", func() bool { return len(running(t, "sleep "+marker)) > 0 })
+	c.master.kill()
+	c.startMaster()
+	testutil.WaitFor(t, 10*time.Second, "the worker back", func() bool { return c.liveWorkers() == 1 })
+	waitGone(t, "sleep "+marker)
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 1, reducers: 1}
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}

@@ -376,7 +376,7 @@ func TestRegisterAck(t *testing.T) {
 				t.Fatalf("got %T, want Send", acts[0])
 			}
 			want := protocol.RegisterAck{WorkerHost: tt.host, WorkerPort: 6001, WorkerPID: 4242}
-			if send.Msg != want {
+			if !reflect.DeepEqual(send.Msg, want) {
 				t.Errorf("message %#v, want %#v", send.Msg, want)
 			}
 			if send.Addr != tt.wantAddr || send.PID != 4242 || send.RetryFor != testConfig.AckRetry {

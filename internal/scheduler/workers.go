@@ -87,6 +87,10 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 		w.host = "localhost"
 	}
 	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
+	if len(msg.Capabilities) > 0 {
+		// Only a worker that announced extensions hears of ours.
+		ack.Capabilities = []string{protocol.CapProgress}
+	}
 	if old, ok := s.workers[key]; ok && !old.dead {
 		switch {
 		case msg.WorkerID != "" && old.addr() == w.addr():

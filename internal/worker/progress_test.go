@@ -43,6 +43,7 @@ while :; do echo line; sleep 0.01; done
 
 	// Two heartbeats that list both tasks: each task's count has changed.
 	progress := func() map[string]int64 {
+		deadline := time.After(2 * time.Second)
 		for {
 			select {
 			case hb := <-m.beats:
@@ -53,7 +54,7 @@ while :; do echo line; sleep 0.01; done
 				if len(got) == 2 {
 					return got
 				}
-			case <-time.After(2 * time.Second):
+			case <-deadline:
 				t.Fatal("no heartbeat listing both tasks")
 			}
 		}
@@ -78,5 +79,31 @@ while :; do echo line; sleep 0.01; done
 	case st := <-m.statuses:
 		t.Errorf("a status for the cancelled task: %+v", st)
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestReferenceMasterGetsPlainHeartbeats: a master whose register_ack
+// announces no extension gets the reference protocol's heartbeat, whatever
+// the worker holds: a reference master may read datagrams into a small
+// buffer.
+func TestReferenceMasterGetsPlainHeartbeats(t *testing.T) {
+	m := newFakeMaster(t, 0)
+	m.reference = true
+	m.listen()
+	w := m.start(m.config())
+	base := t.TempDir()
+	sleeper := script(t, base, "sleeper", "exec sleep 30\n")
+	inputs := writeInputs(t, base, []string{"a"}, func(string) string { return "x\n" })
+	m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: sleeper, OutputDirectory: base, WorkerPID: workerPID})
+	for range 5 {
+		select {
+		case hb := <-m.beats:
+			data, err := protocol.Encode(hb)
+			if err != nil || string(data) != fmt.Sprintf(`{"message_type":"heartbeat","worker_pid":%d}`, workerPID) {
+				t.Fatalf("heartbeat %s (%v), want the reference protocol's", data, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("no heartbeat")
+		}
 	}
 }

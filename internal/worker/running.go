@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,8 @@ type running struct {
 	done       int64
 	stdin, out *os.File
 	started    bool
+	// waiting: the task waits for a slot for its next program.
+	waiting bool
 }
 
 // progress counts the bytes the task has read and written so far. The
@@ -38,7 +42,7 @@ type running struct {
 func (r *running) progress() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sort || !r.started {
+	if r.sort || !r.started || r.waiting {
 		// A task waiting for a slot is not stuck: the programs holding
 		// the slots are, if anything, and their own clocks run.
 		return time.Now().UnixNano()
@@ -60,6 +64,13 @@ func (r *running) now() int64 {
 		}
 	}
 	return n
+}
+
+// waitingForSlot records whether the task waits for a slot.
+func (r *running) waitingForSlot(waiting bool) {
+	r.mu.Lock()
+	r.waiting = waiting
+	r.mu.Unlock()
 }
 
 // runningProgram records that a program now reads stdin and writes out.
@@ -88,6 +99,12 @@ func (w *Worker) hold(output string, sort bool) *running {
 		r.cancel()
 		return nil
 	}
+	if old := w.held[filepath.Clean(output)]; old != nil {
+		// The master sent the task again (after it restarted, or took
+		// the worker for dead): the newer message wins; two programs
+		// must not write the same output.
+		old.cancel()
+	}
 	w.held[filepath.Clean(output)] = r
 	w.tasks.Add(1)
 	return r
@@ -114,8 +131,7 @@ func (w *Worker) cancelTask(output string) bool {
 	return r != nil
 }
 
-// heldTasks lists what the worker holds for a heartbeat, at most
-// protocol.MaxHeartbeatTasks of it.
+// heldTasks lists what the worker holds, by output, for a heartbeat.
 func (w *Worker) heldTasks() []protocol.TaskProgress {
 	w.mu.Lock()
 	held := make([]*running, 0, len(w.held))
@@ -123,9 +139,29 @@ func (w *Worker) heldTasks() []protocol.TaskProgress {
 		held = append(held, r)
 	}
 	w.mu.Unlock()
-	var tasks []protocol.TaskProgress
-	for _, r := range held[:min(len(held), protocol.MaxHeartbeatTasks)] {
+	slices.SortFunc(held, func(a, b *running) int { return strings.Compare(a.output, b.output) })
+	tasks := make([]protocol.TaskProgress, 0, len(held))
+	for _, r := range held {
 		tasks = append(tasks, protocol.TaskProgress{Output: r.output, Progress: r.progress()})
 	}
 	return tasks
+}
+
+// fitHeartbeat cuts hb's task list to protocol.MaxHeartbeatSize, starting
+// at task number first (mod the list's length), so that every task is
+// listed in turn.
+func fitHeartbeat(hb protocol.Heartbeat, first int) protocol.Heartbeat {
+	all := hb.Tasks
+	for n := len(all); n > 0; n-- {
+		hb.Tasks = hb.Tasks[:0:0]
+		for i := range n {
+			hb.Tasks = append(hb.Tasks, all[(first+i)%len(all)])
+		}
+		hb.TasksCut = n < len(all)
+		if data, err := protocol.Encode(hb); err == nil && len(data) <= protocol.MaxHeartbeatSize {
+			return hb
+		}
+	}
+	hb.Tasks, hb.TasksCut = nil, len(all) > 0
+	return hb
 }

@@ -60,8 +60,10 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 // runExecutable runs exe with stdin from in, stdout to out, which appears
 // whole once the executable has succeeded, or not at all, and env.
 func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) error {
+	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
+		r.waitingForSlot(false)
 		defer func() { <-w.slots }()
 	case <-r.ctx.Done():
 		return r.ctx.Err()

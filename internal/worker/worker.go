@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,9 @@ type Worker struct {
 	stopping bool
 	// dropTasks counts down Config.DropTasks.
 	dropTasks atomic.Int64
+	// extended: the master announced it takes our heartbeat extensions; a
+	// reference master gets the reference protocol's heartbeat.
+	extended atomic.Bool
 }
 
 // Start listens, registers with the master and starts heartbeats. It
@@ -197,10 +201,16 @@ func (w *Worker) heartbeat() {
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	var failing, logged time.Time // since when sends fail, when last logged
+	next := 0                     // the first task to list, when they do not all fit
 	for {
-		reg := w.registration()
-		hb := protocol.Heartbeat{WorkerPID: w.cfg.PID, Tasks: w.heldTasks(), WorkerID: reg.WorkerID,
-			WorkerHost: reg.WorkerHost, WorkerPort: reg.WorkerPort, Capabilities: reg.Capabilities}
+		hb := protocol.Heartbeat{WorkerPID: w.cfg.PID}
+		if w.extended.Load() {
+			reg := w.registration()
+			hb.Tasks, hb.WorkerID, hb.WorkerHost, hb.WorkerPort, hb.Capabilities =
+				w.heldTasks(), reg.WorkerID, reg.WorkerHost, reg.WorkerPort, reg.Capabilities
+			hb = fitHeartbeat(hb, next)
+			next += len(hb.Tasks)
+		}
 		err := w.transport.SendDatagram(addr, hb)
 		switch {
 		case err != nil && (failing.IsZero() || time.Since(logged) > outageLogEvery):
@@ -225,6 +235,9 @@ func (w *Worker) heartbeat() {
 func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.RegisterAck:
+		if slices.Contains(m.Capabilities, protocol.CapProgress) {
+			w.extended.Store(true)
+		}
 		first := false
 		w.ack.Do(func() { close(w.acked); first = true })
 		if !first {

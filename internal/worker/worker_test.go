@@ -38,6 +38,9 @@ type fakeMaster struct {
 	mu        sync.Mutex
 	ignore    int
 	registers []protocol.Register
+	// reference: the master acknowledges as a reference master does,
+	// announcing no extension.
+	reference bool
 
 	statuses chan protocol.Status
 	beats    chan protocol.Heartbeat
@@ -93,7 +96,12 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Mess
 			return
 		}
 		to := net.JoinHostPort(msg.WorkerHost, strconv.Itoa(msg.WorkerPort))
-		ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
+		// Like ours, this master announces that it takes extended heartbeats.
+		ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID,
+			Capabilities: []string{protocol.CapProgress}}
+		if m.reference {
+			ack.Capabilities = nil
+		}
 		if err := m.net.Send(to, ack); err != nil {
 			m.t.Errorf("send register_ack to %s: %v", to, err)
 		}
