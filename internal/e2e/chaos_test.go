@@ -243,8 +243,13 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	if lost := attemptsEnded(info, "lost"); len(lost) != 1 || lost[0] != lossy.pid() {
 		t.Errorf("attempts lost on workers %v, want one, on the lossy worker %d", lost, lossy.pid())
 	}
-	// The frozen worker's late map status reached the master and was dropped.
-	c.waitLog(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))
+	// The frozen worker's late map work was killed when its heartbeats
+	// listed it again, or its late status reached the master and was
+	// dropped.
+	testutil.WaitFor(t, 10*time.Second, "the frozen worker's late work killed or ignored", func() bool {
+		return c.logged(frozen, "task cancelled by the master") ||
+			c.logged(c.master, "ignored status", fmt.Sprintf(`"worker":%d,`, frozen.pid()))
+	})
 	for _, ph := range phases {
 		if n := deadAttempts(info, ph); n == 0 {
 			t.Errorf("no %s attempt ended with its worker dead: the chaos missed that phase", ph)

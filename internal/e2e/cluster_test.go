@@ -440,21 +440,26 @@ func diffSummary(want, got string) string {
 func (c *cluster) waitLog(p *proc, parts ...string) {
 	c.t.Helper()
 	testutil.WaitFor(c.t, 10*time.Second, fmt.Sprintf("%s to log %q", p.name, parts), func() bool {
-		data, err := os.ReadFile(p.log)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-	lines:
-		for _, line := range strings.Split(string(data), "\n") {
-			for _, part := range parts {
-				if !strings.Contains(line, part) {
-					continue lines
-				}
-			}
-			return true
-		}
-		return false
+		return c.logged(p, parts...)
 	})
+}
+
+// logged reports whether a line of p's log holds every one of parts.
+func (c *cluster) logged(p *proc, parts ...string) bool {
+	data, err := os.ReadFile(p.log)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+lines:
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, part := range parts {
+			if !strings.Contains(line, part) {
+				continue lines
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // freePort returns a TCP port nobody listens on now.
