@@ -221,14 +221,24 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 	}
 }
 
-// liveWorkers returns the live workers that may take tasks, least loaded first, then in the order
+// liveWorkers returns the live workers that may take tasks (those that lost
+// a task only when there is no other), least loaded first, then in the order
 // they registered.
 func (s *Scheduler) liveWorkers() []*worker {
-	var live []*worker
+	var live, unusable []*worker
 	for _, w := range s.workers {
-		if !w.dead && !w.unusable {
+		switch {
+		case w.dead:
+		case w.unusable:
+			unusable = append(unusable, w)
+		default:
 			live = append(live, w)
 		}
+	}
+	if len(live) == 0 {
+		// A worker that once lost a task is better than none: a job must
+		// not wait for good on a cluster whose every worker lost one.
+		live = unusable
 	}
 	slices.SortFunc(live, func(a, b *worker) int {
 		if d := len(a.held) - len(b.held); d != 0 {
