@@ -10,6 +10,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
+
+	"mapreduce/internal/version"
 )
 
 func main() {
@@ -27,12 +29,24 @@ func main() {
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
 	pflag.BoolVar(&o.cancel, "cancel", false, "cancel job ID (given after PORT), queued or running; its programs are killed")
+	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --shutdown PORT\n")
 		pflag.PrintDefaults()
 	}
 	pflag.Parse()
-	if pflag.NArg() < 1 || pflag.NArg() > 2 || (pflag.NArg() == 2 && !o.status && !o.cancel) || (o.cancel && pflag.NArg() != 2) {
+	if *showVersion {
+		fmt.Println(version.String("sendjob"))
+		return
+	}
+	switch {
+	case pflag.NArg() == 2 && !o.status && !o.cancel:
+		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status or --cancel\n", pflag.Arg(1))
+		os.Exit(2)
+	case o.cancel && pflag.NArg() != 2:
+		fmt.Fprintln(os.Stderr, "sendjob: --cancel needs the job ID after PORT")
+		os.Exit(2)
+	case pflag.NArg() < 1 || pflag.NArg() > 2:
 		pflag.Usage()
 		os.Exit(2)
 	}

@@ -10,9 +10,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"mapreduce/internal/bytesize"
 	"mapreduce/internal/logging"
 	"mapreduce/internal/profile"
 	"mapreduce/internal/stopsignal"
+	"mapreduce/internal/version"
 	"mapreduce/internal/worker"
 )
 
@@ -27,7 +29,8 @@ func main() {
 	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to send a heartbeat")
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", cfg.RegisterTimeout, "how long to keep trying to register, or to deliver a status")
 	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
-	pflag.Int64Var(&cfg.SortMemory, "sort-memory", cfg.SortMemory, "bytes of lines a sort task holds in memory before spilling sorted runs to disk")
+	pflag.Var((*bytesize.Size)(&cfg.SortMemory), "sort-memory", "how much of its lines a sort task holds in memory before spilling sorted runs to disk (bytes, or 256MiB, 1GiB...)")
+	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.IntVar(&cfg.DropTasks, "drop-tasks", 0, "for tests: drop the first N task messages, as a network that loses them would")
 	pflag.CommandLine.MarkHidden("drop-tasks")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -38,6 +41,10 @@ func main() {
 		pflag.PrintDefaults()
 	}
 	pflag.Parse()
+	if *showVersion {
+		fmt.Println(version.String("worker"))
+		return
+	}
 	if pflag.NArg() != 2 {
 		pflag.Usage()
 		os.Exit(2)
