@@ -9,6 +9,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  echo "NOTE: no Chromium here: the status page's browser test (TestStatusPageBrowser) will be skipped."
+fi
 go test -race -count=1 ./...
 go test -run "^$" -fuzz FuzzDecode -fuzztime "${FUZZ_TIME:-10s}" ./protocol
 scripts/chaos.sh "${CHAOS_RUNS:-3}"

@@ -45,7 +45,7 @@ func (s *Server) execute(actions []scheduler.Action) {
 					s.post(func(now time.Time) []scheduler.Action { return s.sched.PartitionMerged(now, a.Job, partition) })
 				}
 				resorted, err := group.MergePartition(a.Inputs, a.OutputDir, a.Reducers, ready)
-				s.log.Info().Int("job", a.Job).Dur("took", time.Since(start)).Strs("resorted", resorted).Err(err).Msg("merged sorted files")
+				s.log.Info().Int("job", a.Job).Stringer("took", time.Since(start)).Strs("resorted", resorted).Err(err).Msg("merged sorted files")
 				s.post(func(now time.Time) []scheduler.Action { return s.sched.Merged(now, a.Job, err) })
 			}()
 		case scheduler.MoveOutputs:

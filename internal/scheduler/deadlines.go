@@ -97,7 +97,7 @@ func (s *Scheduler) expire(now time.Time) []Action {
 func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Duration) []Action {
 	actions := s.cancelAttempt(t, a)
 	t.endAttempt(now, a, OutcomeTimedOut)
-	t.logger(s.log.Warn()).Int("worker", a.worker.pid).Dur("timeout", limit).Msg("task timed out")
+	t.logger(s.log.Warn()).Int("worker", a.worker.pid).Stringer("timeout", limit).Msg("task timed out")
 	var timedOut []string
 	for _, b := range t.attempts {
 		if b.outcome == OutcomeTimedOut {

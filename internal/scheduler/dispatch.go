@@ -102,7 +102,7 @@ func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
 		if straggler == nil {
 			break
 		}
-		straggler.logger(s.log.Info()).Dur("running", longest).Dur("threshold", threshold).Msg("speculative copy")
+		straggler.logger(s.log.Info()).Stringer("running", longest).Stringer("threshold", threshold).Msg("speculative copy")
 		actions = append(actions, s.assign(now, straggler, w))
 	}
 	return actions

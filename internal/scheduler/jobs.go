@@ -97,7 +97,7 @@ func (s *Scheduler) advance(now time.Time) []Action {
 // running (a task run again for a lost input that another copy made
 // anyway) is cancelled, so that its worker is free.
 func (s *Scheduler) succeed(now time.Time, j *job) []Action {
-	s.log.Info().Int("job", j.id).Dur("took", now.Sub(j.started)).Msg("job done")
+	s.log.Info().Int("job", j.id).Stringer("took", now.Sub(j.started)).Msg("job done")
 	actions := s.stop(now, j)
 	for _, st := range j.stages {
 		for _, t := range st.tasks {

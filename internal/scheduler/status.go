@@ -57,7 +57,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	switch {
 	case msg.Status == protocol.StatusFinished:
 		t.endAttempt(now, a, OutcomeFinished)
-		log.Info().Dur("took", now.Sub(a.start)).Msg("task finished")
+		log.Info().Stringer("took", now.Sub(a.start)).Msg("task finished")
 		return append(s.done(now, t, log), s.advance(now)...)
 	case msg.Retry && t.retries < maxRetries:
 		t.retries++

@@ -50,7 +50,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 		return
 	}
 	if status.Status == protocol.StatusFinished {
-		log.Info().Dur("took", time.Since(start)).Msg("task finished")
+		log.Info().Stringer("took", time.Since(start)).Msg("task finished")
 	} else {
 		log.Warn().Str("error", status.Error).Msg("task failed")
 	}
@@ -121,7 +121,7 @@ func (w *Worker) runSortTask(job protocol.NewSortJob, r *running) {
 			w.log.Warn().Str("error", status.Error).Msg("sort failed")
 		} else {
 			w.log.Info().Str("output", job.OutputFile).Int("inputs", len(job.InputFiles)).
-				Dur("took", time.Since(start)).Msg("sort finished")
+				Stringer("took", time.Since(start)).Msg("sort finished")
 		}
 	case <-r.ctx.Done():
 		return

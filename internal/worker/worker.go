@@ -221,7 +221,7 @@ func (w *Worker) heartbeat() {
 				failing = logged
 			}
 		case err == nil && !failing.IsZero():
-			w.log.Info().Dur("after", time.Since(failing)).Msg("heartbeats go through again")
+			w.log.Info().Stringer("after", time.Since(failing)).Msg("heartbeats go through again")
 			failing = time.Time{}
 		}
 		select {
