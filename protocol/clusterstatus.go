@@ -50,6 +50,8 @@ type JobInfo struct {
 	Started         *time.Time  `json:"started,omitempty"`
 	Ended           *time.Time  `json:"ended,omitempty"`
 	Tasks           []TaskInfo  `json:"tasks,omitempty"`
+	// Counters sum the counters of the accepted attempt of each task.
+	Counters Counters `json:"counters,omitempty"`
 }
 
 // PhaseInfo counts a phase's tasks.
@@ -77,6 +79,11 @@ type AttemptInfo struct {
 	// cancelled (the job failed), retry (an input was missing; the task
 	// runs again) or superseded (a speculative copy that lost).
 	Outcome string `json:"outcome,omitempty"`
+	// StatusLine is the attempt's last reporter:status: line.
+	StatusLine string `json:"status_line,omitempty"`
+	// Log: the master keeps what the attempt wrote to stderr; ask for it
+	// with task_logs.
+	Log bool `json:"log,omitempty"`
 }
 
 // WorkerInfo is one worker as the master sees it.

@@ -44,6 +44,8 @@ var kinds = map[string]*messageKind{
 	TypeError:          kind[Error]("error"),
 	TypeCancelTask:     kind[CancelTask]("output"),
 	TypeCancelJob:      kind[CancelJob]("job_id"),
+	TypeTaskLogs:       kind[TaskLogsRequest]("job_id"),
+	TypeTaskLogsReply:  kind[TaskLogs]("job_id", "logs"),
 }
 
 func kind[T Message](required ...string) *messageKind {

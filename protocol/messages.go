@@ -43,6 +43,10 @@ const (
 	// TypeCancelJob asks the master to cancel a job; the answer is the job's
 	// job_status_reply, or an error.
 	TypeCancelJob = "cancel_job"
+	// TypeTaskLogs asks the master for the logs of a job's tasks; the
+	// answer is a task_logs_reply, or an error.
+	TypeTaskLogs      = "task_logs"
+	TypeTaskLogsReply = "task_logs_reply"
 )
 
 // Capabilities a worker announces in Register, our extension: a reference
@@ -166,6 +170,9 @@ type Heartbeat struct {
 type TaskProgress struct {
 	Output   string `json:"output"`
 	Progress int64  `json:"progress"`
+	// StatusLine is the task's last reporter:status: line, at most
+	// MaxStatusLine bytes.
+	StatusLine string `json:"status_line,omitempty"`
 }
 
 // CancelTask tells a worker to kill the task whose first output is Output
@@ -185,6 +192,32 @@ type Shutdown struct{}
 // JobStatusRequest asks for the status of one job, or of all when JobID is nil.
 type JobStatusRequest struct {
 	JobID *int `json:"job_id,omitempty"`
+}
+
+// TaskLogsRequest asks the master for the logs kept of job JobID's tasks:
+// of every task, or of the one Task names (as TaskLog.Task does). The
+// master answers with TaskLogs or Error.
+type TaskLogsRequest struct {
+	JobID int    `json:"job_id"`
+	Task  string `json:"task,omitempty"`
+}
+
+// TaskLogs answers a TaskLogsRequest: the logs of each attempt, by task and
+// attempt. Omitted counts the logs left out to keep the answer within
+// MaxMessageSize; ask for one task to see them.
+type TaskLogs struct {
+	JobID   int       `json:"job_id"`
+	Logs    []TaskLog `json:"logs"`
+	Omitted int       `json:"omitted,omitempty"`
+}
+
+// TaskLog is what one attempt of a task wrote to stderr (its end, at most
+// MaxTaskLog bytes). Task names the task as STAGE-INDEX, such as map-3;
+// attempts count from 1.
+type TaskLog struct {
+	Task    string `json:"task"`
+	Attempt int    `json:"attempt"`
+	Text    string `json:"text"`
 }
 
 // JobAccepted answers a new_master_job with the id the master gave it.
@@ -211,3 +244,5 @@ func (JobAccepted) Type() string      { return TypeJobAccepted }
 func (Error) Type() string            { return TypeError }
 func (CancelTask) Type() string       { return TypeCancelTask }
 func (CancelJob) Type() string        { return TypeCancelJob }
+func (TaskLogsRequest) Type() string  { return TypeTaskLogs }
+func (TaskLogs) Type() string         { return TypeTaskLogsReply }

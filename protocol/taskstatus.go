@@ -15,8 +15,29 @@ type Status struct {
 	WorkerPID   int      `json:"worker_pid"`
 	// WorkerID is our extension: see Register.WorkerID.
 	WorkerID string `json:"worker_id,omitempty"`
+	Report
 	Failure
 }
+
+// Report is our extension of a status: what the task's programs said
+// besides their output. A reference master ignores it.
+type Report struct {
+	// Counters are the task's counters: its programs' reporter:counter:
+	// lines and the built-in ones.
+	Counters Counters `json:"counters,omitempty"`
+	// StatusLine is the last reporter:status: line.
+	StatusLine string `json:"status_line,omitempty"`
+	// Log is the end of what the programs wrote to stderr, reporter lines
+	// left out: at most MaxTaskLog bytes.
+	Log string `json:"log,omitempty"`
+}
+
+// MaxTaskLog bounds the log a status carries, and the master keeps, for one
+// attempt of a task.
+const MaxTaskLog = 32 << 10
+
+// MaxStatusLine bounds a task's status line.
+const MaxStatusLine = 100
 
 // Failure is our extension of a status whose Status is StatusFailed. A
 // reference master ignores it, as it ignores a status other than "finished".
@@ -38,9 +59,10 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Status      string    `json:"status"`
 		WorkerPID   int       `json:"worker_pid"`
 		WorkerID    string    `json:"worker_id,omitempty"`
+		Report
 		Failure
 	}
-	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, WorkerID: s.WorkerID, Failure: s.Failure}
+	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, WorkerID: s.WorkerID, Report: s.Report, Failure: s.Failure}
 	if s.OutputFiles != nil {
 		w.OutputFiles = &s.OutputFiles
 	}

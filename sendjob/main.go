@@ -29,9 +29,10 @@ func main() {
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
 	pflag.BoolVar(&o.cancel, "cancel", false, "cancel job ID (given after PORT), queued or running; its programs are killed")
+	pflag.BoolVar(&o.logs, "logs", false, "print what job ID's tasks wrote to stderr, or task TASK's (map-0, reduce-1, ...): sendjob --logs PORT ID [TASK]")
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --shutdown PORT\n")
+		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT\n")
 		pflag.PrintDefaults()
 	}
 	pflag.Parse()
@@ -40,12 +41,14 @@ func main() {
 		return
 	}
 	switch {
-	case pflag.NArg() == 2 && !o.status && !o.cancel:
-		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status or --cancel\n", pflag.Arg(1))
+	case pflag.NArg() >= 2 && !o.status && !o.cancel && !o.logs:
+		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status, --cancel or --logs\n", pflag.Arg(1))
 		os.Exit(2)
-	case o.cancel && pflag.NArg() != 2:
-		fmt.Fprintln(os.Stderr, "sendjob: --cancel needs the job ID after PORT")
+	case (o.cancel || o.logs) && pflag.NArg() < 2:
+		fmt.Fprintln(os.Stderr, "sendjob: --cancel and --logs need the job ID after PORT")
 		os.Exit(2)
+	case o.logs && pflag.NArg() == 3:
+		o.task = pflag.Arg(2)
 	case pflag.NArg() < 1 || pflag.NArg() > 2:
 		pflag.Usage()
 		os.Exit(2)
@@ -56,7 +59,7 @@ func main() {
 		os.Exit(2)
 	}
 	o.port = port
-	if pflag.NArg() == 2 {
+	if pflag.NArg() >= 2 {
 		id, err := strconv.Atoi(pflag.Arg(1))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "sendjob: bad job ID %q\n", pflag.Arg(1))

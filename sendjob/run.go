@@ -25,6 +25,8 @@ type options struct {
 	jobID    *int
 	shutdown bool
 	cancel   bool
+	logs     bool
+	task     string
 	terminal bool
 }
 
@@ -53,7 +55,12 @@ func (o *options) run(out io.Writer) error {
 			return err
 		}
 		printStatus(out, status)
+		if o.jobID != nil {
+			printCounters(out, status.Jobs[0].Counters)
+		}
 		return nil
+	case o.logs:
+		return o.printLogs(out)
 	}
 	id, err := o.submit()
 	if err != nil {
@@ -132,12 +139,14 @@ func (o *options) waitFor(out io.Writer, id int) error {
 				fmt.Fprintln(out)
 			}
 			fmt.Fprintf(out, "job %d done: output in %s\n", id, job.OutputDirectory)
+			printCounters(out, job.Counters)
 			return nil
 		case protocol.JobFailed:
 			if o.terminal {
 				fmt.Fprintln(out)
 			}
-			return fmt.Errorf("job %d failed: %s", id, strings.Join(job.Errors, "; "))
+			printCounters(out, job.Counters)
+			return fmt.Errorf("job %d failed: %s\nthe tasks' logs: sendjob --logs %d %d", id, strings.Join(job.Errors, "; "), o.port, id)
 		case protocol.JobCancelled:
 			if o.terminal {
 				fmt.Fprintln(out)

@@ -9,13 +9,17 @@
 //	OUT/_temporary-N/input_i                 reduce task i's output, moved for the commit
 //	OUT/input_i, OUT/_SUCCESS                the committed outputs, the marker last
 //
+//	VAR/logs/job-N/STAGE-I.A.log             what attempt A of task STAGE-I wrote to stderr
+//
 // VAR/job-N is removed when job N ends, unless the master keeps
-// intermediates.
+// intermediates; VAR/logs/job-N when later jobs' logs push it out.
 package layout
 
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // Job is a job's directory under the master's var directory.
@@ -68,3 +72,31 @@ func CommitDir(out string, id int) string {
 // SuccessMarker is the empty file written into a job's output directory
 // once every output is in place, as Hadoop writes it.
 const SuccessMarker = "_SUCCESS"
+
+// Logs is the directory of job id's task logs: VAR/logs/job-id.
+func Logs(varDir string, id int) string {
+	return filepath.Join(varDir, "logs", fmt.Sprintf("job-%d", id))
+}
+
+// TaskName names task index of stage, as STAGE-INDEX (map-3): in log file
+// names, task_logs and sendjob --logs.
+func TaskName(stage string, index int) string { return fmt.Sprintf("%s-%d", stage, index) }
+
+// TaskLog is the file of job id's attempt (from 1) of task (a TaskName).
+func TaskLog(varDir string, id int, task string, attempt int) string {
+	return filepath.Join(Logs(varDir, id), fmt.Sprintf("%s.%d.log", task, attempt))
+}
+
+// ParseTaskLog returns the task and attempt of a TaskLog's base name.
+func ParseTaskLog(name string) (task string, attempt int, ok bool) {
+	rest, found := strings.CutSuffix(name, ".log")
+	i := strings.LastIndexByte(rest, '.')
+	if !found || i < 0 {
+		return "", 0, false
+	}
+	attempt, err := strconv.Atoi(rest[i+1:])
+	if err != nil || attempt < 1 {
+		return "", 0, false
+	}
+	return rest[:i], attempt, true
+}

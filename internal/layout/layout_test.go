@@ -12,6 +12,8 @@ func TestNames(t *testing.T) {
 		{ReduceInputName(0), "input_0"},
 		{Output("/v/job-3/reducer-output", "/v/job-3/grouper-output/input_1"), "/v/job-3/reducer-output/input_1"},
 		{CommitDir("/out", 3), "/out/_temporary-3"},
+		{Logs("/v", 3), "/v/logs/job-3"},
+		{TaskLog("/v", 3, TaskName("map", 12), 2), "/v/logs/job-3/map-12.2.log"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -20,5 +22,27 @@ func TestNames(t *testing.T) {
 	}
 	if got := len(j.Dirs(false)); got != 3 {
 		t.Errorf("Dirs(false) has %d directories, want the reference protocol's 3", got)
+	}
+}
+
+func TestParseTaskLog(t *testing.T) {
+	tests := []struct {
+		name    string
+		task    string
+		attempt int
+		ok      bool
+	}{
+		{"map-12.2.log", "map-12", 2, true},
+		{"reduce-0.10.log", "reduce-0", 10, true},
+		{"map-1.0.log", "", 0, false},
+		{"map-1.log", "", 0, false},
+		{"map-1.x.log", "", 0, false},
+		{"map-1.2", "", 0, false},
+	}
+	for _, tt := range tests {
+		task, attempt, ok := ParseTaskLog(tt.name)
+		if task != tt.task || attempt != tt.attempt || ok != tt.ok {
+			t.Errorf("ParseTaskLog(%q) = %q, %d, %t; want %q, %d, %t", tt.name, task, attempt, ok, tt.task, tt.attempt, tt.ok)
+		}
 	}
 }

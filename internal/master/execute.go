@@ -65,6 +65,10 @@ func (s *Server) execute(actions []scheduler.Action) {
 			s.removals.Go(func() { s.removeDir(a.Job, a.Temp, "outputs of a commit that did not happen") })
 		case scheduler.RemoveJobDir:
 			s.removals.Go(func() { s.removeDir(a.Job, a.Dir, "job directory") })
+		case scheduler.KeepLog:
+			s.keepLog(a)
+		case scheduler.RemoveLogs:
+			s.removals.Go(func() { s.removeDir(a.Job, a.Dir, "task logs") })
 		default:
 			panic(fmt.Sprintf("unknown action %T", a))
 		}

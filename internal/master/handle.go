@@ -26,6 +26,8 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 		s.reply(reply, s.status(m.JobID))
 	case protocol.CancelJob:
 		s.reply(reply, s.cancel(m.JobID))
+	case protocol.TaskLogsRequest:
+		s.reply(reply, s.taskLogs(m))
 	case protocol.Shutdown:
 		s.log.Info().Str("from", from).Msg("shutdown requested")
 		s.Shutdown()

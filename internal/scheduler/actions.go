@@ -107,7 +107,26 @@ type RemoveJobDir struct {
 	Dir string
 }
 
+// KeepLog writes Text, what an attempt of a task wrote to stderr, to Path
+// (layout.TaskLog), where task_logs finds it. It is quick: the owner
+// carries it out at once, so that a RemoveLogs that follows finds it. It
+// reports nothing back.
+type KeepLog struct {
+	Job  int
+	Path string
+	Text string
+}
+
+// RemoveLogs removes Dir, the logs of a job that is no longer among the
+// newest ended jobs whose logs are kept. It reports nothing back.
+type RemoveLogs struct {
+	Job int
+	Dir string
+}
+
 func (Send) isAction()           {}
+func (KeepLog) isAction()        {}
+func (RemoveLogs) isAction()     {}
 func (CloseOutbox) isAction()    {}
 func (MakeJobDirs) isAction()    {}
 func (ScanInput) isAction()      {}

@@ -40,6 +40,9 @@ type Config struct {
 	// MaxAttempts is how many attempts of a task may time out before its
 	// job fails.
 	MaxAttempts int
+	// KeepLogs is how many ended jobs keep their tasks' logs, the newest;
+	// a running job always keeps them.
+	KeepLogs int
 }
 
 // The reference protocol's timings (a heartbeat every 2 s, dead after 5
@@ -51,6 +54,7 @@ const (
 	DefaultSpeculateAfter    = 3 * time.Second
 	DefaultTaskTimeout       = 10 * time.Minute
 	DefaultMaxAttempts       = 4
+	DefaultKeepLogs          = 10
 )
 
 // DefaultConfig returns the reference protocol's timings, without
@@ -63,6 +67,7 @@ func DefaultConfig() Config {
 		SpeculateAfter:    DefaultSpeculateAfter,
 		TaskTimeout:       DefaultTaskTimeout,
 		MaxAttempts:       DefaultMaxAttempts,
+		KeepLogs:          DefaultKeepLogs,
 	}
 }
 
@@ -80,6 +85,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, errors.New("--max-attempts must be at least 1"))
+	}
+	if c.KeepLogs < 0 {
+		errs = append(errs, errors.New("--keep-logs must not be negative"))
 	}
 	if c.AckRetry < 0 || c.SpeculateAfter < 0 {
 		errs = append(errs, errors.New("--ack-retry and --speculate-after must not be negative"))

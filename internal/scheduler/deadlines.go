@@ -39,6 +39,7 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		}
 		seen[a] = true
 		a.listed = true
+		a.noteStatusLine(p.StatusLine)
 		// Any change is progress: a count may start over, as our
 		// worker's does when a queued task's program starts.
 		if p.Progress != a.progress {

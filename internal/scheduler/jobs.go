@@ -28,6 +28,8 @@ type job struct {
 	submitted     time.Time
 	started       time.Time
 	ended         time.Time
+	// logged: a task's log was kept; logsRemoved: they are gone since.
+	logged, logsRemoved bool
 }
 
 // state is the job's public state, derived from its stages.
@@ -147,7 +149,7 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	if !s.cfg.KeepIntermediates {
 		actions = append(actions, RemoveJobDir{Job: j.id, Dir: string(j.dir)})
 	}
-	return actions
+	return append(actions, s.pruneLogs(j)...)
 }
 
 // Cancel ends job jobID as cancelled, queued or running, and returns the

@@ -13,6 +13,8 @@
 //	tasks.go     tasks and their attempts
 //	dispatch.go  handing tasks to workers, speculation
 //	status.go    a worker's status for a task
+//	deadlines.go task deadlines: progress, timeouts, lost task messages
+//	reports.go   what tasks report: counters, status lines, logs
 //	snapshot.go  the job_status reply
 package scheduler
 
@@ -35,6 +37,8 @@ type Scheduler struct {
 	// seq numbers worker incarnations.
 	seq   int
 	beats *liveness.Tracker[string]
+	// logged lists the ended jobs whose logs are kept, oldest first.
+	logged []int
 }
 
 // New returns a Scheduler with no jobs and no workers.

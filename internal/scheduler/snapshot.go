@@ -88,6 +88,7 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 		Submitted:       j.submitted,
 		Started:         timePtr(j.started),
 		Ended:           timePtr(j.ended),
+		Counters:        j.counters(),
 	}
 	// Every stage that runs tasks is listed, with nothing to do when the
 	// job has no such stage (a combine stage without a combiner).
@@ -122,6 +123,7 @@ func (t *task) info() protocol.TaskInfo {
 	for _, a := range t.attempts {
 		info.Attempts = append(info.Attempts, protocol.AttemptInfo{
 			WorkerPID: a.worker.pid, Start: a.start, End: timePtr(a.end), Outcome: a.outcome,
+			StatusLine: a.statusLine, Log: a.logged && !t.job.logsRemoved,
 		})
 	}
 	return info

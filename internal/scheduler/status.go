@@ -40,7 +40,9 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// good as any copy's.
 		late.end, late.outcome = now, OutcomeFinished
 		log.Info().Msg("a timed-out attempt finished after all")
-		return append(s.done(now, t, log), s.advance(now)...)
+		actions := s.record(t, late, msg, true)
+		actions = append(actions, s.done(now, t, log)...)
+		return append(actions, s.advance(now)...)
 	}
 	if t.state != taskRunning {
 		log.Info().Msg("ignored status: task is not running")
@@ -54,11 +56,13 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		log.Info().Msg("ignored status: the task is not running on this worker")
 		return nil
 	}
+	actions := s.record(t, a, msg, msg.Status == protocol.StatusFinished)
 	switch {
 	case msg.Status == protocol.StatusFinished:
 		t.endAttempt(now, a, OutcomeFinished)
 		log.Info().Stringer("took", now.Sub(a.start)).Msg("task finished")
-		return append(s.done(now, t, log), s.advance(now)...)
+		actions = append(actions, s.done(now, t, log)...)
+		return append(actions, s.advance(now)...)
 	case msg.Retry && t.retries < maxRetries:
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)
@@ -92,11 +96,15 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// MaxErrorText with what is put in front: a worker may send
 		// megabytes of it.
 		why := fmt.Sprintf("%s task %d on worker %d: ", t.stage.kind, t.index, w.pid)
+		if a.logged {
+			why = fmt.Sprintf("%s task %d on worker %d (its log: task %s, attempt %d): ", t.stage.kind, t.index, w.pid, t.taskName(), t.attemptNumber(a))
+		}
 		why += clip(text, MaxErrorText-len(why))
 		log.Warn().Str("error", why).Msg("task failed")
-		return append(s.fail(now, t.job, why), s.advance(now)...)
+		actions = append(actions, s.fail(now, t.job, why)...)
+		return append(actions, s.advance(now)...)
 	}
-	return s.advance(now)
+	return append(actions, s.advance(now)...)
 }
 
 // done marks t done and ends its other attempts, superseded: a

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"mapreduce/protocol"
 )
 
 // Attempt outcomes.
@@ -57,6 +59,10 @@ type attempt struct {
 	progressed time.Time
 	listed     bool
 	missed     int
+	// statusLine is the last reporter:status: line the worker gave;
+	// logged, whether the master keeps the attempt's log.
+	statusLine string
+	logged     bool
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
@@ -78,6 +84,8 @@ type task struct {
 	state    taskState
 	attempts []*attempt
 	retries  int
+	// counters are those of the accepted attempt (see reports.go).
+	counters protocol.Counters
 }
 
 // logger adds the task's coordinates to a log event.

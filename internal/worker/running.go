@@ -23,6 +23,8 @@ type running struct {
 	// sort: an in-process sort, our own code, which cannot stall without
 	// failing; it always shows progress.
 	sort bool
+	// stderr is where the task's programs write stderr.
+	stderr *taskStderr
 
 	mu sync.Mutex
 	// done counts the bytes read and written by the inputs already run;
@@ -91,7 +93,7 @@ func (r *running) programDone() {
 // hold records a task the worker now holds, or returns nil once the worker
 // is stopping; release it when it ends.
 func (w *Worker) hold(output string, sort bool) *running {
-	r := &running{output: output, sort: sort}
+	r := &running{output: output, sort: sort, stderr: newTaskStderr()}
 	r.ctx, r.cancel = context.WithCancel(w.ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -142,7 +144,7 @@ func (w *Worker) heldTasks() []protocol.TaskProgress {
 	slices.SortFunc(held, func(a, b *running) int { return strings.Compare(a.output, b.output) })
 	tasks := make([]protocol.TaskProgress, 0, len(held))
 	for _, r := range held {
-		tasks = append(tasks, protocol.TaskProgress{Output: r.output, Progress: r.progress()})
+		tasks = append(tasks, protocol.TaskProgress{Output: r.output, Progress: r.progress(), StatusLine: r.stderr.current()})
 	}
 	return tasks
 }

@@ -35,15 +35,22 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	start := time.Now()
 	// output_files is always there, even empty: a reference master reads it.
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
+	var io ioCounts
 	for _, in := range job.InputFiles {
 		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		if err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in)), programEnv(job.Task, in)); err != nil {
+		counts, err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in)), programEnv(job.Task, in))
+		io.add(counts)
+		if err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(err, job.InputFiles)
 		}
+	}
+	status.Report = r.stderr.result()
+	if job.Task != nil && status.Status == protocol.StatusFinished {
+		io.addTo(status.Counters, job.Task.Stage)
 	}
 	if r.ctx.Err() != nil {
 		log.Info().Msg("task cancelled")
@@ -58,33 +65,34 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 }
 
 // runExecutable runs exe with stdin from in, stdout to out, which appears
-// whole once the executable has succeeded, or not at all, and env.
-func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) error {
+// whole once the executable has succeeded, or not at all, and env. Its
+// stderr goes to the task's (r.stderr). It counts the records and bytes
+// read and written by an executable that succeeded.
+func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (ioCounts, error) {
 	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
 		r.waitingForSlot(false)
 		defer func() { <-w.slots }()
 	case <-r.ctx.Done():
-		return r.ctx.Err()
+		return ioCounts{}, r.ctx.Err()
 	}
 	stdin, err := os.Open(in)
 	if err != nil {
-		return fmt.Errorf("open input: %w", err)
+		return ioCounts{}, fmt.Errorf("open input: %w", err)
 	}
 	defer stdin.Close()
 	tmp, err := atomicfile.Create(out)
 	if err != nil {
-		return fmt.Errorf("create output: %w", err)
+		return ioCounts{}, fmt.Errorf("create output: %w", err)
 	}
 	r.runningProgram(stdin, tmp.File)
 	defer r.programDone()
-	var stderr tailBuffer
 	cmd := exec.CommandContext(r.ctx, exe)
 	cmd.Env = env
 	cmd.Stdin = stdin
 	cmd.Stdout = tmp.File
-	cmd.Stderr = &stderr
+	cmd.Stderr = r.stderr
 	// A worker killed outright takes its executable with it, so that no
 	// orphan goes on writing after its task was given to another worker;
 	// on cancel and shutdown the executable's whole process group goes.
@@ -92,18 +100,29 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) er
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A child that left the group and holds stderr open must not hold us.
 	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	tail := r.stderr.endProgram()
+	if err != nil {
 		tmp.Abort()
 		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
-		if tail := strings.TrimSpace(stderr.String()); tail != "" {
+		if tail := strings.TrimSpace(tail); tail != "" {
 			msg += ": " + tail
 		}
-		return errors.New(msg)
+		return ioCounts{}, errors.New(msg)
+	}
+	var counts ioCounts
+	if counts.in, err = countLines(stdin); err != nil {
+		tmp.Abort()
+		return ioCounts{}, fmt.Errorf("count input records: %w", err)
+	}
+	if counts.out, err = countLines(tmp.File); err != nil {
+		tmp.Abort()
+		return ioCounts{}, fmt.Errorf("count output records: %w", err)
 	}
 	if err := tmp.Commit(); err != nil {
-		return fmt.Errorf("write output: %w", err)
+		return ioCounts{}, fmt.Errorf("write output: %w", err)
 	}
-	return nil
+	return counts, nil
 }
 
 // runSortTask sorts the lines of a new_sort_job's inputs into its output file.
@@ -150,21 +169,3 @@ func echoPath(dir, name string) string {
 	}
 	return dir + "/" + name
 }
-
-// tailBuffer keeps the last stderrTail bytes written to it, however much
-// is written: it has no ReadFrom, so io.Copy cannot bypass Write.
-type tailBuffer struct{ buf []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	n := len(p)
-	if len(p) > stderrTail {
-		p = p[len(p)-stderrTail:]
-	}
-	if extra := len(t.buf) + len(p) - stderrTail; extra > 0 {
-		t.buf = append(t.buf[:0], t.buf[extra:]...)
-	}
-	t.buf = append(t.buf, p...)
-	return n, nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }

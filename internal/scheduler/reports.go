@@ -1,0 +1,97 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"mapreduce/internal/layout"
+	"mapreduce/protocol"
+)
+
+// What tasks report besides their outputs: counters, status lines and
+// logs (Hadoop Streaming's reporter lines and stderr).
+//
+// A job's counters are those of the accepted attempt of each task: a
+// task's are replaced, never added to, when it finishes again (a rerun for
+// a lost output), and a copy that lost, failed or was cancelled counts
+// nothing. Logs are kept on disk by the owner (KeepLog) for the job's life
+// and for the Config.KeepLogs newest ended jobs after (RemoveLogs).
+
+// record takes what msg, attempt a's status, reports. finished: the
+// attempt is the task's accepted one.
+func (s *Scheduler) record(t *task, a *attempt, msg protocol.Status, finished bool) []Action {
+	a.noteStatusLine(msg.StatusLine)
+	if finished {
+		t.counters = protocol.Counters{}
+		t.counters.AddAll(msg.Counters)
+	}
+	if msg.Log == "" {
+		return nil
+	}
+	a.logged, t.job.logged = true, true
+	text := msg.Log
+	if len(text) > protocol.MaxTaskLog {
+		text = text[len(text)-protocol.MaxTaskLog:]
+	}
+	return []Action{KeepLog{Job: t.job.id, Path: layout.TaskLog(s.cfg.VarDir, t.job.id, t.taskName(), t.attemptNumber(a)), Text: text}}
+}
+
+// taskName names t as logs, task_logs and sendjob --logs do: map-3.
+func (t *task) taskName() string { return layout.TaskName(t.stage.kind.String(), t.index) }
+
+// attemptNumber numbers a among t's attempts, from 1.
+func (t *task) attemptNumber(a *attempt) int { return slices.Index(t.attempts, a) + 1 }
+
+// counters sums the counters of j's tasks.
+func (j *job) counters() protocol.Counters {
+	sum := protocol.Counters{}
+	for _, st := range j.stages {
+		for _, t := range st.tasks {
+			sum.AddAll(t.counters)
+		}
+	}
+	if len(sum) == 0 {
+		return nil
+	}
+	return sum
+}
+
+// pruneLogs notes that j ended, and returns the actions that remove the
+// logs of jobs that are no longer among the KeepLogs newest ended jobs
+// with logs.
+func (s *Scheduler) pruneLogs(j *job) []Action {
+	if !j.logged {
+		return nil
+	}
+	s.logged = append(s.logged, j.id)
+	var actions []Action
+	for len(s.logged) > s.cfg.KeepLogs {
+		id := s.logged[0]
+		s.logged = s.logged[1:]
+		s.jobs[id].logsRemoved = true
+		actions = append(actions, RemoveLogs{Job: id, Dir: layout.Logs(s.cfg.VarDir, id)})
+	}
+	return actions
+}
+
+// LogsKept returns nil if job id exists and its logs are kept, or an error
+// that says why not.
+func (s *Scheduler) LogsKept(id int) error {
+	j := s.job(id)
+	switch {
+	case j == nil:
+		return fmt.Errorf("no job %d", id)
+	case j.logsRemoved:
+		return fmt.Errorf("job %d's logs were removed: the master keeps those of the %d newest ended jobs (master --keep-logs)", id, s.cfg.KeepLogs)
+	}
+	return nil
+}
+
+// noteStatusLine keeps line, the start of it, as a's status line, unless it
+// is empty: a worker sends one only once the task has one.
+func (a *attempt) noteStatusLine(line string) {
+	if line != "" {
+		a.statusLine = strings.ToValidUTF8(line[:min(len(line), protocol.MaxStatusLine)], "")
+	}
+}

@@ -1,0 +1,160 @@
+package scheduler
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"mapreduce/protocol"
+)
+
+// reported is a finished status that reports n lines in counter wc/lines
+// and logs text.
+func reported(s Send, n int64, log string) protocol.Status {
+	st := finished(s)
+	st.Counters = protocol.Counters{"wc": {"lines": n}}
+	st.Log = log
+	return st
+}
+
+func TestCountersOfAcceptedAttemptsOnly(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101, 102}, 4, 2, 1)
+	// A retry status of a map task counts nothing; its rerun does.
+	retried := retry(maps[0], "open: no such file", "/in/file_000.txt")
+	retried.Counters = protocol.Counters{"wc": {"lines": 1000}}
+	acts := s.StatusReceived(at(sec), retried)
+	rerun := sendsOf(acts, protocol.TypeNewWorkerJob)
+	if len(rerun) != 1 {
+		t.Fatalf("retry returned %s, want the task again", describe(acts))
+	}
+	s.StatusReceived(at(2*sec), reported(rerun[0], 10, ""))
+	acts = s.StatusReceived(at(2*sec), reported(maps[1], 20, ""))
+	if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 30 {
+		t.Errorf("wc/lines %d after both map tasks, want 30", got)
+	}
+	// A sort task finds a map output lost: its map task runs again, and
+	// its counters replace the first run's, not add to them.
+	sorts := sendsOf(acts, protocol.TypeNewSortJob)
+	var lost string
+	var producer int64
+	for _, snd := range sorts {
+		if in := inputsOf(snd); strings.Contains(in[0], "file_000") || strings.Contains(in[0], "file_001") {
+			lost = in[0]
+			acts = s.StatusReceived(at(3*sec), retry(snd, "open: no such file", lost))
+			break
+		}
+	}
+	again := sendsOf(acts, protocol.TypeNewWorkerJob)
+	if len(again) != 1 {
+		t.Fatalf("lost input %s: %s, want its map task again", lost, describe(acts))
+	}
+	if inputsOf(again[0])[0] == inputsOf(rerun[0])[0] {
+		producer = 10
+	} else {
+		producer = 20
+	}
+	s.StatusReceived(at(4*sec), reported(again[0], producer, ""))
+	if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 30 {
+		t.Errorf("wc/lines %d after a map task ran again, want 30 (counted once)", got)
+	}
+}
+
+func TestCountersNotFromLosers(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101, 102}, 2, 2, 1)
+	// Worker 101 dies with its task: the task runs on 102; 101's status,
+	// sent after, counts nothing.
+	var on101 Send
+	for _, snd := range maps {
+		if snd.PID == 101 {
+			on101 = snd
+		} else {
+			s.StatusReceived(at(sec), reported(snd, 5, ""))
+		}
+	}
+	s.Heartbeat(at(5*sec), protocol.Heartbeat{WorkerPID: 102})
+	acts := s.Tick(at(7 * sec))
+	moved := sendsOf(acts, protocol.TypeNewWorkerJob)
+	if len(moved) != 1 || moved[0].PID != 102 {
+		t.Fatalf("worker 101's death returned %s, want its task on 102", describe(acts))
+	}
+	s.StatusReceived(at(8*sec), reported(on101, 1000, ""))
+	s.StatusReceived(at(8*sec), reported(moved[0], 7, ""))
+	if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 12 {
+		t.Errorf("wc/lines %d, want 12: a dead worker's status counts nothing", got)
+	}
+}
+
+func TestTaskLogsKeptAndPruned(t *testing.T) {
+	cfg := testConfig
+	cfg.KeepLogs = 1
+	s := New(cfg, zerolog.Nop())
+	maps := startJob(t, s, []int{101}, 1, 1, 1)
+	acts := s.StatusReceived(at(sec), reported(maps[0], 3, "warning: odd line\n"))
+	logs := actionsOf[KeepLog](acts)
+	want := []KeepLog{{Job: 0, Path: "/v/logs/job-0/map-0.1.log", Text: "warning: odd line\n"}}
+	if !reflect.DeepEqual(logs, want) {
+		t.Errorf("KeepLog actions %+v, want %+v", logs, want)
+	}
+	if a := taskOf(t, s, 0, "map", 0).Attempts[0]; !a.Log {
+		t.Errorf("attempt %+v does not say its log is kept", a)
+	}
+	// The job fails in its sort stage: a failed status's log is kept too,
+	// and the job's error says where it is.
+	sorts := sendsOf(acts, protocol.TypeNewSortJob)
+	bad := failed(sorts[0], "sort: disk full")
+	bad.Log = "sort said no\n"
+	acts = s.StatusReceived(at(2*sec), bad)
+	if len(actionsOf[KeepLog](acts)) != 1 || len(actionsOf[RemoveLogs](acts)) != 0 {
+		t.Errorf("failed status returned %s, want one KeepLog and no RemoveLogs (1 job kept)", describe(acts))
+	}
+	j := wantJobState(t, s, 0, protocol.JobFailed)
+	if !strings.Contains(j.Errors[0], "its log: task sort-0, attempt 1") {
+		t.Errorf("job error %q does not point to the task's log", j.Errors[0])
+	}
+	if err := s.LogsKept(0); err != nil {
+		t.Errorf("LogsKept(0) = %v, want nil", err)
+	}
+	// Job 1 ends with logs: job 0's go.
+	s.Submit(at(3*sec), spec(1, 1))
+	acts = s.InputScanned(at(3*sec), 1, inputFiles(1), nil)
+	m := sendsOf(acts, protocol.TypeNewWorkerJob)
+	acts = s.StatusReceived(at(4*sec), reported(m[0], 1, "x\n"))
+	sorts = sendsOf(acts, protocol.TypeNewSortJob)
+	acts = s.StatusReceived(at(5*sec), failed(sorts[0], "again"))
+	if got := actionsOf[RemoveLogs](acts); !reflect.DeepEqual(got, []RemoveLogs{{Job: 0, Dir: "/v/logs/job-0"}}) {
+		t.Errorf("job 1's end removed logs %+v, want job 0's", got)
+	}
+	if err := s.LogsKept(0); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Errorf("LogsKept(0) = %v, want an error saying they were removed", err)
+	}
+	if a := taskOf(t, s, 0, "map", 0).Attempts[0]; a.Log {
+		t.Error("a removed log is still offered")
+	}
+	if err := s.LogsKept(7); err == nil {
+		t.Error("LogsKept of no job is nil")
+	}
+}
+
+func TestStatusLines(t *testing.T) {
+	s := newScheduler()
+	s.Register(t0, protocol.Register{WorkerHost: "localhost", WorkerPort: port(101), WorkerPID: 101, Capabilities: []string{protocol.CapProgress}})
+	s.Submit(t0, spec(1, 1))
+	maps := sendsOf(s.InputScanned(t0, 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
+	output := "/v/job-0/mapper-output/file_000.txt"
+	s.Heartbeat(at(sec), protocol.Heartbeat{WorkerPID: 101, Tasks: []protocol.TaskProgress{{Output: output, Progress: 1, StatusLine: "halfway"}}})
+	if a := taskOf(t, s, 0, "map", 0).Attempts[0]; a.StatusLine != "halfway" {
+		t.Errorf("status line %q after a heartbeat, want %q", a.StatusLine, "halfway")
+	}
+	// A heartbeat without one keeps the last; the final status sets it.
+	s.Heartbeat(at(2*sec), protocol.Heartbeat{WorkerPID: 101, Tasks: []protocol.TaskProgress{{Output: output, Progress: 2}}})
+	st := finished(maps[0])
+	st.StatusLine = strings.Repeat("d", 2*protocol.MaxStatusLine)
+	s.StatusReceived(at(3*sec), st)
+	if a := taskOf(t, s, 0, "map", 0).Attempts[0]; a.StatusLine != strings.Repeat("d", protocol.MaxStatusLine) {
+		t.Errorf("status line %q after the status, want it clipped to %d bytes", a.StatusLine, protocol.MaxStatusLine)
+	}
+}

@@ -1,0 +1,60 @@
+package worker
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+
+	"mapreduce/protocol"
+)
+
+// lines counts the records (lines; a last one without a newline counts)
+// and bytes of a file a program read or wrote.
+type lines struct{ records, bytes int64 }
+
+// ioCounts is what a task's programs read and wrote.
+type ioCounts struct{ in, out lines }
+
+func (c *ioCounts) add(o ioCounts) {
+	c.in.records += o.in.records
+	c.in.bytes += o.in.bytes
+	c.out.records += o.out.records
+	c.out.bytes += o.out.bytes
+}
+
+// addTo adds the built-in counters of a task of stage to counters.
+func (c ioCounts) addTo(counters protocol.Counters, stage string) {
+	counters.Add(protocol.CounterGroup, stage+"_input_records", c.in.records)
+	counters.Add(protocol.CounterGroup, stage+"_input_bytes", c.in.bytes)
+	counters.Add(protocol.CounterGroup, stage+"_output_records", c.out.records)
+	counters.Add(protocol.CounterGroup, stage+"_output_bytes", c.out.bytes)
+}
+
+// countLines counts the lines of f, from its start, whatever its offset.
+// The file was just read or written, so it is in the page cache: counting
+// costs a copy and a scan at memory speed.
+func countLines(f *os.File) (lines, error) {
+	buf := make([]byte, 256<<10)
+	var n lines
+	var last byte = '\n'
+	for off := int64(0); ; {
+		k, err := f.ReadAt(buf, off)
+		if k > 0 {
+			n.records += int64(bytes.Count(buf[:k], []byte{'\n'}))
+			n.bytes += int64(k)
+			last = buf[k-1]
+			off += int64(k)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return lines{}, err
+		}
+	}
+	if last != '\n' {
+		n.records++
+	}
+	return n, nil
+}

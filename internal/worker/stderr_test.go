@@ -1,0 +1,95 @@
+package worker
+
+import (
+	"strings"
+	"testing"
+
+	"mapreduce/protocol"
+)
+
+func TestTaskStderr(t *testing.T) {
+	long := strings.Repeat("x", 3*maxReporterLine)
+	tests := []struct {
+		name string
+		// writes go to one program, each a Write call, then its end.
+		writes   []string
+		log      string
+		counters protocol.Counters
+		status   string
+	}{
+		{"plain lines", []string{"a\nb\n"}, "a\nb\n", protocol.Counters{}, ""},
+		{"counter", []string{"reporter:counter:wc,lines,3\n", "reporter:counter:wc,lines,4\n"}, "",
+			protocol.Counters{"wc": {"lines": 7}}, ""},
+		{"split across writes", []string{"repo", "rter:coun", "ter:g,n,5\nlog", "ged\n"}, "logged\n",
+			protocol.Counters{"g": {"n": 5}}, ""},
+		{"status, last one wins", []string{"reporter:status:half\nreporter:status:nearly\n"}, "", protocol.Counters{}, "nearly"},
+		{"CRLF", []string{"reporter:counter:g,n,2\r\n"}, "", protocol.Counters{"g": {"n": 2}}, ""},
+		{"last line without newline", []string{"x\nreporter:counter:g,n,1"}, "x\n", protocol.Counters{"g": {"n": 1}}, ""},
+		{"malformed lines are logged", []string{"reporter:counter:g,n\nreporter:counter:g,n,x\nreporter:other\n"},
+			"reporter:counter:g,n\nreporter:counter:g,n,x\nreporter:other\n", protocol.Counters{}, ""},
+		{"not at the start of a line", []string{"say reporter:counter:g,n,1\n"}, "say reporter:counter:g,n,1\n", protocol.Counters{}, ""},
+		{"negative amount", []string{"reporter:counter:g,n,-4\n"}, "", protocol.Counters{"g": {"n": -4}}, ""},
+		{"long line passes through", []string{"reporter:" + long + "\n", "reporter:counter:g,n,1\n"}, "reporter:" + long + "\n",
+			protocol.Counters{"g": {"n": 1}}, ""},
+		{"long status clipped", []string{"reporter:status:" + strings.Repeat("s", 500) + "\n"}, "", protocol.Counters{},
+			strings.Repeat("s", protocol.MaxStatusLine)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTaskStderr()
+			for _, w := range tt.writes {
+				if n, err := s.Write([]byte(w)); n != len(w) || err != nil {
+					t.Fatalf("Write = %d, %v", n, err)
+				}
+			}
+			s.endProgram()
+			r := s.result()
+			if r.Log != tt.log {
+				t.Errorf("log %q, want %q", r.Log, tt.log)
+			}
+			if !equalCounters(r.Counters, tt.counters) {
+				t.Errorf("counters %v, want %v", r.Counters, tt.counters)
+			}
+			if r.StatusLine != tt.status {
+				t.Errorf("status line %q, want %q", r.StatusLine, tt.status)
+			}
+		})
+	}
+}
+
+func TestTaskStderrBounds(t *testing.T) {
+	s := newTaskStderr()
+	for i := range protocol.MaxCounters + 5 {
+		s.Write([]byte("reporter:counter:g,c" + strings.Repeat("0", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + ",1\n"))
+	}
+	s.Write([]byte(strings.Repeat("y", 2*protocol.MaxTaskLog)))
+	tail := s.endProgram()
+	r := s.result()
+	if r.Counters.Len() != protocol.MaxCounters {
+		t.Errorf("%d counters, want MaxCounters (%d)", r.Counters.Len(), protocol.MaxCounters)
+	}
+	if len(r.Log) != protocol.MaxTaskLog {
+		t.Errorf("log of %d bytes, want MaxTaskLog (%d)", len(r.Log), protocol.MaxTaskLog)
+	}
+	if len(tail) != stderrTail {
+		t.Errorf("program's tail of %d bytes, want %d", len(tail), stderrTail)
+	}
+	s.Write([]byte("refused " + strings.Repeat("z", 10)))
+	if !strings.HasPrefix(s.endProgram(), "refused") {
+		t.Error("the next program's tail holds the last one's")
+	}
+}
+
+func equalCounters(a, b protocol.Counters) bool {
+	if a.Len() != b.Len() {
+		return false
+	}
+	for g, names := range a {
+		for n, v := range names {
+			if b[g][n] != v {
+				return false
+			}
+		}
+	}
+	return true
+}
