@@ -35,8 +35,8 @@ type taskStderr struct {
 	// program's part of it, for its error.
 	log, program tailBuffer
 	counters     protocol.Counters
-	statusLine string
-	refused    bool
+	statusLine   string
+	refused      bool
 }
 
 func newTaskStderr() *taskStderr {
