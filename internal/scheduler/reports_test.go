@@ -83,6 +83,7 @@ func TestCountersNotFromLosers(t *testing.T) {
 	}
 	s.StatusReceived(at(8*sec), reported(on101, 1000, ""))
 	s.StatusReceived(at(8*sec), reported(moved[0], 7, ""))
+	s.StatusReceived(at(9*sec), reported(on101, 1000, "")) // after the copy too
 	if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 12 {
 		t.Errorf("wc/lines %d, want 12: a dead worker's status counts nothing", got)
 	}
