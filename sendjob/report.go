@@ -6,10 +6,10 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
 )
 
@@ -38,18 +38,7 @@ func (o *options) printLogs(out io.Writer) error {
 	}
 	switch r := reply.(type) {
 	case protocol.TaskLogs:
-		if len(r.Logs) == 0 && r.Omitted == 0 {
-			fmt.Fprintf(out, "job %d: no task has written to stderr\n", r.JobID)
-		}
-		for _, l := range r.Logs {
-			fmt.Fprintf(out, "==> job %d %s attempt %d <==\n%s", r.JobID, l.Task, l.Attempt, l.Text)
-			if !strings.HasSuffix(l.Text, "\n") {
-				fmt.Fprintln(out)
-			}
-		}
-		if r.Omitted > 0 {
-			fmt.Fprintf(out, "(%d more logs left out: too long to answer at once; ask for one task: sendjob --logs PORT %d TASK)\n", r.Omitted, r.JobID)
-		}
+		statuspage.WriteLogs(out, r)
 		return nil
 	case protocol.Error:
 		return errors.New(r.Error)

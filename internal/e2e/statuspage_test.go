@@ -155,6 +155,37 @@ func TestStatusPageJSON(t *testing.T) {
 		t.Errorf("idle workers hold %d tasks", held)
 	}
 	c.checkOutput(j, out)
+	// The built-in counters: every input line was read once by a mapper
+	// (a file's last line, without a newline, too).
+	lines := inputLines(t, c.repoPath("input"))
+	if got := info.Counters[protocol.CounterGroup]["map_input_records"]; got != int64(lines) {
+		t.Errorf("map_input_records %d, want the input's %d lines (counters %v)", got, lines, info.Counters)
+	}
+	if text := string(get(t, fmt.Sprintf("%s/logs/%d", base, id), "text/plain")); !strings.Contains(text, "no task has written to stderr") {
+		t.Errorf("/logs/%d of a job whose programs wrote nothing to stderr: %q", id, text)
+	}
+}
+
+// inputLines counts the lines of the files in dir, a last line without a
+// newline included.
+func inputLines(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(data), "\n")
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			n++
+		}
+	}
+	return n
 }
 
 // TestStatusPageBrowser loads the status page in headless Chromium after a

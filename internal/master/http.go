@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"mapreduce/internal/scheduler"
@@ -23,6 +24,8 @@ func (s *Server) startHTTP(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.HandleFunc("GET /api/status", s.serveJSON)
+	mux.HandleFunc("GET /logs/{job}", s.serveLogs)
+	mux.HandleFunc("GET /logs/{job}/{task}", s.serveLogs)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -69,6 +72,26 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(append(data, '\n'))
+}
+
+// serveLogs answers with the logs of a job's tasks, or of one task, as text.
+func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("job"))
+	if err != nil {
+		http.Error(w, "bad job id", http.StatusBadRequest)
+		return
+	}
+	var text bytes.Buffer
+	switch answer := s.taskLogs(protocol.TaskLogsRequest{JobID: id, Task: r.PathValue("task")}).(type) {
+	case protocol.TaskLogs:
+		statuspage.WriteLogs(&text, answer)
+	case protocol.Error:
+		http.Error(w, answer.Error, http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(text.Bytes())
 }
 
 // snapshot asks the loop for the state of every job and worker.

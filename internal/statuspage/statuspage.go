@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
+	"mapreduce/internal/layout"
 	"mapreduce/protocol"
 )
 
@@ -27,6 +30,7 @@ type page struct {
 	Now     string
 	Phases  []string
 	Jobs    []jobRow
+	Running []taskRow
 	Workers []workerRow
 }
 
@@ -36,7 +40,26 @@ type jobRow struct {
 	State    string
 	Phases   []phaseCell
 	Duration string
-	Errors   []string
+	Counters []counterRow
+	// Logs: the master keeps logs of the job's tasks.
+	Logs   bool
+	Errors []string
+}
+
+// counterRow is one of a job's counters.
+type counterRow struct {
+	Group, Name string
+	Value       int64
+}
+
+// taskRow is one running attempt of a task, with its status line.
+type taskRow struct {
+	Job     int
+	Task    string
+	Attempt int
+	Worker  int
+	For     string
+	Status  string
 }
 
 // phaseCell is one phase's progress; Total is 0 until the phase is planned.
@@ -66,8 +89,11 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 			State:    j.State,
 			Phases:   phaseCells(j.Phases),
 			Duration: duration(j, now),
+			Counters: counterRows(j.Counters),
+			Logs:     hasLogs(j),
 			Errors:   j.Errors,
 		})
+		p.Running = append(p.Running, running(j, now)...)
 	}
 	for _, wk := range status.Workers {
 		p.Workers = append(p.Workers, workerRow{
@@ -121,4 +147,41 @@ func sinceHeartbeat(last, now time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("%.1f s", now.Sub(last).Seconds())
+}
+
+func counterRows(c protocol.Counters) []counterRow {
+	var rows []counterRow
+	for _, g := range slices.Sorted(maps.Keys(c)) {
+		for _, n := range slices.Sorted(maps.Keys(c[g])) {
+			rows = append(rows, counterRow{g, n, c[g][n]})
+		}
+	}
+	return rows
+}
+
+func hasLogs(j protocol.JobInfo) bool {
+	for _, t := range j.Tasks {
+		for _, a := range t.Attempts {
+			if a.Log {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// running lists j's attempts still running.
+func running(j protocol.JobInfo, now time.Time) []taskRow {
+	var rows []taskRow
+	for _, t := range j.Tasks {
+		for i, a := range t.Attempts {
+			if a.End == nil {
+				rows = append(rows, taskRow{
+					Job: j.ID, Task: layout.TaskName(t.Phase, t.Index), Attempt: i + 1, Worker: a.WorkerPID,
+					For: now.Sub(a.Start).Round(100 * time.Millisecond).String(), Status: a.StatusLine,
+				})
+			}
+		}
+	}
+	return rows
 }

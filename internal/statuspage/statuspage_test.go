@@ -133,3 +133,34 @@ func TestPageRefreshesOnlyWhileAJobIsActive(t *testing.T) {
 		})
 	}
 }
+
+func TestPageCountersRunningTasksAndLogs(t *testing.T) {
+	html := render(t, protocol.ClusterStatus{
+		Jobs: []protocol.JobInfo{{
+			ID: 4, State: protocol.JobMapping, Started: ago(10 * time.Second),
+			Counters: protocol.Counters{"wc": {"lines": 288}, "mapreduce": {"map_input_records": 288}},
+			Tasks: []protocol.TaskInfo{
+				{Phase: "map", Index: 0, State: "done", Attempts: []protocol.AttemptInfo{{WorkerPID: 11, Start: *ago(9 * time.Second), End: ago(5 * time.Second), Outcome: "finished", Log: true}}},
+				{Phase: "map", Index: 1, State: "running", Attempts: []protocol.AttemptInfo{
+					{WorkerPID: 11, Start: *ago(9 * time.Second), End: ago(8 * time.Second), Outcome: "worker_dead"},
+					{WorkerPID: 12, Start: *ago(3 * time.Second), StatusLine: "half <way>"},
+				}},
+			},
+		}},
+	})
+	contains(t, "job row", row(t, html, "job-4"), "2 counters")
+	contains(t, "page", html, "<td>wc</td><td>lines</td><td class=\"num\">288</td>", `<a href="/logs/4">logs</a>`)
+	contains(t, "running task row", row(t, html, "task-4-map-1-2"), "<td>map-1</td>", ">12<", ">3s<", "half &lt;way&gt;")
+	if strings.Contains(html, `id="task-4-map-0`) || strings.Contains(html, `id="task-4-map-1-1"`) {
+		t.Error("an ended attempt is listed as running")
+	}
+}
+
+func TestWriteLogs(t *testing.T) {
+	var b bytes.Buffer
+	WriteLogs(&b, protocol.TaskLogs{JobID: 2, Logs: []protocol.TaskLog{{Task: "map-0", Attempt: 1, Text: "a\n"}, {Task: "map-0", Attempt: 2, Text: "b"}}, Omitted: 3})
+	want := "==> job 2 map-0 attempt 1 <==\na\n==> job 2 map-0 attempt 2 <==\nb\n(3 more logs left out: too long to show at once; ask for one task)\n"
+	if b.String() != want {
+		t.Errorf("WriteLogs wrote %q, want %q", b.String(), want)
+	}
+}
