@@ -61,6 +61,11 @@ const (
 	// CapTask: the worker takes the task field of new_worker_job, and
 	// gives its programs Hadoop Streaming's environment.
 	CapTask = "task"
+	// CapReport, announced by the master in register_ack: it takes the
+	// report fields of status (counters, status_line, log) and the status
+	// lines of heartbeats. A worker sends them only to such a master: a
+	// reference master may not read a large status whole.
+	CapReport = "report"
 )
 
 // MaxHeartbeatSize bounds an extended heartbeat, so that it fits in one

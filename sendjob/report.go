@@ -6,7 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"mapreduce/internal/statuspage"
@@ -19,15 +19,20 @@ func printCounters(out io.Writer, counters protocol.Counters) {
 	if len(counters) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "counters:")
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	for _, g := range slices.Sorted(maps.Keys(counters)) {
-		fmt.Fprintf(tw, "  %s\t\t\n", g)
-		for _, n := range slices.Sorted(maps.Keys(counters[g])) {
-			fmt.Fprintf(tw, "    %s\t%d\t\n", n, counters[g][n])
+	nameWidth, valueWidth := 0, 0
+	for _, names := range counters {
+		for n, v := range names {
+			nameWidth = max(nameWidth, len(n))
+			valueWidth = max(valueWidth, len(strconv.FormatInt(v, 10)))
 		}
 	}
-	tw.Flush()
+	fmt.Fprintln(out, "counters:")
+	for _, g := range slices.Sorted(maps.Keys(counters)) {
+		fmt.Fprintf(out, "  %s\n", g)
+		for _, n := range slices.Sorted(maps.Keys(counters[g])) {
+			fmt.Fprintf(out, "    %-*s  %*d\n", nameWidth, n, valueWidth, counters[g][n])
+		}
+	}
 }
 
 // printLogs prints the logs the master kept of a job's tasks.

@@ -89,7 +89,7 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
 	if len(msg.Capabilities) > 0 {
 		// Only a worker that announced extensions hears of ours.
-		ack.Capabilities = []string{protocol.CapProgress}
+		ack.Capabilities = []string{protocol.CapProgress, protocol.CapReport}
 	}
 	if old, ok := s.workers[key]; ok && !old.dead {
 		switch {

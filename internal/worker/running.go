@@ -133,8 +133,9 @@ func (w *Worker) cancelTask(output string) bool {
 	return r != nil
 }
 
-// heldTasks lists what the worker holds, by output, for a heartbeat.
-func (w *Worker) heldTasks() []protocol.TaskProgress {
+// heldTasks lists what the worker holds, by output, for a heartbeat, with
+// their status lines if statusLines.
+func (w *Worker) heldTasks(statusLines bool) []protocol.TaskProgress {
 	w.mu.Lock()
 	held := make([]*running, 0, len(w.held))
 	for _, r := range w.held {
@@ -144,7 +145,11 @@ func (w *Worker) heldTasks() []protocol.TaskProgress {
 	slices.SortFunc(held, func(a, b *running) int { return strings.Compare(a.output, b.output) })
 	tasks := make([]protocol.TaskProgress, 0, len(held))
 	for _, r := range held {
-		tasks = append(tasks, protocol.TaskProgress{Output: r.output, Progress: r.progress(), StatusLine: r.stderr.current()})
+		p := protocol.TaskProgress{Output: r.output, Progress: r.progress()}
+		if statusLines {
+			p.StatusLine = r.stderr.current()
+		}
+		tasks = append(tasks, p)
 	}
 	return tasks
 }

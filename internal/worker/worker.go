@@ -59,6 +59,9 @@ type Worker struct {
 	// extended: the master announced it takes our heartbeat extensions; a
 	// reference master gets the reference protocol's heartbeat.
 	extended atomic.Bool
+	// reports: the master announced it takes counters, status lines and
+	// logs (protocol.CapReport).
+	reports atomic.Bool
 }
 
 // Start listens, registers with the master and starts heartbeats. It
@@ -207,7 +210,7 @@ func (w *Worker) heartbeat() {
 		if w.extended.Load() {
 			reg := w.registration()
 			hb.Tasks, hb.WorkerID, hb.WorkerHost, hb.WorkerPort, hb.Capabilities =
-				w.heldTasks(), reg.WorkerID, reg.WorkerHost, reg.WorkerPort, reg.Capabilities
+				w.heldTasks(w.reports.Load()), reg.WorkerID, reg.WorkerHost, reg.WorkerPort, reg.Capabilities
 			hb = fitHeartbeat(hb, next)
 			next += len(hb.Tasks)
 		}
@@ -237,6 +240,9 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 	case protocol.RegisterAck:
 		if slices.Contains(m.Capabilities, protocol.CapProgress) {
 			w.extended.Store(true)
+		}
+		if slices.Contains(m.Capabilities, protocol.CapReport) {
+			w.reports.Store(true)
 		}
 		first := false
 		w.ack.Do(func() { close(w.acked); first = true })
@@ -285,6 +291,9 @@ func (w *Worker) start(msg protocol.Message) {
 // status would leave its task running forever in the master's eyes, while a
 // repeated one is ignored.
 func (w *Worker) report(status protocol.Status) {
+	if !w.reports.Load() {
+		status.Report = protocol.Report{}
+	}
 	retries := 0
 	err := backoff.Retry(w.ctx, backoff.Policy{
 		First:    100 * time.Millisecond,

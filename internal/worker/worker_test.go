@@ -96,9 +96,10 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Mess
 			return
 		}
 		to := net.JoinHostPort(msg.WorkerHost, strconv.Itoa(msg.WorkerPort))
-		// Like ours, this master announces that it takes extended heartbeats.
+		// Like ours, this master announces that it takes extended
+		// heartbeats and reports.
 		ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID,
-			Capabilities: []string{protocol.CapProgress}}
+			Capabilities: []string{protocol.CapProgress, protocol.CapReport}}
 		if m.reference {
 			ack.Capabilities = nil
 		}

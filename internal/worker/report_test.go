@@ -1,0 +1,56 @@
+package worker_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mapreduce/protocol"
+)
+
+// TestReportsOnlyToAMasterThatTakesThem: a program's counters, status line
+// and log reach a master that announced CapReport, with the built-in
+// counters; a reference master's status carries none of them.
+func TestReportsOnlyToAMasterThatTakesThem(t *testing.T) {
+	for _, reference := range []bool{false, true} {
+		m := newFakeMaster(t, 0)
+		m.reference = reference
+		m.listen()
+		w := m.start(m.config())
+		base := t.TempDir()
+		prog := script(t, base, "count", `n=0
+while IFS= read -r line; do n=$((n+1)); echo "$line"; echo "reporter:counter:my,lines,1" >&2; done
+echo "reporter:status:read $n" >&2
+echo "done reading" >&2
+`)
+		inputs := writeInputs(t, base, []string{"a.txt", "b.txt"}, func(name string) string { return "x\ny\nz\n" })
+		out := filepath.Join(base, "out")
+		if err := os.Mkdir(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: prog, OutputDirectory: out, WorkerPID: workerPID,
+			Task: &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseMap, Index: 0, Attempt: 1}})
+		status := m.status(t)
+		if status.Status != protocol.StatusFinished {
+			t.Fatalf("status %+v", status)
+		}
+		if reference {
+			if status.Report.Counters != nil || status.StatusLine != "" || status.Log != "" {
+				t.Errorf("a reference master got a report: %+v", status.Report)
+			}
+			continue
+		}
+		want := map[string]int64{"my/lines": 6, "mapreduce/map_input_records": 6, "mapreduce/map_input_bytes": 12,
+			"mapreduce/map_output_records": 6, "mapreduce/map_output_bytes": 12}
+		for k, v := range want {
+			g, n, _ := strings.Cut(k, "/")
+			if got := status.Counters[g][n]; got != v {
+				t.Errorf("counter %s = %d, want %d (%v)", k, got, v, status.Counters)
+			}
+		}
+		if status.StatusLine != "read 3" || status.Log != "done reading\ndone reading\n" {
+			t.Errorf("status line %q and log %q, want %q and the two programs' last lines", status.StatusLine, status.Log, "read 3")
+		}
+	}
+}
