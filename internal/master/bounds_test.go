@@ -50,7 +50,7 @@ func TestStatusReplyAfterManyHugeErrors(t *testing.T) {
 			outputs = append(outputs, filepath.Join(task.OutputDirectory, filepath.Base(in)))
 		}
 		w.report(protocol.Status{OutputFiles: outputs, Status: protocol.StatusFailed, Failure: protocol.Failure{Error: huge}})
-		testutil.WaitFor(t, 5*time.Second, "the job to fail", func() bool { return c.job(id).State == protocol.JobFailed })
+		testutil.WaitFor(t, 30*time.Second, "the job to fail", func() bool { return c.job(id).State == protocol.JobFailed })
 	}
 	all := c.cluster()
 	data, err := protocol.Encode(all)
