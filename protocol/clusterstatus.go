@@ -50,8 +50,12 @@ type JobInfo struct {
 	Started         *time.Time  `json:"started,omitempty"`
 	Ended           *time.Time  `json:"ended,omitempty"`
 	Tasks           []TaskInfo  `json:"tasks,omitempty"`
-	// Counters sum the counters of the accepted attempt of each task.
-	Counters Counters `json:"counters,omitempty"`
+	// Counters sum the counters of the accepted attempt of each task;
+	// CountersDropped counts those refused by the bounds (MaxCounters).
+	Counters        Counters `json:"counters,omitempty"`
+	CountersDropped int      `json:"counters_dropped,omitempty"`
+	// Logs: the master keeps logs of the job's tasks (task_logs).
+	Logs bool `json:"logs,omitempty"`
 }
 
 // PhaseInfo counts a phase's tasks.

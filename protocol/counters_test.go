@@ -49,3 +49,19 @@ func TestCountersBounded(t *testing.T) {
 		t.Error("a new counter past the bound was taken")
 	}
 }
+
+func TestBuiltinCounters(t *testing.T) {
+	c := Counters{}
+	for i := range MaxCounters {
+		c.Add("mine", fmt.Sprintf("c%d", i), 1)
+	}
+	if !c.Add(CounterGroup, BuiltinCounter(PhaseMap, "input_records"), 3) {
+		t.Error("a built-in counter was refused once a program's counters reached the bound")
+	}
+	if c.Add(CounterGroup, "forged", 1) {
+		t.Error("a counter in the built-in group that is not built-in was taken")
+	}
+	if refused := (Counters{}).AddAll(Counters{CounterGroup: {"x": 1, BuiltinCounter(PhaseReduce, "output_bytes"): 2}}); refused != 1 {
+		t.Errorf("AddAll refused %d, want 1", refused)
+	}
+}

@@ -40,7 +40,16 @@ func main() {
 		fmt.Println(version.String("sendjob"))
 		return
 	}
+	modes := 0
+	for _, on := range []bool{o.status, o.cancel, o.logs, o.shutdown, o.wait} {
+		if on {
+			modes++
+		}
+	}
 	switch {
+	case modes > 1:
+		fmt.Fprintln(os.Stderr, "sendjob: --status, --cancel, --logs, --shutdown and --wait go one at a time")
+		os.Exit(2)
 	case pflag.NArg() >= 2 && !o.status && !o.cancel && !o.logs:
 		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status, --cancel or --logs\n", pflag.Arg(1))
 		os.Exit(2)

@@ -15,7 +15,12 @@ import (
 
 // printCounters prints a job's counters by group and name, as Hadoop
 // prints them at a job's end.
-func printCounters(out io.Writer, counters protocol.Counters) {
+func printCounters(out io.Writer, job protocol.JobInfo) {
+	counters := job.Counters
+	if job.CountersDropped > 0 {
+		fmt.Fprintf(out, "(%d counters dropped: at most %d a job, group names of 1-%d bytes, counter names of 1-%d)\n",
+			job.CountersDropped, protocol.MaxCounters, protocol.MaxCounterGroupName, protocol.MaxCounterName)
+	}
 	if len(counters) == 0 {
 		return
 	}
@@ -49,4 +54,13 @@ func (o *options) printLogs(out io.Writer) error {
 		return errors.New(r.Error)
 	}
 	return fmt.Errorf("unexpected answer %s", reply.Type())
+}
+
+// logsCommand is the sendjob command that prints job id's logs.
+func (o *options) logsCommand(id int) string {
+	host := ""
+	if o.host != "localhost" {
+		host = "--host " + o.host + " "
+	}
+	return fmt.Sprintf("sendjob %s--logs %d %d", host, o.port, id)
 }

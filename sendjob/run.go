@@ -56,7 +56,7 @@ func (o *options) run(out io.Writer) error {
 		}
 		printStatus(out, status)
 		if o.jobID != nil {
-			printCounters(out, status.Jobs[0].Counters)
+			printCounters(out, status.Jobs[0])
 		}
 		return nil
 	case o.logs:
@@ -139,14 +139,18 @@ func (o *options) waitFor(out io.Writer, id int) error {
 				fmt.Fprintln(out)
 			}
 			fmt.Fprintf(out, "job %d done: output in %s\n", id, job.OutputDirectory)
-			printCounters(out, job.Counters)
+			printCounters(out, job)
 			return nil
 		case protocol.JobFailed:
 			if o.terminal {
 				fmt.Fprintln(out)
 			}
-			printCounters(out, job.Counters)
-			return fmt.Errorf("job %d failed: %s\nthe tasks' logs: sendjob --logs %d %d", id, strings.Join(job.Errors, "; "), o.port, id)
+			printCounters(out, job)
+			err := fmt.Errorf("job %d failed: %s", id, strings.Join(job.Errors, "; "))
+			if job.Logs {
+				err = fmt.Errorf("%w\nthe tasks' logs: %s", err, o.logsCommand(id))
+			}
+			return err
 		case protocol.JobCancelled:
 			if o.terminal {
 				fmt.Fprintln(out)

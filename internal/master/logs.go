@@ -2,6 +2,7 @@ package master
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,8 +19,8 @@ import (
 	"mapreduce/protocol"
 )
 
-// logsBudget bounds the logs of one task_logs answer, well within
-// protocol.MaxMessageSize once quoted as JSON.
+// logsBudget bounds the logs of one task_logs answer, as JSON (a byte of a
+// log may take six), well within protocol.MaxMessageSize.
 const logsBudget = 4 << 20
 
 // keepLog writes an attempt's log where taskLogs finds it.
@@ -91,12 +92,16 @@ func readLogs(varDir string, id int, task string, budget int) (logs []protocol.T
 		if err != nil {
 			return nil, 0, err
 		}
-		if len(data) > budget {
+		l.Text = string(data)
+		quoted, err := json.Marshal(l.Text)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(quoted) > budget {
 			omitted++
 			continue
 		}
-		budget -= len(data)
-		l.Text = string(data)
+		budget -= len(quoted)
 		kept = append(kept, l)
 	}
 	return kept, omitted, nil

@@ -30,6 +30,11 @@ type job struct {
 	ended         time.Time
 	// logged: a task's log was kept; logsRemoved: they are gone since.
 	logged, logsRemoved bool
+	// counterSum, the sum of the tasks' counters, is nil until asked for
+	// after a task's counters change; counterSumDropped counts what the
+	// bounds refused, in the tasks' counters and in the sum.
+	counterSum        protocol.Counters
+	counterSumDropped int
 }
 
 // state is the job's public state, derived from its stages.

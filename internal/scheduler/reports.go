@@ -24,7 +24,8 @@ func (s *Scheduler) record(t *task, a *attempt, msg protocol.Status, finished bo
 	a.noteStatusLine(msg.StatusLine)
 	if finished {
 		t.counters = protocol.Counters{}
-		t.counters.AddAll(msg.Counters)
+		t.countersRefused = t.counters.AddAll(msg.Counters) // past the worker's own bounds
+		t.job.counterSum = nil
 	}
 	if msg.Log == "" {
 		return nil
@@ -43,18 +44,23 @@ func (t *task) taskName() string { return layout.TaskName(t.stage.kind.String(),
 // attemptNumber numbers a among t's attempts, from 1.
 func (t *task) attemptNumber(a *attempt) int { return slices.Index(t.attempts, a) + 1 }
 
-// counters sums the counters of j's tasks.
-func (j *job) counters() protocol.Counters {
-	sum := protocol.Counters{}
-	for _, st := range j.stages {
-		for _, t := range st.tasks {
-			sum.AddAll(t.counters)
+// counters sums the counters of j's tasks, and counts those the bounds
+// refused. The sum is kept until a task's counters change: status replies
+// ask for it often, tasks finish once.
+func (j *job) counters() (protocol.Counters, int) {
+	if j.counterSum == nil {
+		j.counterSum = protocol.Counters{}
+		j.counterSumDropped = 0
+		for _, st := range j.stages {
+			for _, t := range st.tasks {
+				j.counterSumDropped += t.countersRefused + j.counterSum.AddAll(t.counters)
+			}
 		}
 	}
-	if len(sum) == 0 {
-		return nil
+	if len(j.counterSum) == 0 {
+		return nil, j.counterSumDropped
 	}
-	return sum
+	return j.counterSum, j.counterSumDropped
 }
 
 // pruneLogs notes that j ended, and returns the actions that remove the
@@ -92,6 +98,7 @@ func (s *Scheduler) LogsKept(id int) error {
 // is empty: a worker sends one only once the task has one.
 func (a *attempt) noteStatusLine(line string) {
 	if line != "" {
-		a.statusLine = strings.ToValidUTF8(line[:min(len(line), protocol.MaxStatusLine)], "")
+		// A copy: the worker's message, however large, is not kept.
+		a.statusLine = strings.ToValidUTF8(strings.Clone(line[:min(len(line), protocol.MaxStatusLine)]), "")
 	}
 }

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,5 +158,30 @@ func TestStatusLines(t *testing.T) {
 	s.StatusReceived(at(3*sec), st)
 	if a := taskOf(t, s, 0, "map", 0).Attempts[0]; a.StatusLine != strings.Repeat("d", protocol.MaxStatusLine) {
 		t.Errorf("status line %q after the status, want it clipped to %d bytes", a.StatusLine, protocol.MaxStatusLine)
+	}
+}
+
+// TestCountersBoundedPerJob: tasks whose counters together pass
+// MaxCounters keep the built-in ones, and the job says how many it dropped.
+func TestCountersBoundedPerJob(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101}, 3, 3, 1)
+	for i, snd := range maps {
+		st := finished(snd)
+		st.Counters = protocol.Counters{"files": {}, protocol.CounterGroup: {protocol.BuiltinCounter("map", "input_records"): 2, "forged": 9}}
+		for k := range 50 {
+			st.Counters["files"][fmt.Sprintf("part-%d-%d", i, k)] = 1
+		}
+		s.StatusReceived(at(sec), st)
+	}
+	j := jobInfo(t, s, 0)
+	if got := j.Counters.Len(); got != protocol.MaxCounters {
+		t.Errorf("%d counters, want MaxCounters (%d)", got, protocol.MaxCounters)
+	}
+	if got := j.Counters[protocol.CounterGroup]["map_input_records"]; got != 6 {
+		t.Errorf("map_input_records %d, want 6 although the program's counters filled the bound", got)
+	}
+	if j.CountersDropped != 30+3 {
+		t.Errorf("counters_dropped %d, want 33 (30 past the bound, 3 forged built-ins)", j.CountersDropped)
 	}
 }

@@ -88,8 +88,9 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 		Submitted:       j.submitted,
 		Started:         timePtr(j.started),
 		Ended:           timePtr(j.ended),
-		Counters:        j.counters(),
+		Logs:            j.logged && !j.logsRemoved,
 	}
+	info.Counters, info.CountersDropped = j.counters()
 	// Every stage that runs tasks is listed, with nothing to do when the
 	// job has no such stage (a combine stage without a combiner).
 	for k, def := range stageDefs {

@@ -84,8 +84,10 @@ type task struct {
 	state    taskState
 	attempts []*attempt
 	retries  int
-	// counters are those of the accepted attempt (see reports.go).
-	counters protocol.Counters
+	// counters are those of the accepted attempt (see reports.go);
+	// countersRefused counts those of its status the bounds refused.
+	counters        protocol.Counters
+	countersRefused int
 }
 
 // logger adds the task's coordinates to a log event.

@@ -90,7 +90,7 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 			Phases:   phaseCells(j.Phases),
 			Duration: duration(j, now),
 			Counters: counterRows(j.Counters),
-			Logs:     hasLogs(j),
+			Logs:     j.Logs,
 			Errors:   j.Errors,
 		})
 		p.Running = append(p.Running, running(j, now)...)
@@ -157,17 +157,6 @@ func counterRows(c protocol.Counters) []counterRow {
 		}
 	}
 	return rows
-}
-
-func hasLogs(j protocol.JobInfo) bool {
-	for _, t := range j.Tasks {
-		for _, a := range t.Attempts {
-			if a.Log {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // running lists j's attempts still running.

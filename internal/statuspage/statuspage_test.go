@@ -138,7 +138,7 @@ func TestPageCountersRunningTasksAndLogs(t *testing.T) {
 	html := render(t, protocol.ClusterStatus{
 		Jobs: []protocol.JobInfo{{
 			ID: 4, State: protocol.JobMapping, Started: ago(10 * time.Second),
-			Counters: protocol.Counters{"wc": {"lines": 288}, "mapreduce": {"map_input_records": 288}},
+			Counters: protocol.Counters{"wc": {"lines": 288}, "mapreduce": {"map_input_records": 288}}, Logs: true,
 			Tasks: []protocol.TaskInfo{
 				{Phase: "map", Index: 0, State: "done", Attempts: []protocol.AttemptInfo{{WorkerPID: 11, Start: *ago(9 * time.Second), End: ago(5 * time.Second), Outcome: "finished", Log: true}}},
 				{Phase: "map", Index: 1, State: "running", Attempts: []protocol.AttemptInfo{

@@ -25,10 +25,10 @@ func (c *ioCounts) add(o ioCounts) {
 
 // addTo adds the built-in counters of a task of stage to counters.
 func (c ioCounts) addTo(counters protocol.Counters, stage string) {
-	counters.Add(protocol.CounterGroup, stage+"_input_records", c.in.records)
-	counters.Add(protocol.CounterGroup, stage+"_input_bytes", c.in.bytes)
-	counters.Add(protocol.CounterGroup, stage+"_output_records", c.out.records)
-	counters.Add(protocol.CounterGroup, stage+"_output_bytes", c.out.bytes)
+	counters.Add(protocol.CounterGroup, protocol.BuiltinCounter(stage, "input_records"), c.in.records)
+	counters.Add(protocol.CounterGroup, protocol.BuiltinCounter(stage, "input_bytes"), c.in.bytes)
+	counters.Add(protocol.CounterGroup, protocol.BuiltinCounter(stage, "output_records"), c.out.records)
+	counters.Add(protocol.CounterGroup, protocol.BuiltinCounter(stage, "output_bytes"), c.out.bytes)
 }
 
 // countLines counts the lines of f, from its start, whatever its offset.

@@ -37,10 +37,11 @@ type running struct {
 	waiting bool
 }
 
-// progress counts the bytes the task has read and written so far. The
-// program's stdin shares its file offset with ours, so the offset says how
-// far the program (or any child it passed stdin to) has read. A sort task,
-// or one still waiting for a slot, always shows progress (the time).
+// progress counts the bytes the task has read and written so far, and its
+// programs' reporter lines. The program's stdin shares its file offset with
+// ours, so the offset says how far the program (or any child it passed
+// stdin to) has read. A sort task, or one still waiting for a slot, always
+// shows progress (the time).
 func (r *running) progress() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -49,7 +50,8 @@ func (r *running) progress() int64 {
 		// the slots are, if anything, and their own clocks run.
 		return time.Now().UnixNano()
 	}
-	return r.done + r.now()
+	_, reports := r.stderr.current()
+	return r.done + r.now() + reports
 }
 
 // now counts what the running program has read and written; r.mu is held.
@@ -147,7 +149,7 @@ func (w *Worker) heldTasks(statusLines bool) []protocol.TaskProgress {
 	for _, r := range held {
 		p := protocol.TaskProgress{Output: r.output, Progress: r.progress()}
 		if statusLines {
-			p.StatusLine = r.stderr.current()
+			p.StatusLine, _ = r.stderr.current()
 		}
 		tasks = append(tasks, p)
 	}

@@ -29,8 +29,14 @@ func TestTaskStderr(t *testing.T) {
 			"reporter:counter:g,n\nreporter:counter:g,n,x\nreporter:other\n", protocol.Counters{}, ""},
 		{"not at the start of a line", []string{"say reporter:counter:g,n,1\n"}, "say reporter:counter:g,n,1\n", protocol.Counters{}, ""},
 		{"negative amount", []string{"reporter:counter:g,n,-4\n"}, "", protocol.Counters{"g": {"n": -4}}, ""},
-		{"long line passes through", []string{"reporter:" + long + "\n", "reporter:counter:g,n,1\n"}, "reporter:" + long + "\n",
+		{"long line passes through", []string{"say " + long + "\n", "reporter:counter:g,n,1\n"}, "say " + long + "\n",
 			protocol.Counters{"g": {"n": 1}}, ""},
+		{"long reporter-like line cut", []string{"reporter:" + long + "\n"}, ("reporter:" + long)[:maxReporterLine] + "\n", protocol.Counters{}, ""},
+		{"long status in one write", []string{"reporter:status:" + long + "\n"}, "", protocol.Counters{}, long[:protocol.MaxStatusLine]},
+		{"long status in pieces", []string{"reporter:status:" + long[:600], long[600:] + "\nafter\n"}, "after\n", protocol.Counters{}, long[:protocol.MaxStatusLine]},
+		{"built-in group refused", []string{"reporter:counter:mapreduce,map_input_records,5\n"},
+			"worker: counter mapreduce/map_input_records refused", protocol.Counters{}, ""},
+		{"status trimmed", []string{"reporter:status:  done \n"}, "", protocol.Counters{}, "done"},
 		{"long status clipped", []string{"reporter:status:" + strings.Repeat("s", 500) + "\n"}, "", protocol.Counters{},
 			strings.Repeat("s", protocol.MaxStatusLine)},
 	}
@@ -44,7 +50,7 @@ func TestTaskStderr(t *testing.T) {
 			}
 			s.endProgram()
 			r := s.result()
-			if r.Log != tt.log {
+			if r.Log != tt.log && !(strings.HasPrefix(tt.log, "worker: ") && strings.HasPrefix(r.Log, tt.log)) {
 				t.Errorf("log %q, want %q", r.Log, tt.log)
 			}
 			if !equalCounters(r.Counters, tt.counters) {
@@ -92,4 +98,40 @@ func equalCounters(a, b protocol.Counters) bool {
 		}
 	}
 	return true
+}
+
+// TestTaskStderrPrograms: a program's last line without a newline ends
+// there, and reporter lines count as progress.
+func TestTaskStderrPrograms(t *testing.T) {
+	s := newTaskStderr()
+	s.Write([]byte("first program's last words"))
+	s.endProgram()
+	s.Write([]byte("reporter:sta"))
+	s.endProgram()
+	s.Write([]byte("second\nreporter:status:x\nreporter:counter:g,n,1\n"))
+	s.endProgram()
+	if got, want := s.result().Log, "first program's last words\nreporter:sta\nsecond\n"; got != want {
+		t.Errorf("log %q, want %q", got, want)
+	}
+	if _, reports := s.current(); reports != 2 {
+		t.Errorf("%d reporter lines counted, want 2", reports)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := tailBuffer{max: 8}
+	var all strings.Builder
+	for i := range 100 {
+		piece := strings.Repeat(string(rune('a'+i%26)), i%11)
+		b.Write([]byte(piece))
+		all.WriteString(piece)
+		want := all.String()
+		want = want[max(len(want)-8, 0):]
+		if b.String() != want {
+			t.Fatalf("after %d writes: %q, want %q", i+1, b.String(), want)
+		}
+		if cap(b.buf) > 64 {
+			t.Fatalf("buffer grew to %d", cap(b.buf))
+		}
+	}
 }

@@ -238,12 +238,10 @@ func (w *Worker) heartbeat() {
 func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.RegisterAck:
-		if slices.Contains(m.Capabilities, protocol.CapProgress) {
-			w.extended.Store(true)
-		}
-		if slices.Contains(m.Capabilities, protocol.CapReport) {
-			w.reports.Store(true)
-		}
+		// Each ack says what the master takes now: it may have been
+		// restarted as another kind of master.
+		w.extended.Store(slices.Contains(m.Capabilities, protocol.CapProgress))
+		w.reports.Store(slices.Contains(m.Capabilities, protocol.CapReport))
 		first := false
 		w.ack.Do(func() { close(w.acked); first = true })
 		if !first {
