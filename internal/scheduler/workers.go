@@ -37,9 +37,10 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
-	// progress, cancel and identity: the worker announced
-	// protocol.CapProgress, protocol.CapCancel and protocol.CapTask.
-	progress, cancel, identity bool
+	// progress, cancel, identity and splits: the worker announced
+	// protocol.CapProgress, protocol.CapCancel, protocol.CapTask and
+	// protocol.CapSplits.
+	progress, cancel, identity, splits bool
 	held                       []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
@@ -82,7 +83,8 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
 		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
 		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel),
-		identity: slices.Contains(msg.Capabilities, protocol.CapTask)}
+		identity: slices.Contains(msg.Capabilities, protocol.CapTask),
+		splits:   slices.Contains(msg.Capabilities, protocol.CapSplits)}
 	if w.host == "" {
 		w.host = "localhost"
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -35,12 +34,12 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	start := time.Now()
 	// output_files is always there, even empty: a reference master reads it.
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
-	for _, in := range job.InputFiles {
-		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
+	for _, run := range programRuns(job) {
+		status.OutputFiles = append(status.OutputFiles, run.status)
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		if err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in)), programEnv(job.Task, in)); err != nil {
+		if err := w.runExecutable(r, job.Executable, run.in, run.output, programEnv(job.Task, run.in)); err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(err, job.InputFiles)
 		}
@@ -59,7 +58,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 
 // runExecutable runs exe with stdin from in, stdout to out, which appears
 // whole once the executable has succeeded, or not at all, and env.
-func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) error {
+func (w *Worker) runExecutable(r *running, exe string, in programInput, out string, env []string) error {
 	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
@@ -68,21 +67,21 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) er
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
-	stdin, err := os.Open(in)
+	stdin, err := in.open()
 	if err != nil {
 		return fmt.Errorf("open input: %w", err)
 	}
-	defer stdin.Close()
+	defer stdin.close()
 	tmp, err := atomicfile.Create(out)
 	if err != nil {
 		return fmt.Errorf("create output: %w", err)
 	}
-	r.runningProgram(stdin, tmp.File)
+	r.runningProgram(stdin.position, tmp.File)
 	defer r.programDone()
 	var stderr tailBuffer
 	cmd := exec.CommandContext(r.ctx, exe)
 	cmd.Env = env
-	cmd.Stdin = stdin
+	cmd.Stdin = stdin.reader
 	cmd.Stdout = tmp.File
 	cmd.Stderr = &stderr
 	// A worker killed outright takes its executable with it, so that no
@@ -92,7 +91,13 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) er
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A child that left the group and holds stderr open must not hold us.
 	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if readErr := stdin.err(); readErr != nil {
+		// The program's input was cut short: that is the failure.
+		tmp.Abort()
+		return fmt.Errorf("%s < %s: %w", exe, in, readErr)
+	}
+	if err != nil {
 		tmp.Abort()
 		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
 		if tail := strings.TrimSpace(stderr.String()); tail != "" {
@@ -104,6 +109,28 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) er
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
+}
+
+// programRun is one run of a new_worker_job's executable: its input, the
+// file it writes and that file as the status names it.
+type programRun struct {
+	in             programInput
+	output, status string
+}
+
+// programRuns lists the runs of job: one over its split into the split's
+// output file, or one per input file into output_directory/<its base
+// name>, named in the status as the directory was sent.
+func programRuns(job protocol.NewWorkerJob) []programRun {
+	if job.Split != nil {
+		return []programRun{{in: programInput{ranges: job.Split.Ranges}, output: job.Split.OutputFile, status: job.Split.OutputFile}}
+	}
+	runs := make([]programRun, 0, len(job.InputFiles))
+	for _, in := range job.InputFiles {
+		runs = append(runs, programRun{in: programInput{file: in},
+			output: filepath.Join(job.OutputDirectory, filepath.Base(in)), status: echoPath(job.OutputDirectory, filepath.Base(in))})
+	}
+	return runs
 }
 
 // runSortTask sorts the lines of a new_sort_job's inputs into its output file.
