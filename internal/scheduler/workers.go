@@ -41,7 +41,7 @@ type worker struct {
 	// protocol.CapProgress, protocol.CapCancel, protocol.CapTask and
 	// protocol.CapSplits.
 	progress, cancel, identity, splits bool
-	held                       []*task
+	held                               []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
 }

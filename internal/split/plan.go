@@ -39,7 +39,7 @@ func Plan(files []File, n int) [][]protocol.InputRange {
 	}
 	n = int(min(int64(n), max(total, 1)))
 	splits := make([][]protocol.InputRange, n)
-	i := 0      // the split being filled
+	i := 0       // the split being filled
 	var at int64 // where the file begins in the whole
 	for _, f := range files {
 		var start int64 // the file's bytes already placed
