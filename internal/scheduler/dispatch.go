@@ -16,7 +16,7 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
-		live := slices.DeleteFunc(s.liveWorkers(), func(w *worker) bool { return !t.takes(w) })
+		live := s.liveWorkersWhere(t.takes)
 		if len(live) == 0 {
 			continue
 		}

@@ -212,7 +212,7 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, e
 	if err != nil {
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
-	splits := slices.ContainsFunc(s.liveWorkers(), func(w *worker) bool { return w.splits })
+	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.splits })) > 0
 	if splits {
 		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
 			s.addSplitTask(j, st, i, ranges)

@@ -227,10 +227,15 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 // a task only when there is no other), least loaded first, then in the order
 // they registered.
 func (s *Scheduler) liveWorkers() []*worker {
+	return s.liveWorkersWhere(func(*worker) bool { return true })
+}
+
+// liveWorkersWhere is liveWorkers among the workers for which ok holds.
+func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 	var live, unusable []*worker
 	for _, w := range s.workers {
 		switch {
-		case w.dead:
+		case w.dead || !ok(w):
 		case w.unusable:
 			unusable = append(unusable, w)
 		default:
