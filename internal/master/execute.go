@@ -81,8 +81,9 @@ func makeDirs(dirs []string) error {
 	return nil
 }
 
-// scanInput lists a job's input files, with their sizes, as `cat dir/*` would read them:
-// sorted, hidden names skipped, directories skipped. It also checks that
+// scanInput lists a job's input files, with their sizes, as `cat dir/*`
+// would read them: sorted, hidden names skipped, directories skipped
+// (split.Plan cuts them by their sizes). It also checks that
 // each executable exists and may be run and that the output directory is
 // fit for the job, new or empty, and can be made and written, so that a
 // job with a typo, or whose output directory an earlier job filled since it
