@@ -66,6 +66,9 @@ const (
 	// lines of heartbeats. A worker sends them only to such a master: a
 	// reference master may not read a large status whole.
 	CapReport = "report"
+	// CapSplits: the worker takes the split field of new_worker_job: it
+	// runs the executable once over byte ranges of its input files.
+	CapSplits = "splits"
 )
 
 // MaxHeartbeatSize bounds an extended heartbeat, so that it fits in one
@@ -130,6 +133,28 @@ type NewWorkerJob struct {
 	// Task is our extension, sent only to a worker that announced
 	// CapTask: which task of which job this is.
 	Task *TaskIdentity `json:"task,omitempty"`
+	// Split is our extension, sent only to a worker that announced
+	// CapSplits: the executable runs once, over these ranges of
+	// InputFiles, into one output file.
+	Split *Split `json:"split,omitempty"`
+}
+
+// Split is a map task's input as byte ranges of files, read as one stream
+// into OutputFile. A range owns the lines that begin inside it: one that
+// does not start a file skips its first partial line, and the last line
+// it begins is read to its end, past the range if need be, as Hadoop's
+// LineRecordReader reads a FileSplit. A newline goes between two files'
+// lines where the first lacks a final one.
+type Split struct {
+	Ranges     []InputRange `json:"ranges"`
+	OutputFile string       `json:"output_file"`
+}
+
+// InputRange is Length bytes of File from byte Start.
+type InputRange struct {
+	File   string `json:"file"`
+	Start  int64  `json:"start"`
+	Length int64  `json:"length"`
 }
 
 // TaskIdentity names a task: its job, its stage (map, combine or reduce),

@@ -3,9 +3,13 @@
 #   cat input/* | map.py | LC_ALL=C sort | reduce.py
 # against a job on a master and two workers running the same executables.
 # Checks that both give the same counts and prints the times, the job's
-# phases, a `sort -S 1G` baseline for the group phase and peak memory.
+# phases, the 2-core floor (the mapper's and reducer's own CPU time over
+# the cores), a `sort -S 1G` baseline for the group phase and peak memory.
 #
 #   scripts/bench.sh [SIZE]       SIZE of the input: 100M (default), 1G, ...
+#   scripts/bench.sh shapes       three shapes of input, one after the other:
+#                                 1000 files of 5 KB, one 32 MB file, 100M
+#                                 in 64 files; a summary line each at the end
 #
 # Environment: BENCH_DIR (/tmp/mapreduce-bench) scratch directory;
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
@@ -21,6 +25,18 @@ set -euo pipefail
 caller_dir=$PWD
 cd "$(dirname "$0")/.."
 repo=$PWD
+
+if [ "${1:-}" = shapes ]; then
+  summary=()
+  for shape in "5000K 1000" "32M 1" "100M 64"; do
+    read -r shape_size shape_files <<<"$shape"
+    FILES=$shape_files "$0" "$shape_size" | tee /dev/stderr >"${TMPDIR:-/tmp}/bench-shape.$$"
+    summary+=("$(tail -n 1 "${TMPDIR:-/tmp}/bench-shape.$$")")
+  done
+  rm -f "${TMPDIR:-/tmp}/bench-shape.$$"
+  printf '%s\n' "${summary[@]}"
+  exit 0
+fi
 
 size=${1:-100M}
 bench_dir=${BENCH_DIR:-/tmp/mapreduce-bench}
@@ -74,8 +90,10 @@ echo "building bin/" >&2
 go build -o bin/ ./master ./worker ./sendjob
 
 # --- Input, generated once per size and flags -------------------------------
+files=${FILES:-64}
 input=$bench_dir/input-$size
-gen_flags=(--bytes "$size" --files "${FILES:-64}" --seed "${SEED:-1}")
+[ "$files" = 64 ] || input=$input-x$files
+gen_flags=(--bytes "$size" --files "$files" --seed "${SEED:-1}")
 stamp="gentext ${gen_flags[*]} $(sha256sum internal/gentext/main.go | cut -c1-16)"
 mkdir -p "$bench_dir"
 if [ "$(cat "$input.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -89,7 +107,7 @@ fi
 input_bytes=$(stat -c %s "$input"/* | awk '{ n += $1 } END { print n }')
 input_files=$(ls "$input" | wc -l)
 
-run=$bench_dir/run-$size
+run=$bench_dir/run-$(basename "$input" | sed 's/^input-//')
 rm -rf "$run"
 mkdir -p "$run"
 cd "$run"
@@ -99,6 +117,26 @@ echo "running the truth pipeline" >&2
 t0=$(now)
 cat "$input"/* | "$mapper" | LC_ALL=C sort | "$reducer" >truth.txt
 pipeline_wall=$(seconds_since "$t0")
+
+# --- The 2-core floor -----------------------------------------------------
+# The programs' own CPU time: the mapper over all the input, the reducer
+# over all its sorted output, each run once on its own; over the cores, no
+# job can take less.
+# cpu_seconds IN OUT CMD...: runs CMD with stdin IN and stdout OUT and
+# prints its CPU time (user + system, its children's included) in seconds.
+cpu_seconds() {
+  local in=$1 out=$2
+  shift 2
+  ("$@" <"$in" >"$out"; times) | awk 'NR == 2 {
+    split($0, t, /[ ms]+/); printf "%.2f", t[1] * 60 + t[2] + t[3] * 60 + t[4] }'
+}
+echo "measuring the programs' CPU time for the floor" >&2
+map_cpu=$(cpu_seconds <(cat "$input"/*) map.out "$mapper")
+LC_ALL=C sort map.out >map.sorted
+reduce_cpu=$(cpu_seconds map.sorted /dev/null "$reducer")
+rm map.out map.sorted
+cores=$(nproc)
+floor=$(awk -v m="$map_cpu" -v r="$reduce_cpu" -v c="$cores" 'BEGIN { printf "%.2f", (m + r) / c }')
 
 # --- The cluster ----------------------------------------------------------
 master_pid=
@@ -264,12 +302,16 @@ fi
 
 # --- Report ---------------------------------------------------------------
 job_ratio=$(ratio "$job_wall" "$pipeline_wall")
+floor_ratio=$(ratio "$floor" "$pipeline_wall")
+job_floor=$(ratio "$job_wall" "$floor")
 show "machine" "$(nproc) cores, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 show "input" "$input_bytes bytes in $input_files files ($size)"
 show "job" "$num_mappers mappers, $num_reducers reducers, ${#worker_pids[@]} workers${combiner:+, combiner $combiner}"
 show "pipeline wall" "$pipeline_wall s"
 show "job wall" "$job_wall s (sendjob start to return; master: ${phase[master]} s)"
 show "job/pipeline" "$job_ratio"
+show "$cores-core floor" "$floor s (mapper $map_cpu s + reducer $reduce_cpu s of CPU over $cores cores; floor/pipeline $floor_ratio)"
+show "job/floor" "$job_floor"
 for name in "${steps[@]}"; do
   show "  $name" "${phase[$name]} s"
 done
@@ -283,5 +325,5 @@ for port in $worker_ports; do
   i=$((i + 1))
 done
 show "output" "$result ($(wc -l <test.sorted) words)"
-echo "bench $size: job ${job_wall}s vs pipeline ${pipeline_wall}s (${job_ratio}x), group ${phase[group]}s vs sort ${baseline_wall}s, $result"
+echo "bench $size in $input_files files: job ${job_wall}s vs pipeline ${pipeline_wall}s (${job_ratio}x), $cores-core floor ${floor}s (${floor_ratio}x; job/floor ${job_floor}), map ${phase[map]}s, group ${phase[group]}s vs sort ${baseline_wall}s, $result"
 [ "$result" = MATCH ]

@@ -104,14 +104,19 @@ func openGate(t *testing.T, gate string) {
 	}
 }
 
-// chaosInput writes n files of words.
+// chaosInput writes n files of words, the first ten times as long as the
+// others: the map tasks read splits, some cut from it, some packed.
 func chaosInput(t *testing.T, n int, rng *rand.Rand) string {
 	t.Helper()
 	dir := t.TempDir()
 	words := strings.Fields("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu café naïve the a of")
 	for i := range n {
 		var b strings.Builder
-		for line := range 50 + rng.IntN(50) {
+		lines := 50 + rng.IntN(50)
+		if i == 0 {
+			lines *= 10
+		}
+		for line := range lines {
 			for range 1 + rng.IntN(12) {
 				b.WriteString(words[rng.IntN(len(words))])
 				b.WriteByte(' ')
@@ -179,10 +184,14 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	id, out := c.submit(j)
 
 	// Map phase: every map task is held behind the gate, the one the lossy
-	// worker dropped too, once the master has seen it lost.
+	// worker dropped too, once the master has seen it lost. The map tasks
+	// read splits, which only our workers take.
 	testutil.WaitFor(t, 20*time.Second, "the dropped task lost and all map tasks running", func() bool {
 		return len(attemptsEnded(c.jobInfo(id), "lost")) > 0 && c.running(id, "map", 8)
 	})
+	if !c.logged(c.master, "map tasks planned", `"splits":true`) {
+		t.Error("the map tasks are not splits")
+	}
 	pause()
 	killed := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
 	t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())

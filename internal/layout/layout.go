@@ -2,6 +2,7 @@
 // the master and the reference protocol fix.
 //
 //	VAR/job-N/mapper-output/<input's name>   a map task's outputs
+//	VAR/job-N/mapper-output/split_i          map task i's output, when it reads a split
 //	VAR/job-N/grouper-output/sorted_i        sort task i's output
 //	VAR/job-N/combiner-output/sorted_i       combine task i's output
 //	VAR/job-N/grouper-output/input_i         reduce task i's input, from the merge
@@ -49,6 +50,12 @@ func (j Job) Dirs(combiner bool) []string {
 // Sorted is sort task i's output file.
 func (j Job) Sorted(i int) string {
 	return filepath.Join(j.GrouperOutput(), fmt.Sprintf("sorted_%d", i))
+}
+
+// SplitOutput is map task i's output when the task reads a split (our
+// extension) rather than whole files.
+func (j Job) SplitOutput(i int) string {
+	return filepath.Join(j.MapperOutput(), fmt.Sprintf("split_%d", i))
 }
 
 // ReduceInput is reduce task i's input file, written by the merge.

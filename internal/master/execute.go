@@ -17,6 +17,7 @@ import (
 	"mapreduce/internal/jobspec"
 	"mapreduce/internal/layout"
 	"mapreduce/internal/scheduler"
+	"mapreduce/internal/split"
 	"mapreduce/protocol"
 )
 
@@ -84,14 +85,15 @@ func makeDirs(dirs []string) error {
 	return nil
 }
 
-// scanInput lists a job's input files as `cat dir/*` would read them:
-// sorted, hidden names skipped, directories skipped. It also checks that
+// scanInput lists a job's input files, with their sizes, as `cat dir/*`
+// would read them: sorted, hidden names skipped, directories skipped
+// (split.Plan cuts them by their sizes). It also checks that
 // each executable exists and may be run and that the output directory is
 // fit for the job, new or empty, and can be made and written, so that a
 // job with a typo, or whose output directory an earlier job filled since it
 // was accepted, fails at once with a clear message instead of after all
 // its work.
-func scanInput(dir string, executables []string, outputDir, varDir string) ([]string, error) {
+func scanInput(dir string, executables []string, outputDir, varDir string) ([]split.File, error) {
 	for _, exe := range executables {
 		if err := checkExecutable(exe); err != nil {
 			return nil, err
@@ -107,7 +109,7 @@ func scanInput(dir string, executables []string, outputDir, varDir string) ([]st
 	if err != nil {
 		return nil, fmt.Errorf("input directory: %w", err)
 	}
-	var files []string
+	var files []split.File
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -118,10 +120,10 @@ func scanInput(dir string, executables []string, outputDir, varDir string) ([]st
 			return nil, fmt.Errorf("input file: %w", err)
 		}
 		if info.Mode().IsRegular() {
-			files = append(files, path)
+			files = append(files, split.File{Path: path, Size: info.Size()})
 		}
 	}
-	slices.Sort(files)
+	slices.SortFunc(files, func(a, b split.File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
 }
 

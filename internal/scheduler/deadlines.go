@@ -112,7 +112,7 @@ func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Durat
 		t.state = taskFailed
 		return append(actions, s.fail(now, t.job, fmt.Sprintf(
 			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt",
-			t.stage.kind, t.index, strings.Join(t.inputs, ", "), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout))...)
+			t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout))...)
 	}
 	t.state = taskPending
 	return actions

@@ -8,16 +8,17 @@ import (
 )
 
 // dispatch hands each pending task whose inputs exist to the least loaded
-// live worker, one on which the task has not timed out if there is one.
+// live worker that can run it, one on which the task has not timed out if
+// there is one. A split waits for a worker that takes splits.
 func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 	var actions []Action
 	for _, t := range ts {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
-		live := s.liveWorkers()
+		live := s.liveWorkersWhere(t.takes)
 		if len(live) == 0 {
-			return actions
+			continue
 		}
 		w := live[0]
 		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
@@ -59,6 +60,9 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 	if w.identity {
 		msg.Task = &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: len(t.attempts)}
 	}
+	if t.ranges != nil {
+		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.outputs[0]}
+	}
 	return msg
 }
 
@@ -92,7 +96,7 @@ func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
 		var straggler *task
 		var longest time.Duration
 		for _, t := range ts {
-			if t.state != taskRunning || t.running() != 1 {
+			if t.state != taskRunning || t.running() != 1 || !t.takes(w) {
 				continue
 			}
 			if ran := now.Sub(t.liveAttempt().start); ran > threshold && ran > longest {
@@ -100,7 +104,7 @@ func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
 			}
 		}
 		if straggler == nil {
-			break
+			continue // another idle worker may take a straggler this one cannot
 		}
 		straggler.logger(s.log.Info()).Stringer("running", longest).Stringer("threshold", threshold).Msg("speculative copy")
 		actions = append(actions, s.assign(now, straggler, w))

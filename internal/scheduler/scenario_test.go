@@ -27,7 +27,8 @@ import (
 //	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
 //	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
 //	> submit MAPPERS REDUCERS [combiner]
-//	> scan N                       the input of the job asked for holds N files
+//	> scan N [SIZE...]             the input of the job asked for holds N files, of
+//	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
@@ -41,7 +42,8 @@ import (
 //	> workers                      each worker's state and tasks held
 //
 // A task is named by its stage and inputs' names, as actions print it:
-// map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0].
+// map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0];
+// a map task that reads a split by its ranges: map[file_000.txt:0+500].
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/ with the actions the scheduler returns now")
 
 func TestScenarios(t *testing.T) {
@@ -161,7 +163,15 @@ func (sc *scenario) play(words []string) []string {
 		}
 		sc.job, acts = sc.s.Submit(sc.now, job)
 	case "scan":
-		acts = sc.s.InputScanned(sc.now, sc.asked, inputFiles(num(1)), nil)
+		files := inputFiles(num(1))
+		for i := 2; i < len(words); i++ {
+			size, err := strconv.ParseInt(arg(i), 10, 64)
+			if err != nil {
+				t.Fatalf("event %q: %v", strings.Join(words, " "), err)
+			}
+			files[(i-2)%len(files)].Size = size
+		}
+		acts = sc.s.InputScanned(sc.now, sc.asked, files, nil)
 	case "finish":
 		st := finished(sc.send(arg(1)))
 		if len(words) > 2 { // a worker other than the last one sent it
@@ -277,6 +287,12 @@ func taskName(snd Send) string {
 	var names []string
 	for _, in := range inputsOf(snd) {
 		names = append(names, filepath.Base(in))
+	}
+	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok && m.Split != nil {
+		names = names[:0]
+		for _, r := range m.Split.Ranges {
+			names = append(names, fmt.Sprintf("%s:%d+%d", filepath.Base(r.File), r.Start, r.Length))
+		}
 	}
 	return fmt.Sprintf("%s[%s]", stage, strings.Join(names, ","))
 }

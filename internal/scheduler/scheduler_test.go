@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"mapreduce/internal/split"
 	"mapreduce/protocol"
 )
 
@@ -38,10 +39,19 @@ func spec(mappers, reducers int) protocol.NewMasterJob {
 }
 
 // inputFiles returns n input file names, sorted as ScanInput returns them.
-func inputFiles(n int) []string {
+func inputPaths(n int) []string {
 	var files []string
 	for i := range n {
 		files = append(files, fmt.Sprintf("/in/file_%03d.txt", i))
+	}
+	return files
+}
+
+// inputFiles is an input directory of n files of 1000 bytes.
+func inputFiles(n int) []split.File {
+	var files []split.File
+	for _, p := range inputPaths(n) {
+		files = append(files, split.File{Path: p, Size: 1000})
 	}
 	return files
 }
@@ -140,6 +150,10 @@ func finished(s Send) protocol.Status {
 	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: s.PID}
 	switch m := s.Msg.(type) {
 	case protocol.NewWorkerJob:
+		if m.Split != nil {
+			st.OutputFiles = []string{m.Split.OutputFile}
+			break
+		}
 		for _, in := range m.InputFiles {
 			st.OutputFiles = append(st.OutputFiles, filepath.Join(m.OutputDirectory, filepath.Base(in)))
 		}
@@ -529,7 +543,7 @@ func TestFullJob(t *testing.T) {
 	}
 	slices.Sort(sorted)
 	var mapOutputs []string
-	for _, f := range inputFiles(5) {
+	for _, f := range inputPaths(5) {
 		mapOutputs = append(mapOutputs, "/v/job-0/mapper-output/"+filepath.Base(f))
 	}
 	if !slices.Equal(sorted, mapOutputs) {
@@ -712,7 +726,7 @@ func TestMapBalance(t *testing.T) {
 				all = append(all, inputsOf(snd)...)
 			}
 			slices.Sort(all)
-			if !slices.Equal(all, inputFiles(tt.files)) {
+			if !slices.Equal(all, inputPaths(tt.files)) {
 				t.Errorf("map tasks cover %q, want every input file once", all)
 			}
 		})

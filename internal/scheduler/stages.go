@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mapreduce/internal/layout"
+	"mapreduce/internal/split"
 	"mapreduce/protocol"
 )
 
@@ -196,8 +197,14 @@ func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 }
 
 // InputScanned plans the map tasks of a job whose input directory held
-// files (sorted names), or fails the job.
-func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err error) []Action {
+// files (sorted by name, with their sizes), or fails the job.
+//
+// When a live worker takes splits, the files are cut into num_mappers
+// splits of balanced bytes (split.Plan), each a task with one output that
+// only such workers run. Otherwise, as the reference protocol has it, whole
+// files are dealt round-robin into num_mappers tasks, each input giving an
+// output of its name.
+func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, err error) []Action {
 	j, st := s.underway(jobID, stageMap)
 	if st == nil || st.planned {
 		return nil
@@ -205,11 +212,22 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []string, err e
 	if err != nil {
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
-	for i, split := range splitFiles(files, j.spec.NumMappers) {
-		s.addTask(j, st, i, split, j.dir.MapperOutput())
+	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.splits })) > 0
+	if splits {
+		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
+			s.addSplitTask(j, st, i, ranges)
+		}
+	} else {
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.Path
+		}
+		for i, part := range splitFiles(paths, j.spec.NumMappers) {
+			s.addTask(j, st, i, part, j.dir.MapperOutput())
+		}
 	}
 	st.planned = true
-	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Msg("map tasks planned")
+	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).Msg("map tasks planned")
 	return s.advance(now)
 }
 
@@ -384,6 +402,15 @@ func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output st
 	for _, out := range t.outputs {
 		j.byOutput[s.abs(out)] = t
 	}
+}
+
+// addSplitTask adds map task i of j, which reads the byte ranges of a
+// split into one output file.
+func (s *Scheduler) addSplitTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
+	t := &task{job: j, stage: st, index: i, inputs: split.Files(ranges), ranges: ranges,
+		output: j.dir.MapperOutput(), outputs: []string{j.dir.SplitOutput(i)}}
+	st.tasks = append(st.tasks, t)
+	j.byOutput[s.abs(t.outputs[0])] = t
 }
 
 // outputsOf lists the outputs of tasks, sorted.

@@ -2,10 +2,12 @@ package scheduler
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"mapreduce/internal/split"
 	"mapreduce/protocol"
 )
 
@@ -75,6 +77,10 @@ type task struct {
 	index int
 	// inputs are the files the task reads.
 	inputs []string
+	// ranges, for a map task that reads a split, are the byte ranges of
+	// inputs it reads; nil for a task that reads whole files. Only a
+	// worker that takes splits runs it.
+	ranges []protocol.InputRange
 	// output is the directory (map, combine, reduce) or file (sort) the
 	// worker writes.
 	output string
@@ -103,6 +109,17 @@ func (t *task) attemptOn(w *worker) *attempt {
 		}
 	}
 	return nil
+}
+
+// takes reports whether w can run t.
+func (t *task) takes(w *worker) bool { return t.ranges == nil || w.splits }
+
+// describeInputs names what t reads, for error messages.
+func (t *task) describeInputs() string {
+	if t.ranges != nil {
+		return split.Describe(t.ranges)
+	}
+	return strings.Join(t.inputs, ", ")
 }
 
 // name is the task's output as its worker names it in heartbeats and

@@ -37,10 +37,11 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
-	// progress, cancel and identity: the worker announced
-	// protocol.CapProgress, protocol.CapCancel and protocol.CapTask.
-	progress, cancel, identity bool
-	held                       []*task
+	// progress, cancel, identity and splits: the worker announced
+	// protocol.CapProgress, protocol.CapCancel, protocol.CapTask and
+	// protocol.CapSplits.
+	progress, cancel, identity, splits bool
+	held                               []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
 }
@@ -82,7 +83,8 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
 		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
 		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel),
-		identity: slices.Contains(msg.Capabilities, protocol.CapTask)}
+		identity: slices.Contains(msg.Capabilities, protocol.CapTask),
+		splits:   slices.Contains(msg.Capabilities, protocol.CapSplits)}
 	if w.host == "" {
 		w.host = "localhost"
 	}
@@ -225,10 +227,15 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 // a task only when there is no other), least loaded first, then in the order
 // they registered.
 func (s *Scheduler) liveWorkers() []*worker {
+	return s.liveWorkersWhere(func(*worker) bool { return true })
+}
+
+// liveWorkersWhere is liveWorkers among the workers for which ok holds.
+func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 	var live, unusable []*worker
 	for _, w := range s.workers {
 		switch {
-		case w.dead:
+		case w.dead || !ok(w):
 		case w.unusable:
 			unusable = append(unusable, w)
 		default:

@@ -58,3 +58,30 @@ func countLines(f *os.File) (lines, error) {
 	}
 	return n, nil
 }
+
+// countingReader counts the lines and bytes read through it. exec's copying
+// goroutine reads it; lines is called once the program has ended, when
+// that goroutine is done.
+type countingReader struct {
+	r    io.Reader
+	n    lines
+	last byte
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if k > 0 {
+		c.n.records += int64(bytes.Count(p[:k], []byte{'\n'}))
+		c.n.bytes += int64(k)
+		c.last = p[k-1]
+	}
+	return k, err
+}
+
+func (c *countingReader) lines() (lines, error) {
+	n := c.n
+	if n.bytes > 0 && c.last != '\n' {
+		n.records++
+	}
+	return n, nil
+}

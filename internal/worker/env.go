@@ -17,9 +17,12 @@ import (
 //	mapreduce_task_partition   2
 //	mapreduce_task_ismap       true for a map task
 //	mapreduce_map_input_file   the file the program reads (map tasks)
-//	mapreduce_map_input_start  0
-//	mapreduce_map_input_length the file's size in bytes
-func programEnv(id *protocol.TaskIdentity, input string) []string {
+//	mapreduce_map_input_start  where its part of the file starts: 0 for a whole file
+//	mapreduce_map_input_length how many bytes it reads: the file's size for a whole file
+//
+// A packed split (ranges of several files) gives its first file and start,
+// and its bytes in all: see programInput.mapInput.
+func programEnv(id *protocol.TaskIdentity, in programInput) []string {
 	env := os.Environ()
 	if id == nil {
 		return env
@@ -34,12 +37,9 @@ func programEnv(id *protocol.TaskIdentity, input string) []string {
 		fmt.Sprintf("mapreduce_task_ismap=%t", id.Stage == protocol.PhaseMap),
 	)
 	if id.Stage == protocol.PhaseMap {
-		var size int64
-		if info, err := os.Stat(input); err == nil {
-			size = info.Size()
-		}
-		env = append(env, "mapreduce_map_input_file="+input, "mapreduce_map_input_start=0",
-			fmt.Sprintf("mapreduce_map_input_length=%d", size))
+		file, start, length := in.mapInput()
+		env = append(env, "mapreduce_map_input_file="+file, fmt.Sprintf("mapreduce_map_input_start=%d", start),
+			fmt.Sprintf("mapreduce_map_input_length=%d", length))
 	}
 	return env
 }

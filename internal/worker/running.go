@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,20 +27,20 @@ type running struct {
 
 	mu sync.Mutex
 	// done counts the bytes read and written by the inputs already run;
-	// stdin and out are the running program's input and output, nil
-	// between programs; started is set once a program has run.
-	done       int64
-	stdin, out *os.File
-	started    bool
+	// read (how far the program has read its input) and out are the
+	// running program's, nil between programs; started is set once a
+	// program has run.
+	done    int64
+	read    func() int64
+	out     *os.File
+	started bool
 	// waiting: the task waits for a slot for its next program.
 	waiting bool
 }
 
 // progress counts the bytes the task has read and written so far, and its
-// programs' reporter lines. The program's stdin shares its file offset with
-// ours, so the offset says how far the program (or any child it passed
-// stdin to) has read. A sort task, or one still waiting for a slot, always
-// shows progress (the time).
+// programs' reporter lines. A sort task, or one still waiting for a slot,
+// always shows progress (the time).
 func (r *running) progress() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -57,10 +56,8 @@ func (r *running) progress() int64 {
 // now counts what the running program has read and written; r.mu is held.
 func (r *running) now() int64 {
 	var n int64
-	if r.stdin != nil {
-		if off, err := r.stdin.Seek(0, io.SeekCurrent); err == nil {
-			n += off
-		}
+	if r.read != nil {
+		n += r.read()
 	}
 	if r.out != nil {
 		if info, err := r.out.Stat(); err == nil {
@@ -77,10 +74,11 @@ func (r *running) waitingForSlot(waiting bool) {
 	r.mu.Unlock()
 }
 
-// runningProgram records that a program now reads stdin and writes out.
-func (r *running) runningProgram(stdin, out *os.File) {
+// runningProgram records that a program now reads an input, read counting
+// how far, and writes out.
+func (r *running) runningProgram(read func() int64, out *os.File) {
 	r.mu.Lock()
-	r.stdin, r.out, r.started = stdin, out, true
+	r.read, r.out, r.started = read, out, true
 	r.mu.Unlock()
 }
 
@@ -88,7 +86,7 @@ func (r *running) runningProgram(stdin, out *os.File) {
 func (r *running) programDone() {
 	r.mu.Lock()
 	r.done += r.now()
-	r.stdin, r.out = nil, nil
+	r.read, r.out = nil, nil
 	r.mu.Unlock()
 }
 

@@ -15,7 +15,7 @@ func TestFitHeartbeat(t *testing.T) {
 		all = append(all, protocol.TaskProgress{Output: fmt.Sprintf("/home/ana/mapreduce/var/job-0/mapper-output/file%03d.txt", i), Progress: int64(i)})
 	}
 	hb := protocol.Heartbeat{WorkerPID: 7, WorkerID: "0123456789abcdef", WorkerHost: "localhost", WorkerPort: 6001, Tasks: all,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask}}
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}}
 	seen := map[string]bool{}
 	for turn := 0; len(seen) < len(all) && turn < 50; turn++ {
 		fit := fitHeartbeat(hb, turn*10)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -36,12 +35,12 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	// output_files is always there, even empty: a reference master reads it.
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
 	var io ioCounts
-	for _, in := range job.InputFiles {
-		status.OutputFiles = append(status.OutputFiles, echoPath(job.OutputDirectory, filepath.Base(in)))
+	for _, run := range programRuns(job) {
+		status.OutputFiles = append(status.OutputFiles, run.status)
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		counts, err := w.runExecutable(r, job.Executable, in, filepath.Join(job.OutputDirectory, filepath.Base(in)), programEnv(job.Task, in))
+		counts, err := w.runExecutable(r, job.Executable, run.in, run.output, programEnv(job.Task, run.in))
 		io.add(counts)
 		if err != nil {
 			status.Status = protocol.StatusFailed
@@ -68,7 +67,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 // whole once the executable has succeeded, or not at all, and env. Its
 // stderr goes to the task's (r.stderr). It counts the records and bytes
 // read and written by an executable that succeeded.
-func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (ioCounts, error) {
+func (w *Worker) runExecutable(r *running, exe string, in programInput, out string, env []string) (ioCounts, error) {
 	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
@@ -77,20 +76,20 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (i
 	case <-r.ctx.Done():
 		return ioCounts{}, r.ctx.Err()
 	}
-	stdin, err := os.Open(in)
+	stdin, err := in.open()
 	if err != nil {
 		return ioCounts{}, fmt.Errorf("open input: %w", err)
 	}
-	defer stdin.Close()
+	defer stdin.close()
 	tmp, err := atomicfile.Create(out)
 	if err != nil {
 		return ioCounts{}, fmt.Errorf("create output: %w", err)
 	}
-	r.runningProgram(stdin, tmp.File)
+	r.runningProgram(stdin.position, tmp.File)
 	defer r.programDone()
 	cmd := exec.CommandContext(r.ctx, exe)
 	cmd.Env = env
-	cmd.Stdin = stdin
+	cmd.Stdin = stdin.reader
 	cmd.Stdout = tmp.File
 	cmd.Stderr = r.stderr
 	// A worker killed outright takes its executable with it, so that no
@@ -102,6 +101,11 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (i
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
 	tail := r.stderr.endProgram()
+	if readErr := stdin.err(); readErr != nil {
+		// The program's input was cut short: that is the failure.
+		tmp.Abort()
+		return ioCounts{}, fmt.Errorf("%s < %s: %w", exe, in, readErr)
+	}
 	if err != nil {
 		tmp.Abort()
 		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
@@ -111,7 +115,7 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (i
 		return ioCounts{}, errors.New(msg)
 	}
 	var counts ioCounts
-	if counts.in, err = countLines(stdin); err != nil {
+	if counts.in, err = stdin.count(); err != nil {
 		tmp.Abort()
 		return ioCounts{}, fmt.Errorf("count input records: %w", err)
 	}
@@ -123,6 +127,28 @@ func (w *Worker) runExecutable(r *running, exe, in, out string, env []string) (i
 		return ioCounts{}, fmt.Errorf("write output: %w", err)
 	}
 	return counts, nil
+}
+
+// programRun is one run of a new_worker_job's executable: its input, the
+// file it writes and that file as the status names it.
+type programRun struct {
+	in             programInput
+	output, status string
+}
+
+// programRuns lists the runs of job: one over its split into the split's
+// output file, or one per input file into output_directory/<its base
+// name>, named in the status as the directory was sent.
+func programRuns(job protocol.NewWorkerJob) []programRun {
+	if job.Split != nil {
+		return []programRun{{in: programInput{ranges: job.Split.Ranges}, output: job.Split.OutputFile, status: job.Split.OutputFile}}
+	}
+	runs := make([]programRun, 0, len(job.InputFiles))
+	for _, in := range job.InputFiles {
+		runs = append(runs, programRun{in: programInput{file: in},
+			output: filepath.Join(job.OutputDirectory, filepath.Base(in)), status: echoPath(job.OutputDirectory, filepath.Base(in))})
+	}
+	return runs
 }
 
 // runSortTask sorts the lines of a new_sort_job's inputs into its output file.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -189,7 +188,7 @@ func (w *Worker) register() error {
 // repeat so that a restarted master admits it again.
 func (w *Worker) registration() protocol.Register {
 	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask}, WorkerID: w.cfg.ID}
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}, WorkerID: w.cfg.ID}
 	if w.cfg.Port == 0 {
 		// The port was chosen when listening.
 		_, port, _ := net.SplitHostPort(w.ln.Addr())
@@ -272,8 +271,8 @@ func (w *Worker) start(msg protocol.Message) {
 	switch m := msg.(type) {
 	case protocol.NewWorkerJob:
 		output := ""
-		if len(m.InputFiles) > 0 {
-			output = echoPath(m.OutputDirectory, filepath.Base(m.InputFiles[0]))
+		if runs := programRuns(m); len(runs) > 0 {
+			output = runs[0].status
 		}
 		if r := w.hold(output, false); r != nil {
 			go w.runProgramTask(m, r)
