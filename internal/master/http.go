@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mapreduce/internal/scheduler"
+	"mapreduce/internal/secret"
 	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
 )
@@ -23,7 +24,11 @@ func (s *Server) startHTTP(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.HandleFunc("GET /api/status", s.serveJSON)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	token := ""
+	if s.cfg.Secret != nil {
+		token = secret.StatusToken(s.cfg.Secret)
+	}
+	srv := &http.Server{Handler: requireToken(token, mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("HTTP server")
@@ -33,7 +38,7 @@ func (s *Server) startHTTP(addr string) error {
 		<-s.shutdown
 		srv.Close()
 	}()
-	s.log.Info().Str("addr", "http://"+ln.Addr().String()+"/").Msg("status page")
+	s.log.Info().Str("addr", s.pageURL(ln)).Msg("status page")
 	return nil
 }
 
