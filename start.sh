@@ -3,6 +3,9 @@
 # background, and returns once both workers have registered.
 #   MASTER_PORT (6000), WORKER_PORTS ("6001 6002"), HTTP_PORT (8080) for the
 #   status page, LOG_DIR (logs) override.
+# Every message is authenticated with the secret in .mapreduce-secret (made
+# here, mode 0600, if missing; $MAPREDUCE_SECRET_FILE names another), which
+# bin/sendjob finds by itself.
 # Logs are appended to in $LOG_DIR; the master's var/ is ./var. Every port
 # (the master's TCP port and PORT-1 for UDP heartbeats, the workers', the
 # status page's) must be free, or nothing starts and it exits 1 naming the
@@ -46,6 +49,14 @@ fi
 go build -o bin/ ./master ./worker ./sendjob
 mkdir -p "$LOG_DIR"
 
+# The cluster's shared secret: 256 random bits, readable by this user only.
+SECRET_FILE=${MAPREDUCE_SECRET_FILE:-.mapreduce-secret}
+if [ ! -e "$SECRET_FILE" ]; then
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET_FILE.tmp" && mv "$SECRET_FILE.tmp" "$SECRET_FILE")
+  echo "made a secret in $SECRET_FILE"
+fi
+auth=(--secret-file "$SECRET_FILE")
+
 # On any failure below, stop what was started.
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' ERR
@@ -54,24 +65,25 @@ trap 'kill "${pids[@]}" 2>/dev/null' ERR
 for f in "$LOG_DIR/master.log" $(for port in $WORKER_PORTS; do echo "$LOG_DIR/worker-$port.log"; done); do
   echo "{\"message\":\"--- start.sh at $(date -Is) ---\"}" >>"$f"
 done
-bin/master --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>>"$LOG_DIR/master.log" &
+bin/master "${auth[@]}" --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>>"$LOG_DIR/master.log" &
 master=$!
 pids+=($master)
 echo "master pid $! on port $MASTER_PORT (log $LOG_DIR/master.log)"
-echo "status page: http://localhost:$HTTP_PORT/"
 
 # Wait for our master to answer before starting workers; if it died (a port
 # taken meanwhile), say so rather than talk to whoever answers.
 for _ in $(seq 100); do
   kill -0 "$master" 2>/dev/null || { echo "start.sh: the master exited; see $LOG_DIR/master.log" >&2; tail -3 "$LOG_DIR/master.log" >&2; exit 1; }
-  bin/sendjob --status "$MASTER_PORT" >/dev/null 2>&1 && break
+  bin/sendjob "${auth[@]}" --status "$MASTER_PORT" >/dev/null 2>&1 && break
   sleep 0.1
 done
-bin/sendjob --status "$MASTER_PORT" >/dev/null
+bin/sendjob "${auth[@]}" --status "$MASTER_PORT" >/dev/null
+# The page's address with its token, as the master logged it.
+echo "status page: $(grep -o '"addr":"http://[^"]*' "$LOG_DIR/master.log" | tail -1 | cut -d'"' -f4)"
 
 n=0
 for port in $WORKER_PORTS; do
-  bin/worker --log-format json "$MASTER_PORT" "$port" 2>>"$LOG_DIR/worker-$port.log" &
+  bin/worker "${auth[@]}" --log-format json "$MASTER_PORT" "$port" 2>>"$LOG_DIR/worker-$port.log" &
   pids+=($!)
   echo "worker pid $! on port $port (log $LOG_DIR/worker-$port.log)"
   n=$((n + 1))
@@ -79,7 +91,7 @@ done
 
 # Wait until every worker is registered and alive.
 for _ in $(seq 100); do
-  live=$(bin/sendjob --status "$MASTER_PORT" | awk '$3 == "ready" || $3 == "busy"' | wc -l)
+  live=$(bin/sendjob "${auth[@]}" --status "$MASTER_PORT" | awk '$3 == "ready" || $3 == "busy"' | wc -l)
   if [ "$live" -ge "$n" ]; then
     echo "all $n workers registered"
     exit 0

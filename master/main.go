@@ -13,6 +13,7 @@ import (
 	"mapreduce/internal/logging"
 	"mapreduce/internal/master"
 	"mapreduce/internal/profile"
+	"mapreduce/internal/secret"
 	"mapreduce/internal/stopsignal"
 	"mapreduce/internal/version"
 )
@@ -20,7 +21,10 @@ import (
 func main() {
 	cfg := master.DefaultConfig(0)
 	sc := &cfg.Scheduler
-	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on")
+	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on (one other machines reach needs a secret, or --insecure)")
+	pflag.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "host others reach this master at, in the addresses it prints (default: --host, or this host's name if --host is 0.0.0.0 or ::)")
+	secretFlag := secret.AddFlag(pflag.CommandLine)
+	pflag.BoolVar(&cfg.Insecure, "insecure", false, "allow listening where other machines reach the master without a secret (anyone who reaches it can then run programs as this user)")
 	pflag.StringVar(&sc.VarDir, "var", sc.VarDir, "directory for job files; wiped at start if a master made it (it holds .mapreduce-var), refused if it holds anything else")
 	pflag.BoolVar(&sc.KeepIntermediates, "keep-intermediates", false, "keep each job's directory under --var when the job ends, for debugging (removed by default)")
 	pflag.DurationVar(&sc.HeartbeatInterval, "heartbeat-interval", sc.HeartbeatInterval, "how often workers send heartbeats")
@@ -64,6 +68,11 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Port = port
+	var secretFrom string
+	if cfg.Secret, secretFrom, err = secretFlag.Load(); err != nil {
+		fmt.Fprintln(os.Stderr, "master:", err)
+		os.Exit(2)
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "master:", err)
 		os.Exit(2)
@@ -72,6 +81,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "master:", err)
 		os.Exit(2)
+	}
+	if secretFrom != "" {
+		log.Info().Str("secret_file", secretFrom).Msg("messages are authenticated")
 	}
 	stopProfile, err := profile.Start(*cpuProfile)
 	if err != nil {

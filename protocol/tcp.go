@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,15 +32,13 @@ var ErrTooLarge = errors.New("message too large")
 // connection, and UDP datagrams. Log receives what it drops.
 type TCP struct {
 	Log zerolog.Logger
+	// Auth, when set, authenticates every message, answer and datagram
+	// both ways (auth.go): what is sent is sealed, and what arrives without
+	// a valid seal is dropped. Nil speaks the reference protocol.
+	Auth *Auth
 }
 
 var _ Transport = TCP{}
-
-func (TCP) Send(addr string, msg Message) error { return Send(addr, msg) }
-
-func (TCP) Request(addr string, msg Message, timeout time.Duration) (Message, error) {
-	return Request(addr, msg, timeout)
-}
 
 // HeartbeatInterval is how often a worker sends a heartbeat, and
 // MissedHeartbeats how many intervals may pass without one before the
@@ -56,9 +55,38 @@ func HeartbeatAddr(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port-1))
 }
 
+// Send delivers msg to addr unauthenticated, as TCP{}.Send.
+func Send(addr string, msg Message) error { return TCP{}.Send(addr, msg) }
+
+// Request sends msg unauthenticated and returns the answer, as
+// TCP{}.Request.
+func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
+	return TCP{}.Request(addr, msg, timeout)
+}
+
+// seal returns data as it goes on the wire for purpose, and the nonce the
+// answer must be bound to: data alone without Auth, else a header and data.
+func (t TCP) seal(purpose string, data []byte) (net.Buffers, string) {
+	if t.Auth == nil {
+		return net.Buffers{data}, ""
+	}
+	header, nonce := t.Auth.Seal(purpose, data)
+	return net.Buffers{header, data}, nonce
+}
+
+// write writes bufs in one write (one writev for a header and a document).
+func write(conn net.Conn, bufs net.Buffers) error {
+	if len(bufs) == 1 {
+		_, err := conn.Write(bufs[0])
+		return err
+	}
+	_, err := bufs.WriteTo(conn)
+	return err
+}
+
 // Send delivers msg to addr as reference peers expect: a new connection, the
 // whole document in one write, then close.
-func Send(addr string, msg Message) error {
+func (t TCP) Send(addr string, msg Message) error {
 	data, err := Encode(msg)
 	if err != nil {
 		return err
@@ -71,7 +99,8 @@ func Send(addr string, msg Message) error {
 	if err := conn.SetWriteDeadline(time.Now().Add(DialTimeout)); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
-	if _, err := conn.Write(data); err != nil {
+	bufs, _ := t.seal(purposeMessage, data)
+	if err := write(conn, bufs); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
 	if err := conn.Close(); err != nil {
@@ -82,8 +111,9 @@ func Send(addr string, msg Message) error {
 
 // Request sends msg, half-closes the connection so that the peer sees EOF,
 // and decodes the peer's one-document answer. It is for our extensions: a
-// reference peer never answers on the same connection.
-func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
+// reference peer never answers on the same connection. With Auth, only an
+// answer sealed for this request is taken.
+func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, error) {
 	data, err := Encode(msg)
 	if err != nil {
 		return nil, err
@@ -96,7 +126,8 @@ func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
-	if _, err := conn.Write(data); err != nil {
+	bufs, nonce := t.seal(purposeMessage, data)
+	if err := write(conn, bufs); err != nil {
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
@@ -107,6 +138,13 @@ func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
 	answer, err := ReadMessage(conn)
 	if err != nil {
 		return nil, fmt.Errorf("answer from %s: %w", addr, err)
+	}
+	if t.Auth != nil {
+		body, _, err := t.Auth.Open(purposeReply(nonce), answer)
+		if err != nil {
+			return nil, unauthenticatedAnswer(addr, answer, err)
+		}
+		answer = body
 	}
 	reply, err := Decode(answer)
 	if err != nil {
@@ -208,7 +246,7 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	go Serve(ln, t.Log, handle)
+	go t.Serve(ln, handle)
 	return tcpListener{ln}, nil
 }
 
@@ -229,6 +267,11 @@ var (
 	readTimeout  = ReadTimeout
 )
 
+// Serve serves ln unauthenticated, as TCP{Log: log}.Serve.
+func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
+	return TCP{Log: log}.Serve(ln, handle)
+}
+
 // Serve accepts connections on ln until it is closed, reads one document from
 // each, decodes it and passes it to handle on the connection's own goroutine;
 // at most 4 documents over 64 KiB at a time (see smallMessage). An
@@ -236,7 +279,10 @@ var (
 // with the sender's address and answered with an Error, which only a
 // sender that waits for an answer reads. Temporary accept errors are logged
 // and the loop goes on; a closed listener ends it and Serve returns nil.
-func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
+// With Auth, a document without a valid seal is dropped (logged at a
+// bounded rate) and answered with an unsealed Error that says why.
+func (t TCP) Serve(ln net.Listener, handle Handler) error {
+	log := t.Log
 	slots := make(chan struct{}, largeReads)
 	for {
 		conn, err := ln.Accept()
@@ -250,11 +296,12 @@ func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go serveConn(conn, log, handle, slots)
+		go t.serveConn(conn, handle, slots)
 	}
 }
 
-func serveConn(conn net.Conn, log zerolog.Logger, handle Handler, slots chan struct{}) {
+func (t TCP) serveConn(conn net.Conn, handle Handler, slots chan struct{}) {
+	log := t.Log
 	defer conn.Close()
 	from := conn.RemoteAddr().String()
 	deadline := time.Now().Add(readTimeout)
@@ -277,6 +324,17 @@ func serveConn(conn net.Conn, log zerolog.Logger, handle Handler, slots chan str
 		log.Warn().Err(err).Str("from", from).Msg("dropped message: read failed")
 		return
 	}
+	reply := func(answer Message) error { return Reply(conn, answer) }
+	if t.Auth != nil && len(bytes.TrimSpace(data)) > 0 {
+		var nonce string
+		if data, nonce, err = t.Auth.Open(purposeMessage, data); err != nil {
+			t.Auth.LogDrop(log, from, err)
+			// Unsealed, so that a client without the secret learns why.
+			Reply(conn, Error{Error: err.Error()})
+			return
+		}
+		reply = func(answer Message) error { return t.reply(conn, nonce, answer) }
+	}
 	msg, err := Decode(data)
 	if errors.Is(err, ErrEmpty) {
 		log.Debug().Str("from", from).Msg("empty connection")
@@ -286,7 +344,7 @@ func serveConn(conn net.Conn, log zerolog.Logger, handle Handler, slots chan str
 		log.Warn().Err(err).Str("from", from).Msg("dropped message")
 		// A sender that waits for an answer learns why; a reference peer
 		// has closed already and never sees it.
-		Reply(conn, Error{Error: err.Error()})
+		reply(Error{Error: err.Error()})
 		return
 	}
 	// The answer, if any, may take a while (the master's loop is busy); the
@@ -295,7 +353,34 @@ func serveConn(conn net.Conn, log zerolog.Logger, handle Handler, slots chan str
 		log.Warn().Err(err).Str("from", from).Msg("set deadline")
 		return
 	}
-	handle(from, msg, func(answer Message) error { return Reply(conn, answer) })
+	handle(from, msg, reply)
+}
+
+// reply writes msg on conn sealed as the answer to the request with nonce.
+func (t TCP) reply(conn net.Conn, nonce string, msg Message) error {
+	data, err := Encode(msg)
+	if err != nil {
+		return err
+	}
+	header, _ := t.Auth.Seal(purposeReply(nonce), data)
+	if err := write(conn, net.Buffers{header, data}); err != nil {
+		return fmt.Errorf("reply to %s: %w", conn.RemoteAddr(), err)
+	}
+	return nil
+}
+
+// unauthenticatedAnswer is the error for an answer without a valid seal.
+// An unsealed Error is quoted, as the peer's unverified word: it is how a
+// peer refuses a request it could not authenticate, and how one without a
+// secret answers a sealed request it cannot read.
+func unauthenticatedAnswer(addr string, answer []byte, err error) error {
+	if msg, derr := Decode(answer); derr == nil {
+		if e, ok := msg.(Error); ok {
+			return fmt.Errorf("%s answered without authentication (does it have the same secret?): %s: %w",
+				addr, e.Error, ErrUnauthenticated)
+		}
+	}
+	return fmt.Errorf("answer from %s: %w", addr, err)
 }
 
 // acquire takes a slot, waiting at most until deadline.
@@ -316,10 +401,14 @@ func acquire(slots chan struct{}, deadline time.Time) bool {
 }
 
 // SendDatagram sends msg as one UDP datagram.
-func (TCP) SendDatagram(addr string, msg Message) error {
+func (t TCP) SendDatagram(addr string, msg Message) error {
 	data, err := Encode(msg)
 	if err != nil {
 		return err
+	}
+	if t.Auth != nil {
+		header, _ := t.Auth.Seal(purposeDatagram, data)
+		data = append(header, data...) // a datagram is one write
 	}
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
@@ -354,7 +443,14 @@ func (t TCP) ListenDatagrams(addr string, handle func(from string, msg Message))
 				t.Log.Warn().Err(err).Msg("read datagram")
 				continue
 			}
-			msg, err := Decode(buf[:n])
+			data := buf[:n]
+			if t.Auth != nil {
+				if data, _, err = t.Auth.Open(purposeDatagram, data); err != nil {
+					t.Auth.LogDrop(t.Log, from.String(), err)
+					continue
+				}
+			}
+			msg, err := Decode(data)
 			if err != nil {
 				t.Log.Warn().Err(err).Str("from", from.String()).Msg("dropped datagram")
 				continue

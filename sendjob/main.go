@@ -11,7 +11,9 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 
+	"mapreduce/internal/secret"
 	"mapreduce/internal/version"
+	"mapreduce/protocol"
 )
 
 func main() {
@@ -30,6 +32,7 @@ func main() {
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
 	pflag.BoolVar(&o.cancel, "cancel", false, "cancel job ID (given after PORT), queued or running; its programs are killed")
 	pflag.BoolVar(&o.logs, "logs", false, "print what job ID's tasks wrote to stderr, or task TASK's (map-0, reduce-1, ...): sendjob --logs PORT ID [TASK]")
+	secretFlag := secret.AddFlag(pflag.CommandLine)
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT\n")
@@ -75,6 +78,14 @@ func main() {
 			os.Exit(2)
 		}
 		o.jobID = &id
+	}
+	key, _, err := secretFlag.Load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sendjob:", err)
+		os.Exit(2)
+	}
+	if key != nil {
+		o.tcp.Auth = protocol.NewAuth(key)
 	}
 	o.terminal = isatty.IsTerminal(os.Stdout.Fd())
 	if err := o.run(os.Stdout); err != nil {

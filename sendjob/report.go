@@ -42,7 +42,7 @@ func printCounters(out io.Writer, job protocol.JobInfo) {
 
 // printLogs prints the logs the master kept of a job's tasks.
 func (o *options) printLogs(out io.Writer) error {
-	reply, err := protocol.Request(o.addr(), protocol.TaskLogsRequest{JobID: *o.jobID, Task: o.task}, 10*time.Second)
+	reply, err := o.tcp.Request(o.addr(), protocol.TaskLogsRequest{JobID: *o.jobID, Task: o.task}, 10*time.Second)
 	if err != nil {
 		return err
 	}

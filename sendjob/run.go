@@ -16,6 +16,8 @@ import (
 )
 
 type options struct {
+	// tcp sends, authenticated when there is a secret.
+	tcp      protocol.TCP
 	host     string
 	port     int
 	job      protocol.NewMasterJob
@@ -35,9 +37,9 @@ func (o *options) addr() string { return net.JoinHostPort(o.host, strconv.Itoa(o
 func (o *options) run(out io.Writer) error {
 	switch {
 	case o.shutdown:
-		return protocol.Send(o.addr(), protocol.Shutdown{})
+		return o.tcp.Send(o.addr(), protocol.Shutdown{})
 	case o.cancel:
-		reply, err := protocol.Request(o.addr(), protocol.CancelJob{JobID: *o.jobID}, 10*time.Second)
+		reply, err := o.tcp.Request(o.addr(), protocol.CancelJob{JobID: *o.jobID}, 10*time.Second)
 		if err != nil {
 			return err
 		}
@@ -82,7 +84,7 @@ func (o *options) submit() (int, error) {
 		return 0, err
 	}
 	jobspec.Resolve(&job, dir)
-	reply, err := protocol.Request(o.addr(), job, 10*time.Second)
+	reply, err := o.tcp.Request(o.addr(), job, 10*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -96,7 +98,7 @@ func (o *options) submit() (int, error) {
 }
 
 func (o *options) query(id *int) (protocol.ClusterStatus, error) {
-	reply, err := protocol.Request(o.addr(), protocol.JobStatusRequest{JobID: id}, 10*time.Second)
+	reply, err := o.tcp.Request(o.addr(), protocol.JobStatusRequest{JobID: id}, 10*time.Second)
 	if err != nil {
 		return protocol.ClusterStatus{}, err
 	}

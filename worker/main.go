@@ -13,6 +13,7 @@ import (
 	"mapreduce/internal/bytesize"
 	"mapreduce/internal/logging"
 	"mapreduce/internal/profile"
+	"mapreduce/internal/secret"
 	"mapreduce/internal/stopsignal"
 	"mapreduce/internal/version"
 	"mapreduce/internal/worker"
@@ -25,7 +26,10 @@ const memoryHeadroom = 48 << 20
 func main() {
 	cfg := worker.DefaultConfig(0, 0)
 	pflag.StringVar(&cfg.MasterHost, "master-host", cfg.MasterHost, "the master's host")
-	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on, sent to the master")
+	pflag.StringVar(&cfg.Host, "host", cfg.Host, "address to listen on")
+	pflag.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "host the master reaches this worker at (default: --host, or this host's name if --host is 0.0.0.0 or ::)")
+	secretFlag := secret.AddFlag(pflag.CommandLine)
+	pflag.BoolVar(&cfg.Insecure, "insecure", false, "allow listening where other machines reach the worker without a secret (anyone who reaches it can then run programs as this user)")
 	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to send a heartbeat")
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", cfg.RegisterTimeout, "how long to keep trying to register, or to deliver a status")
 	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
@@ -58,6 +62,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
 		os.Exit(2)
 	}
+	var secretFrom string
+	if cfg.Secret, secretFrom, err = secretFlag.Load(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(2)
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
@@ -66,6 +75,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(2)
+	}
+	if secretFrom != "" {
+		log.Info().Str("secret_file", secretFrom).Msg("messages are authenticated")
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Make the garbage collector run before the heap grows far past the

@@ -114,6 +114,24 @@ type cluster struct {
 	masterArgs []string
 	workers    []*proc
 	procs      []*proc
+	// host is the master's host (localhost if empty), and client what the
+	// test asks the master through (protocol.TCP{} if nil): a secret
+	// cluster's is authenticated, a multi-host one's in a namespace.
+	host   string
+	client requester
+}
+
+// requester asks a peer and waits for the answer, as protocol.TCP does.
+type requester interface {
+	Request(addr string, msg protocol.Message, timeout time.Duration) (protocol.Message, error)
+}
+
+// request asks addr through the cluster's client.
+func (c *cluster) request(addr string, msg protocol.Message) (protocol.Message, error) {
+	if c.client == nil {
+		return protocol.Request(addr, msg, 5*time.Second)
+	}
+	return c.client.Request(addr, msg, 5*time.Second)
 }
 
 // newCluster starts a master with fast heartbeats and waits for it to
@@ -161,7 +179,13 @@ func newScratch(t *testing.T) *cluster {
 	return c
 }
 
-func (c *cluster) addr() string { return net.JoinHostPort("localhost", strconv.Itoa(c.port)) }
+func (c *cluster) addr() string {
+	host := c.host
+	if host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(c.port))
+}
 
 func (c *cluster) start(name, path string, args ...string) *proc {
 	c.t.Helper()
@@ -251,7 +275,7 @@ func (c *cluster) waitRegistered(p *proc) {
 
 func (c *cluster) status() protocol.ClusterStatus {
 	c.t.Helper()
-	reply, err := protocol.Request(c.addr(), protocol.JobStatusRequest{}, 5*time.Second)
+	reply, err := c.request(c.addr(), protocol.JobStatusRequest{})
 	if err != nil {
 		c.t.Fatalf("job status: %v", err)
 	}
@@ -291,7 +315,7 @@ func (c *cluster) submitTo(j job, out string) (int, string) {
 	if j.combiner != "" {
 		msg.CombinerExecutable = c.repoPath(j.combiner)
 	}
-	reply, err := protocol.Request(c.addr(), msg, 5*time.Second)
+	reply, err := c.request(c.addr(), msg)
 	if err != nil {
 		c.t.Fatalf("submit: %v", err)
 	}

@@ -2,6 +2,10 @@ package master
 
 import (
 	"errors"
+	"fmt"
+	"net"
+
+	"mapreduce/internal/netaddr"
 
 	"mapreduce/internal/scheduler"
 	"mapreduce/protocol"
@@ -21,8 +25,19 @@ type Config struct {
 	// refuses otherwise (a relative path is taken from the working
 	// directory, and made absolute by Start, which also fills in WorkDir).
 	Scheduler scheduler.Config
-	// Transport carries messages; nil means TCP.
+	// Transport carries messages; nil means TCP, authenticated with Secret
+	// if it is set.
 	Transport protocol.Transport
+	// Secret, if set, authenticates every message both ways
+	// (protocol.Auth), and the status page by a token derived from it.
+	Secret []byte
+	// Insecure lets a master without a Secret listen where other machines
+	// reach it.
+	Insecure bool
+	// AdvertiseHost is the host others reach the master at, in the
+	// addresses it prints: by default Host, or this host's name when Host
+	// is every address (netaddr.Advertised).
+	AdvertiseHost string
 }
 
 // DefaultConfig returns a master on localhost:port with the reference
@@ -43,5 +58,27 @@ func (c Config) Validate() error {
 	if c.Scheduler.VarDir == "" {
 		errs = append(errs, errors.New("--var must not be empty"))
 	}
+	errs = append(errs, c.checkExposure())
 	return errors.Join(append(errs, c.Scheduler.Validate())...)
+}
+
+// checkExposure refuses to serve other machines without a secret: anyone
+// who reaches the port could run programs as this user.
+func (c Config) checkExposure() error {
+	if c.Secret != nil || c.Insecure {
+		return nil
+	}
+	var errs []error
+	if !netaddr.Loopback(c.Host) {
+		errs = append(errs, fmt.Errorf("--host %q may be reached from other machines, and without a secret anyone who reaches the port can run programs as this user: give --secret-file (start.sh makes one), or --insecure to allow it", c.Host))
+	}
+	if c.HTTPAddr != "" {
+		host, _, err := net.SplitHostPort(c.HTTPAddr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--http %q: %w", c.HTTPAddr, err))
+		} else if !netaddr.Loopback(host) {
+			errs = append(errs, fmt.Errorf("--http %q may be reached from other machines, and without a secret the status page has no token: give --secret-file, or --insecure to allow it", c.HTTPAddr))
+		}
+	}
+	return errors.Join(errs...)
 }

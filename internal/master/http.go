@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mapreduce/internal/scheduler"
+	"mapreduce/internal/secret"
 	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
 )
@@ -26,7 +27,11 @@ func (s *Server) startHTTP(addr string) error {
 	mux.HandleFunc("GET /api/status", s.serveJSON)
 	mux.HandleFunc("GET /logs/{job}", s.serveLogs)
 	mux.HandleFunc("GET /logs/{job}/{task}", s.serveLogs)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	token := ""
+	if s.cfg.Secret != nil {
+		token = secret.StatusToken(s.cfg.Secret)
+	}
+	srv := &http.Server{Handler: requireToken(token, mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("HTTP server")
@@ -36,7 +41,7 @@ func (s *Server) startHTTP(addr string) error {
 		<-s.shutdown
 		srv.Close()
 	}()
-	s.log.Info().Str("addr", "http://"+ln.Addr().String()+"/").Msg("status page")
+	s.log.Info().Str("addr", s.pageURL(ln)).Msg("status page")
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"mapreduce/internal/jobspec"
+	"mapreduce/internal/netaddr"
 	"mapreduce/internal/scheduler"
 	"mapreduce/protocol"
 )
@@ -78,7 +79,10 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		outboxes:  make(map[int]*outbox),
 	}
 	if s.transport == nil {
-		s.transport = protocol.TCP{Log: log}
+		s.transport = protocol.TCP{Log: log, Auth: newAuth(cfg.Secret)}
+	}
+	if s.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
+		return nil, err
 	}
 	// The var directory is wiped only once the ports are ours: a second
 	// master started by mistake must not wipe the running one's files.
@@ -96,6 +100,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	log.Info().Str("tcp", s.listeners[0].Addr()).Str("udp", s.listeners[1].Addr()).
+		Str("advertise", s.cfg.AdvertiseHost).Bool("authenticated", cfg.Secret != nil).
 		Str("var", varDir).Msg("master listening")
 	go s.loop()
 	return s, nil

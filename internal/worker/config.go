@@ -2,9 +2,11 @@ package worker
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
+	"mapreduce/internal/netaddr"
 	"mapreduce/protocol"
 )
 
@@ -12,9 +14,19 @@ import (
 type Config struct {
 	MasterHost string
 	MasterPort int
-	// Host is the address the worker listens on and tells the master.
+	// Host is the address the worker listens on.
 	Host string
 	Port int
+	// AdvertiseHost is the host the worker tells the master to reach it
+	// at: by default Host, or this host's name when Host is every address
+	// (netaddr.Advertised).
+	AdvertiseHost string
+	// Secret, if set, authenticates every message both ways
+	// (protocol.Auth): the master must have the same.
+	Secret []byte
+	// Insecure lets a worker without a Secret listen where other machines
+	// reach it.
+	Insecure bool
 	// PID is the worker's id in the reference protocol: its process id,
 	// unless a test runs several workers in one process.
 	PID int
@@ -35,7 +47,8 @@ type Config struct {
 	// in memory before it spills sorted runs to disk. Sorts run one at a
 	// time, so this bounds the worker, not each sort.
 	SortMemory int64
-	// Transport carries messages; nil means TCP.
+	// Transport carries messages; nil means TCP, authenticated with Secret
+	// if it is set.
 	Transport protocol.Transport
 	// DropTasks is for tests: the worker drops the first DropTasks task
 	// messages it receives, as a network that loses them would.
@@ -85,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.SortMemory < 1<<20 {
 		errs = append(errs, errors.New("--sort-memory must be at least 1 MiB"))
+	}
+	if c.Secret == nil && !c.Insecure && !netaddr.Loopback(c.Host) {
+		errs = append(errs, fmt.Errorf("--host %q may be reached from other machines, and without a secret anyone who reaches the port can run programs as this user: give --secret-file, or --insecure to allow it", c.Host))
 	}
 	return errors.Join(errs...)
 }

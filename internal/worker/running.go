@@ -154,9 +154,9 @@ func (w *Worker) heldTasks(statusLines bool) []protocol.TaskProgress {
 	return tasks
 }
 
-// fitHeartbeat cuts hb's task list to protocol.MaxHeartbeatSize, starting
-// at task number first (mod the list's length), so that every task is
-// listed in turn.
+// fitHeartbeat cuts hb's task list to protocol.MaxHeartbeatSize, with room
+// for an authentication header, starting at task number first (mod the
+// list's length), so that every task is listed in turn.
 func fitHeartbeat(hb protocol.Heartbeat, first int) protocol.Heartbeat {
 	all := hb.Tasks
 	for n := len(all); n > 0; n-- {
@@ -165,7 +165,7 @@ func fitHeartbeat(hb protocol.Heartbeat, first int) protocol.Heartbeat {
 			hb.Tasks = append(hb.Tasks, all[(first+i)%len(all)])
 		}
 		hb.TasksCut = n < len(all)
-		if data, err := protocol.Encode(hb); err == nil && len(data) <= protocol.MaxHeartbeatSize {
+		if data, err := protocol.Encode(hb); err == nil && len(data)+protocol.AuthOverhead <= protocol.MaxHeartbeatSize {
 			return hb
 		}
 	}

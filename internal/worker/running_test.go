@@ -20,7 +20,7 @@ func TestFitHeartbeat(t *testing.T) {
 	for turn := 0; len(seen) < len(all) && turn < 50; turn++ {
 		fit := fitHeartbeat(hb, turn*10)
 		data, err := protocol.Encode(fit)
-		if err != nil || len(data) > protocol.MaxHeartbeatSize {
+		if err != nil || len(data)+protocol.AuthOverhead > protocol.MaxHeartbeatSize {
 			t.Fatalf("heartbeat of %d bytes (%v), want at most %d", len(data), err, protocol.MaxHeartbeatSize)
 		}
 		if !fit.TasksCut || len(fit.Tasks) == 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"mapreduce/internal/backoff"
+	"mapreduce/internal/netaddr"
 	"mapreduce/protocol"
 )
 
@@ -89,7 +90,15 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		held:      make(map[string]*running),
 	}
 	if w.transport == nil {
-		w.transport = protocol.TCP{Log: w.log}
+		tcp := protocol.TCP{Log: w.log}
+		if cfg.Secret != nil {
+			tcp.Auth = protocol.NewAuth(cfg.Secret)
+		}
+		w.transport = tcp
+	}
+	var err error
+	if w.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
+		return nil, err
 	}
 	w.dropTasks.Store(int64(cfg.DropTasks))
 	w.ctx, w.stop = context.WithCancel(context.Background())
@@ -104,7 +113,8 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	if stopped {
 		ln.Close()
 	}
-	w.log.Info().Str("addr", ln.Addr()).Str("master", w.masterAddr()).Msg("worker listening")
+	w.log.Info().Str("addr", ln.Addr()).Str("advertise", w.cfg.AdvertiseHost).Str("master", w.masterAddr()).
+		Bool("authenticated", cfg.Secret != nil).Msg("worker listening")
 	if err := w.register(); err != nil {
 		if w.ctx.Err() != nil {
 			return w, nil // shut down before the ack: a clean stop
@@ -187,7 +197,7 @@ func (w *Worker) register() error {
 // registration is the worker's register message, which its heartbeats
 // repeat so that a restarted master admits it again.
 func (w *Worker) registration() protocol.Register {
-	msg := protocol.Register{WorkerHost: w.cfg.Host, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
+	msg := protocol.Register{WorkerHost: w.cfg.AdvertiseHost, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
 		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}, WorkerID: w.cfg.ID}
 	if w.cfg.Port == 0 {
 		// The port was chosen when listening.

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"mapreduce/internal/secret"
+	"mapreduce/internal/testutil"
+	"mapreduce/protocol"
+)
+
+// TestMultiHost runs a cluster over three hosts (network namespaces on a
+// bridge, sharing this file system): a master and two workers, each on its
+// own address, all with the secret; one worker listens on every address
+// and advertises its own. Messages from a fourth host without the secret
+// change nothing; a worker's link cut mid-job is declared dead and the job
+// still ends correct; its link restored, the worker is back.
+func TestMultiHost(t *testing.T) {
+	l := newLab(t, "master", "worker1", "worker2", "client")
+	c := newScratch(t) // after the lab: its processes are killed before the lab goes
+	file := writeSecret(t, c.dir, "secret", testSecret)
+	key, err := secret.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const masterPort, workerPort = 7000, 7001
+	c.port, c.host = masterPort, l.addrs["master"]
+	c.client = nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(key)}}
+	common := []string{"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug", "--secret-file", file}
+	start := func(host, binary string, args ...string) *proc {
+		cmd := l.command(host, filepath.Join(binDir, binary), append(common, args...)...)
+		return c.start(host, cmd[0], cmd[1:]...)
+	}
+	c.master = start("master", "master", "--missed-heartbeats", strconv.Itoa(missed), "--host", c.host, strconv.Itoa(masterPort))
+	testutil.WaitFor(t, 10*time.Second, "the master answering", func() bool {
+		_, err := c.request(c.addr(), protocol.JobStatusRequest{})
+		return err == nil || c.master.exited()
+	})
+	w1 := start("worker1", "worker", "--host", l.addrs["worker1"], "--master-host", c.host, strconv.Itoa(masterPort), strconv.Itoa(workerPort))
+	c.waitRegistered(w1)
+	w2 := start("worker2", "worker", "--host", "0.0.0.0", "--advertise-host", l.addrs["worker2"], "--master-host", c.host,
+		strconv.Itoa(masterPort), strconv.Itoa(workerPort))
+	c.waitRegistered(w2)
+	c.workers = append(c.workers, w1, w2)
+	for _, w := range c.status().Workers {
+		want := map[int]string{w1.pid(): l.addrs["worker1"], w2.pid(): l.addrs["worker2"]}[w.PID]
+		if w.Host != want || w.Port != workerPort {
+			t.Errorf("worker %d registered as %s:%d, want %s:%d", w.PID, w.Host, w.Port, want, workerPort)
+		}
+	}
+
+	wrong, err := secret.Read(writeSecret(t, c.dir, "wrong", wrongSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgers := []sender{nsClient{ns: l.hosts["client"]}, nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(wrong)}}}
+	target := attack{master: c.addr(), worker: net.JoinHostPort(l.addrs["worker2"], strconv.Itoa(workerPort)),
+		heartbeats: protocol.HeartbeatAddr(c.host, masterPort)}
+	c.refuseUnauthenticated(target, w2, forgers...)
+
+	// A job whose map tasks take a second each, so that worker1 holds one
+	// when its link is cut.
+	mapper := script(t, c.dir, "slow-map.sh", "#!/bin/sh\nsleep 1\nexec "+filepath.Join(repoRoot, "exec/word_count/map.py")+"\n", 0o755)
+	j := job{input: "input", mapper: mapper, reducer: "exec/word_count/reduce.py", mappers: 5, reducers: 2}
+	id, out := c.submit(j)
+	testutil.WaitFor(t, 10*time.Second, "worker1 to hold a task", func() bool { return c.workerState(w1).Tasks > 0 })
+	l.cut("worker1")
+	cut := time.Now()
+	testutil.WaitFor(t, 10*time.Second, "worker1 declared dead", func() bool { return c.workerState(w1).State == "dead" })
+	t.Logf("worker1 declared dead %s after its link was cut", time.Since(cut).Round(time.Millisecond))
+	// Forged heartbeats do not bring it back, nor do other forgeries act.
+	target.dead = w1.pid()
+	c.refuseUnauthenticated(target, w2, forgers...)
+	info := c.waitDone(j, id, out)
+	if info.State != protocol.JobDone {
+		t.Fatalf("job %d ended %s", id, info.State)
+	}
+
+	l.restore("worker1")
+	restored := time.Now()
+	testutil.WaitFor(t, 15*time.Second, "worker1 back after its link is restored", func() bool { return c.workerState(w1).State != "dead" })
+	t.Logf("worker1 back %s after its link was restored", time.Since(restored).Round(time.Millisecond))
+	if w1.exited() || w2.exited() || c.master.exited() {
+		t.Fatal("a process exited")
+	}
+}
+
+// workerState is the master's record of worker p.
+func (c *cluster) workerState(p *proc) protocol.WorkerInfo {
+	c.t.Helper()
+	for _, w := range c.status().Workers {
+		if w.PID == p.pid() {
+			return w
+		}
+	}
+	c.t.Fatalf("worker %d not listed", p.pid())
+	return protocol.WorkerInfo{}
+}

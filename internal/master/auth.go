@@ -1,0 +1,71 @@
+package master
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"mapreduce/internal/netaddr"
+	"mapreduce/internal/secret"
+	"mapreduce/protocol"
+)
+
+// newAuth authenticates messages with secret; nil (the reference protocol)
+// without one.
+func newAuth(key []byte) *protocol.Auth {
+	if key == nil {
+		return nil
+	}
+	return protocol.NewAuth(key)
+}
+
+// tokenCookie holds the status page's token in a browser that opened the
+// page with ?token=, as Jupyter does, so that the links and reloads need
+// not carry it.
+const tokenCookie = "mapreduce_token"
+
+// requireToken lets through only requests that carry token: ?token=T
+// (which also sets the cookie), the cookie, or "Authorization: Bearer T".
+// An empty token (no secret) lets everything through: the master then
+// serves the page on loopback only, unless --insecure.
+func requireToken(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	valid := func(t string) bool { return subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := r.URL.Query().Get("token"); t != "" && valid(t) {
+			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			next.ServeHTTP(w, r)
+			return
+		}
+		if c, err := r.Cookie(tokenCookie); err == nil && valid(c.Value) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if t, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && valid(t) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		http.Error(w, "This status page needs its token: open the address with ?token= that the master logged at start (\"status page\"), or send Authorization: Bearer TOKEN.", http.StatusUnauthorized)
+	})
+}
+
+// pageURL is the status page's address as others reach it, with the token
+// if there is one.
+func (s *Server) pageURL(ln net.Listener) string {
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if h, _, err := net.SplitHostPort(s.cfg.HTTPAddr); err == nil && !netaddr.Unspecified(h) {
+		host = h
+	} else {
+		host = s.cfg.AdvertiseHost
+	}
+	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}
+	if s.cfg.Secret != nil {
+		u.RawQuery = url.Values{"token": {secret.StatusToken(s.cfg.Secret)}}.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,102 @@
+package secret
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		content string
+		mode    os.FileMode
+		want    string // the secret, or a part of the error
+		wantErr bool
+	}{
+		{"hex with newline", "00112233445566778899aabbccddeeff\n", 0o600, "00112233445566778899aabbccddeeff", false},
+		{"owner read-only", "00112233445566778899aabbccddeeff", 0o400, "00112233445566778899aabbccddeeff", false},
+		{"group readable", "00112233445566778899aabbccddeeff", 0o640, "chmod 600", true},
+		{"world readable", "00112233445566778899aabbccddeeff", 0o604, "chmod 600", true},
+		{"too short", "short\n", 0o600, "fewer than 16", true},
+		{"empty", "", 0o600, "fewer than 16", true},
+		{"too long", strings.Repeat("x", maxSize+1), 0o600, "over 4096", true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.Repeat("s", i+1))
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Read(path)
+			switch {
+			case tc.wantErr && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Read: %q, %v; want an error with %q", got, err, tc.want)
+			case !tc.wantErr && (err != nil || string(got) != tc.want):
+				t.Fatalf("Read: %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := Read(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file read without error")
+	}
+}
+
+// TestFlagLoad: --secret-file, else the environment variable, else the
+// default file if it exists; --secret-file= turns it off.
+func TestFlagLoad(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte("00112233445566778899aabbccddeeff"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args     []string
+		env      string
+		wantFrom string
+		wantErr  bool
+	}{
+		{nil, "", "", false}, // no default file beside the test binary
+		{[]string{"--secret-file", file}, "", file, false},
+		{nil, file, file, false},
+		{[]string{"--secret-file="}, file, "", false},
+		{[]string{"--secret-file", filepath.Join(dir, "missing")}, "", "", true},
+		{nil, filepath.Join(dir, "missing"), "", true},
+	}
+	for _, tc := range tests {
+		if tc.env != "" {
+			t.Setenv(EnvVar, tc.env)
+		} else {
+			os.Unsetenv(EnvVar)
+		}
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		f := AddFlag(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		secret, from, err := f.Load()
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%v %s=%q: no error", tc.args, EnvVar, tc.env)
+			}
+			continue
+		}
+		if err != nil || from != tc.wantFrom || (from == "") != (secret == nil) {
+			t.Errorf("%v %s=%q: secret %q from %q, %v; want from %q", tc.args, EnvVar, tc.env, secret, from, err, tc.wantFrom)
+		}
+	}
+}
+
+func TestStatusToken(t *testing.T) {
+	a, b := StatusToken([]byte("00112233445566778899aabbccddeeff")), StatusToken([]byte("00112233445566778899aabbccddeefe"))
+	if a == b || len(a) != 32 || strings.Contains(a, "0011") {
+		t.Errorf("tokens %q and %q: want 32 hex digits, different for different secrets, not the secret", a, b)
+	}
+}
