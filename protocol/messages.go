@@ -222,6 +222,9 @@ type Shutdown struct{}
 // JobStatusRequest asks for the status of one job, or of all when JobID is nil.
 type JobStatusRequest struct {
 	JobID *int `json:"job_id,omitempty"`
+	// Brief leaves the jobs' tasks out of the answer: what a client that
+	// polls for progress needs, at a small cost however large the job.
+	Brief bool `json:"brief,omitempty"`
 }
 
 // TaskLogsRequest asks the master for the logs kept of job JobID's tasks:

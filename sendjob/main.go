@@ -95,8 +95,9 @@ func main() {
 }
 
 // Polls come a tenth of the time waited so far apart, within these bounds:
-// a job's end is seen within a tenth of its run, a short job's at once.
+// a job's end is seen within 20 ms, a short job's at once. A poll asks for
+// the job without its tasks (brief), which costs the master little.
 const (
 	minPoll = 5 * time.Millisecond
-	maxPoll = 100 * time.Millisecond
+	maxPoll = 20 * time.Millisecond
 )

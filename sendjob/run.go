@@ -52,7 +52,7 @@ func (o *options) run(out io.Writer) error {
 		}
 		return fmt.Errorf("unexpected answer %s", reply.Type())
 	case o.status:
-		status, err := o.query(o.jobID)
+		status, err := o.query(o.jobID, false)
 		if err != nil {
 			return err
 		}
@@ -97,8 +97,8 @@ func (o *options) submit() (int, error) {
 	return 0, fmt.Errorf("unexpected answer %T", reply)
 }
 
-func (o *options) query(id *int) (protocol.ClusterStatus, error) {
-	reply, err := o.tcp.Request(o.addr(), protocol.JobStatusRequest{JobID: id}, 10*time.Second)
+func (o *options) query(id *int, brief bool) (protocol.ClusterStatus, error) {
+	reply, err := o.tcp.Request(o.addr(), protocol.JobStatusRequest{JobID: id, Brief: brief}, 10*time.Second)
 	if err != nil {
 		return protocol.ClusterStatus{}, err
 	}
@@ -121,7 +121,7 @@ func (o *options) waitFor(out io.Writer, id int) error {
 	last := ""
 	start := time.Now()
 	for {
-		status, err := o.query(&id)
+		status, err := o.query(&id, true)
 		if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 	case protocol.NewMasterJob:
 		s.reply(reply, s.submit(m))
 	case protocol.JobStatusRequest:
-		s.reply(reply, s.status(m.JobID))
+		s.reply(reply, s.status(m.JobID, m.Brief))
 	case protocol.CancelJob:
 		s.reply(reply, s.cancel(m.JobID))
 	case protocol.TaskLogsRequest:
@@ -66,9 +66,9 @@ func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
 }
 
 // status answers a job_status request.
-func (s *Server) status(jobID *int) protocol.Message {
+func (s *Server) status(jobID *int, brief bool) protocol.Message {
 	answer, err := ask(s, func(time.Time) (protocol.Message, []scheduler.Action) {
-		status, ok := s.sched.Snapshot(jobID)
+		status, ok := s.sched.Snapshot(jobID, brief)
 		if !ok {
 			return protocol.Error{Error: fmt.Sprintf("no job %d", *jobID)}, nil
 		}
@@ -92,5 +92,5 @@ func (s *Server) cancel(jobID int) protocol.Message {
 	if err != nil {
 		return protocol.Error{Error: err.Error()}
 	}
-	return s.status(&jobID)
+	return s.status(&jobID, false)
 }

@@ -102,7 +102,7 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 // snapshot asks the loop for the state of every job and worker.
 func (s *Server) snapshot() (protocol.ClusterStatus, error) {
 	return ask(s, func(time.Time) (protocol.ClusterStatus, []scheduler.Action) {
-		status, _ := s.sched.Snapshot(nil)
+		status, _ := s.sched.Snapshot(nil, false)
 		return status, nil
 	})
 }

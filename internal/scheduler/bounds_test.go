@@ -230,7 +230,7 @@ func TestReplyForAllJobsStaysWithinBudget(t *testing.T) {
 				}
 				s.StatusReceived(now, failed(sends[0], text))
 			}
-			status, _ := s.Snapshot(nil)
+			status, _ := s.Snapshot(nil, false)
 			data, err := protocol.Encode(status)
 			if err != nil {
 				t.Fatal(err)
@@ -277,7 +277,7 @@ func TestRegisterWithAnImpossibleHostIsIgnored(t *testing.T) {
 		t.Run(fmt.Sprint(len(tt.host)), func(t *testing.T) {
 			s := newScheduler()
 			acts := s.Register(t0, protocol.Register{WorkerHost: tt.host, WorkerPort: 7001, WorkerPID: 1})
-			status, _ := s.Snapshot(nil)
+			status, _ := s.Snapshot(nil, false)
 			if registered := len(status.Workers) == 1 && len(sendsOf(acts, protocol.TypeRegisterAck)) == 1; registered != tt.ok {
 				t.Errorf("a %d-byte host registered: %v (actions %s), want %v", len(tt.host), registered, describe(acts), tt.ok)
 			}

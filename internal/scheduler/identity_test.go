@@ -40,7 +40,7 @@ func TestWorkerIdentity(t *testing.T) {
 			if got := len(sendsOf(acts, protocol.TypeRegisterAck)) == 1; got != tt.acked {
 				t.Errorf("second register acknowledged: %v, want %v (%s)", got, tt.acked, describe(acts))
 			}
-			st, _ := s.Snapshot(nil)
+			st, _ := s.Snapshot(nil, false)
 			if len(st.Workers) != tt.workers {
 				t.Errorf("master knows %d workers, want %d: %+v", len(st.Workers), tt.workers, st.Workers)
 			}
@@ -76,7 +76,7 @@ func TestWorkerIdentity(t *testing.T) {
 		if acts := s.Heartbeat(at(sec), protocol.Heartbeat{WorkerPID: 2}); len(acts) != 0 {
 			t.Errorf("heartbeat of an unknown reference worker returned %s", describe(acts))
 		}
-		if st, _ := s.Snapshot(nil); len(st.Workers) != 1 {
+		if st, _ := s.Snapshot(nil, false); len(st.Workers) != 1 {
 			t.Errorf("workers %+v, want the one admitted", st.Workers)
 		}
 	})

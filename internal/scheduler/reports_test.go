@@ -185,3 +185,19 @@ func TestCountersBoundedPerJob(t *testing.T) {
 		t.Errorf("counters_dropped %d, want 33 (30 past the bound, 3 forged built-ins)", j.CountersDropped)
 	}
 }
+
+func TestBriefSnapshot(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101}, 2, 2, 1)
+	s.StatusReceived(at(sec), reported(maps[0], 4, ""))
+	for _, id := range []*int{intPtr(0), nil} {
+		st, ok := s.Snapshot(id, true)
+		if !ok || len(st.Jobs) != 1 {
+			t.Fatalf("Snapshot(%v, brief): ok %t, %d jobs", id, ok, len(st.Jobs))
+		}
+		j := st.Jobs[0]
+		if len(j.Tasks) != 0 || j.Counters["wc"]["lines"] != 4 || phaseOf(j, "map").Done != 1 || len(st.Workers) != 1 {
+			t.Errorf("brief snapshot %+v: want no tasks, the counters, the phases and the workers", st)
+		}
+	}
+}

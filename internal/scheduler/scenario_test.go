@@ -233,7 +233,7 @@ func (sc *scenario) play(words []string) []string {
 		}
 		return lines
 	case "workers":
-		st, _ := sc.s.Snapshot(nil)
+		st, _ := sc.s.Snapshot(nil, false)
 		var lines []string
 		for _, w := range st.Workers {
 			lines = append(lines, fmt.Sprintf("%d %s %d", w.PID, w.State, w.Tasks))

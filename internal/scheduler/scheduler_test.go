@@ -182,7 +182,7 @@ func failed(s Send, text string) protocol.Status {
 
 func jobInfo(t *testing.T, s *Scheduler, id int) protocol.JobInfo {
 	t.Helper()
-	st, ok := s.Snapshot(&id)
+	st, ok := s.Snapshot(&id, false)
 	if !ok || len(st.Jobs) != 1 {
 		t.Fatalf("Snapshot(%d): ok=%v, %d jobs", id, ok, len(st.Jobs))
 	}
@@ -191,7 +191,7 @@ func jobInfo(t *testing.T, s *Scheduler, id int) protocol.JobInfo {
 
 func workerInfo(t *testing.T, s *Scheduler, pid int) protocol.WorkerInfo {
 	t.Helper()
-	st, _ := s.Snapshot(nil)
+	st, _ := s.Snapshot(nil, false)
 	for _, w := range st.Workers {
 		if w.PID == pid {
 			return w
@@ -264,7 +264,7 @@ func mapIndex(t *testing.T, s Send, tasks int) int {
 // died). Always: a task is running exactly when it has an open attempt.
 func checkAttempts(t *testing.T, s *Scheduler) {
 	t.Helper()
-	st, _ := s.Snapshot(nil)
+	st, _ := s.Snapshot(nil, false)
 	for _, j := range st.Jobs {
 		for _, task := range j.Tasks {
 			name := fmt.Sprintf("job %d %s task %d", j.ID, task.Phase, task.Index)
@@ -461,10 +461,10 @@ func TestJobWaitsForAWorker(t *testing.T) {
 		t.Errorf("InputScanned for the queued job: %s", describe(acts))
 	}
 	wantJobState(t, s, 1, protocol.JobQueued)
-	if _, ok := s.Snapshot(intPtr(2)); ok {
+	if _, ok := s.Snapshot(intPtr(2), false); ok {
 		t.Error("Snapshot of a job that does not exist says ok")
 	}
-	if _, ok := s.Snapshot(intPtr(-1)); ok {
+	if _, ok := s.Snapshot(intPtr(-1), false); ok {
 		t.Error("Snapshot of job -1 says ok")
 	}
 }
@@ -861,7 +861,7 @@ func TestLiveness(t *testing.T) {
 	if acts := s.Tick(at(10*sec + time.Nanosecond)); len(acts) != 1 || acts[0] != (CloseOutbox{Incarnation: 2}) {
 		t.Fatalf("Tick with no live worker left returned %s, want only 102's outbox closed", describe(acts))
 	}
-	st, _ := s.Snapshot(nil)
+	st, _ := s.Snapshot(nil, false)
 	if len(st.Workers) != 2 {
 		t.Errorf("Snapshot lists %d workers, want both dead ones", len(st.Workers))
 	}
@@ -1405,7 +1405,7 @@ func TestJobDirsFailedForQueuedJob(t *testing.T) {
 	if !reflect.DeepEqual(acts, []Action{removed(2)}) {
 		t.Errorf("after the last job: %s, want its directory removed and nothing more (job 1 never restarts)", describe(acts))
 	}
-	st, _ := s.Snapshot(nil)
+	st, _ := s.Snapshot(nil, false)
 	for _, j := range st.Jobs {
 		if j.State != protocol.JobFailed {
 			t.Errorf("job %d is %q", j.ID, j.State)

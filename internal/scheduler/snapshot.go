@@ -12,13 +12,14 @@ import (
 )
 
 // Snapshot reports the job with id jobID, or every job when jobID is nil, and
-// every worker. ok is false when the job does not exist.
+// every worker; brief leaves out the jobs' tasks. ok is false when the job
+// does not exist.
 //
-// One job is reported whole. A report of every job stays within
+// One job is reported whole unless brief. A report of every job stays within
 // StatusBudget however many jobs there were: only the DetailedJobs newest
 // jobs and the jobs not yet ended are listed with their tasks, and older
 // jobs that do not fit in the budget are left out, counted in JobsOmitted.
-func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool) {
+func (s *Scheduler) Snapshot(jobID *int, brief bool) (status protocol.ClusterStatus, ok bool) {
 	status.Jobs = []protocol.JobInfo{}
 	status.Workers = []protocol.WorkerInfo{}
 	if jobID != nil {
@@ -26,9 +27,9 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 		if j == nil {
 			return status, false
 		}
-		status.Jobs = append(status.Jobs, j.info(true))
+		status.Jobs = append(status.Jobs, j.info(!brief))
 	} else {
-		status.Jobs, status.JobsOmitted = s.allJobs(StatusBudget)
+		status.Jobs, status.JobsOmitted = s.allJobs(StatusBudget, brief)
 	}
 	workers := slices.Collect(maps.Values(s.workers))
 	// By pid; workers whose pids repeat, in the order they registered.
@@ -45,11 +46,11 @@ func (s *Scheduler) Snapshot(jobID *int) (status protocol.ClusterStatus, ok bool
 // the newest first, with their tasks if among the DetailedJobs newest or
 // not yet ended (and if they fit), until one does not fit even without
 // them. omitted counts that job and the older ones, which are left out.
-func (s *Scheduler) allJobs(budget int) (jobs []protocol.JobInfo, omitted int) {
+func (s *Scheduler) allJobs(budget int, brief bool) (jobs []protocol.JobInfo, omitted int) {
 	jobs = []protocol.JobInfo{}
 	for i := len(s.jobs) - 1; i >= 0; i-- {
 		j := s.jobs[i]
-		detailed := len(s.jobs)-i <= DetailedJobs || !j.over()
+		detailed := !brief && (len(s.jobs)-i <= DetailedJobs || !j.over())
 		info := j.info(detailed)
 		size := jsonSize(info)
 		if size > budget && detailed {
