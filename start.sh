@@ -52,7 +52,11 @@ mkdir -p "$LOG_DIR"
 # The cluster's shared secret: 256 random bits, readable by this user only.
 SECRET_FILE=${MAPREDUCE_SECRET_FILE:-.mapreduce-secret}
 if [ ! -e "$SECRET_FILE" ]; then
-  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SECRET_FILE.tmp" && mv "$SECRET_FILE.tmp" "$SECRET_FILE")
+  # mktemp makes a new file of mode 0600 that no one else made first; mv -n
+  # keeps a secret another start made meanwhile.
+  tmp=$(mktemp "$SECRET_FILE.XXXXXX")
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp" && mv -n "$tmp" "$SECRET_FILE"
+  rm -f "$tmp"
   echo "made a secret in $SECRET_FILE"
 fi
 auth=(--secret-file "$SECRET_FILE")
@@ -61,9 +65,11 @@ auth=(--secret-file "$SECRET_FILE")
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null' ERR
 
-# Logs are appended to, so that an earlier run's stay readable.
+# Logs are appended to, so that an earlier run's stay readable. They are
+# this user's alone: the master's holds the status page's token.
 for f in "$LOG_DIR/master.log" $(for port in $WORKER_PORTS; do echo "$LOG_DIR/worker-$port.log"; done); do
-  echo "{\"message\":\"--- start.sh at $(date -Is) ---\"}" >>"$f"
+  (umask 077 && echo "{\"message\":\"--- start.sh at $(date -Is) ---\"}" >>"$f")
+  chmod 600 "$f"
 done
 bin/master "${auth[@]}" --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>>"$LOG_DIR/master.log" &
 master=$!

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +56,9 @@ const (
 )
 
 // purposeReply binds an answer to the request whose nonce it carries.
-func purposeReply(requestNonce string) string { return "reply " + requestNonce }
+func purposeReply(requestNonce string) string { return replyPrefix + requestNonce }
+
+const replyPrefix = "reply "
 
 // ErrUnauthenticated is wrapped by every refusal of Auth.Open.
 var ErrUnauthenticated = errors.New("not authenticated")
@@ -126,8 +129,16 @@ func (a *Auth) Open(purpose string, frame []byte) (body []byte, nonce string, er
 		return nil, "", fmt.Errorf("%w: timestamp %s off this host's clock, more than the %s allowed (a replay, or the clocks disagree)",
 			ErrUnauthenticated, off.Round(time.Millisecond), a.window)
 	}
+	if strings.HasPrefix(purpose, replyPrefix) {
+		// An answer is bound to the nonce of our own request, fresh and
+		// used once: it cannot be a replay, whatever its timestamp says
+		// of the answering host's clock against this new process's start.
+		return body, nonce, nil
+	}
 	if sent.Before(a.notBefore.Add(-time.Second)) {
-		// A second's grace for the sender's clock being a little behind.
+		// A second's grace for the sender's clock being a little behind:
+		// with clocks further apart, a new process hears its peers' first
+		// messages only once it is that much older.
 		return nil, "", fmt.Errorf("%w: stamped before this process started (a replay, or the sender's clock is behind)", ErrUnauthenticated)
 	}
 	if err := a.remember(nonce, ts, now.UnixMilli()); err != nil {

@@ -110,6 +110,13 @@ func TestAuthOpen(t *testing.T) {
 			c.t = start
 			return f, purposeMessage
 		}, "before this process started"},
+		{"reply from a host whose clock is behind the new receiver's start", func(_, _ *Auth, c *clock) ([]byte, string) {
+			// sendjob, a new process, asks a master whose clock is 5 s
+			// behind: the answer, bound to the request, is taken.
+			behind := &clock{start.Add(-5 * time.Second)}
+			f, _ := frame(newAuth(testSecret, behind.now), purposeReply("00112233445566778899aabbccddeeff"), body)
+			return f, purposeReply("00112233445566778899aabbccddeeff")
+		}, ""},
 		{"no header", func(_, _ *Auth, _ *clock) ([]byte, string) { return body, purposeMessage }, "no authentication header"},
 		{"oversized header", func(send, _ *Auth, _ *clock) ([]byte, string) {
 			f, _ := frame(send, purposeMessage, body)

@@ -306,3 +306,41 @@ func TestLargeDocumentCopies(t *testing.T) {
 		t.Errorf("decoding allocated %.1f× the document's size, want at most 2.2×", float64(decoded)/size)
 	}
 }
+
+// TestServeBoundsConnections: past maxConns connections being served, a
+// new one is closed unread; once one ends, new ones are served again.
+func TestServeBoundsConnections(t *testing.T) {
+	old := maxConns
+	maxConns = 2
+	t.Cleanup(func() { maxConns = old })
+	const small = 1 << 10
+	setReadLimits(t, small, 1, 10*time.Second)
+	_, addr, handled := serveWatched(t, small)
+	held := []*net.TCPConn{dialAndSend(t, addr, []byte(`{"message_type"`)), dialAndSend(t, addr, []byte(`{"message_type"`))}
+	// Each further connection is closed at once: a read sees EOF (or a
+	// reset), never the deadline.
+	for range 3 * dropBurst {
+		conn := dialAndSend(t, addr, statusDoc("refused-", 100))
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "timeout") {
+			t.Fatal("a connection past maxConns was held open")
+		}
+		conn.Close()
+	}
+	select {
+	case tag := <-handled:
+		t.Fatalf("handled %q past maxConns", tag)
+	default:
+	}
+	finish(t, held[0], []byte(`: "shutdown"}`))
+	waitUntil(t, "a connection to be served again", func() bool {
+		finish(t, dialAndSend(t, addr, statusDoc("served-", 100)), nil)
+		select {
+		case tag := <-handled:
+			return tag == "served-"
+		case <-time.After(200 * time.Millisecond):
+			return false
+		}
+	})
+	held[1].Close()
+}

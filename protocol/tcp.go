@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -250,9 +251,10 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 	return tcpListener{ln}, nil
 }
 
-// Reading is bounded in memory, not only in size. Any number of connections
-// read their first smallMessage bytes at once, which is all that a
-// register, a status or a heartbeat takes; a connection whose document is
+// Reading is bounded in memory, not only in size. Up to maxConns
+// connections are served at once (more are closed at once, unread), each
+// reading its first smallMessage bytes, which is all that a register, a
+// status or a heartbeat takes; a connection whose document is
 // longer then waits for one of largeReads slots to read the rest, and keeps
 // the slot while it decodes and handles the document. So at most largeReads
 // documents over smallMessage are in memory at a time, and a flood of large
@@ -260,12 +262,38 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 // deadline runs from the accept and covers the whole read, the wait for a
 // slot included: a slow sender reads in a slot until readTimeout after its
 // accept at most, and a connection that gets no slot in time is dropped.
+// So what others send holds at most maxConns × smallMessage (32 MiB) plus
+// largeReads × MaxMessageSize in memory. Dropped connections are logged at
+// a bounded rate: whoever can reach the port must not flood the log.
 // They are variables so that tests can make them small.
 var (
 	smallMessage = 64 << 10
 	largeReads   = 4
+	maxConns     = 512
 	readTimeout  = ReadTimeout
 )
+
+// serving is the state one Serve shares among its connections.
+type serving struct {
+	conns, slots chan struct{}
+	mu           sync.Mutex
+	limit        dropLimiter
+}
+
+// drop logs a dropped connection, at a bounded rate.
+func (s *serving) drop(log zerolog.Logger, from string, err error, why string) {
+	s.mu.Lock()
+	ok, suppressed := s.limit.allow(time.Now())
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	ev := log.Warn().Err(err).Str("from", from)
+	if suppressed > 0 {
+		ev = ev.Int("suppressed", suppressed)
+	}
+	ev.Msg(why)
+}
 
 // Serve serves ln unauthenticated, as TCP{Log: log}.Serve.
 func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
@@ -283,7 +311,7 @@ func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
 // bounded rate) and answered with an unsealed Error that says why.
 func (t TCP) Serve(ln net.Listener, handle Handler) error {
 	log := t.Log
-	slots := make(chan struct{}, largeReads)
+	s := &serving{conns: make(chan struct{}, maxConns), slots: make(chan struct{}, largeReads)}
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
@@ -296,11 +324,21 @@ func (t TCP) Serve(ln net.Listener, handle Handler) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		go t.serveConn(conn, handle, slots)
+		select {
+		case s.conns <- struct{}{}:
+		default:
+			s.drop(log, conn.RemoteAddr().String(), nil, fmt.Sprintf("dropped connection: %d connections being served", maxConns))
+			conn.Close()
+			continue
+		}
+		go func() {
+			defer func() { <-s.conns }()
+			t.serveConn(conn, handle, s)
+		}()
 	}
 }
 
-func (t TCP) serveConn(conn net.Conn, handle Handler, slots chan struct{}) {
+func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 	log := t.Log
 	defer conn.Close()
 	from := conn.RemoteAddr().String()
@@ -312,16 +350,15 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, slots chan struct{}) {
 	data, eof, err := fill(conn, nil, smallMessage)
 	if err == nil && !eof {
 		// A large document: read the rest only with a slot.
-		if !acquire(slots, deadline) {
-			log.Warn().Str("from", from).Int("read", len(data)).
-				Msg("dropped message: too many large documents being read; no slot before the read deadline")
+		if !acquire(s.slots, deadline) {
+			s.drop(log, from, nil, "dropped message: too many large documents being read; no slot before the read deadline")
 			return
 		}
-		defer func() { <-slots }()
+		defer func() { <-s.slots }()
 		data, err = readRest(conn, data)
 	}
 	if err != nil {
-		log.Warn().Err(err).Str("from", from).Msg("dropped message: read failed")
+		s.drop(log, from, err, "dropped message: read failed")
 		return
 	}
 	reply := func(answer Message) error { return Reply(conn, answer) }
@@ -376,7 +413,7 @@ func (t TCP) reply(conn net.Conn, nonce string, msg Message) error {
 func unauthenticatedAnswer(addr string, answer []byte, err error) error {
 	if msg, derr := Decode(answer); derr == nil {
 		if e, ok := msg.(Error); ok {
-			return fmt.Errorf("%s answered without authentication (does it have the same secret?): %s: %w",
+			return fmt.Errorf("%s answered without authentication (does it have the same secret?): %q: %w",
 				addr, e.Error, ErrUnauthenticated)
 		}
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -182,12 +183,18 @@ func TestUnauthenticatedMessagesRefused(t *testing.T) {
 // TestInsecureRefused: a master or worker without a secret will not listen
 // where other machines reach it unless told --insecure, and says why.
 func TestInsecureRefused(t *testing.T) {
+	// Free ports and a deadline: should the check ever break, a master
+	// listening on every address must not take a port in use, nor hang
+	// the test.
+	port := strconv.Itoa(freeMasterPort(t))
 	for _, args := range [][]string{
-		{filepath.Join(binDir, "master"), "--host", "0.0.0.0", "6290"},
-		{filepath.Join(binDir, "master"), "--http", "0.0.0.0:6291", "6290"},
-		{filepath.Join(binDir, "worker"), "--host", "10.77.0.2", "6290", "6292"},
+		{filepath.Join(binDir, "master"), "--host", "0.0.0.0", port},
+		{filepath.Join(binDir, "master"), "--http", "0.0.0.0:" + strconv.Itoa(freePort(t)), port},
+		{filepath.Join(binDir, "worker"), "--host", "10.77.0.2", port, strconv.Itoa(freePort(t))},
 	} {
-		cmd := exec.Command(args[0], args[1:]...)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Dir = t.TempDir()
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "--secret-file") || !strings.Contains(string(out), "--insecure") {
@@ -216,7 +223,8 @@ func TestStatusPageToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Header = header
-		resp, err := http.DefaultClient.Do(req)
+		noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noRedirects.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,9 +237,11 @@ func TestStatusPageToken(t *testing.T) {
 			t.Errorf("GET %s without the token: %s, want 401", path, resp.Status)
 		}
 	}
+	// The page opened with its token sets the cookie and is sent again
+	// without the token in its address.
 	resp := get("/?token="+token, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /?token=: %s", resp.Status)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("GET /?token=: %s to %q (Referrer-Policy %q), want 303 to / with no-referrer", resp.Status, resp.Header.Get("Location"), resp.Header.Get("Referrer-Policy"))
 	}
 	var cookie *http.Cookie
 	for _, ck := range resp.Cookies() {
@@ -243,7 +253,23 @@ func TestStatusPageToken(t *testing.T) {
 	if resp := get("/", http.Header{"Cookie": {cookie.String()}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET / with the cookie: %s", resp.Status)
 	}
+	if !strings.HasSuffix(cookie.Name, strconv.Itoa(c.httpPort(t, httpAddr))) {
+		t.Errorf("cookie %q does not name the page's port", cookie.Name)
+	}
+	if resp := get("/api/status?token="+token, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/status?token=: %s", resp.Status)
+	}
 	if resp := get("/api/status", http.Header{"Authorization": {"Bearer " + token}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /api/status with the bearer token: %s", resp.Status)
 	}
+}
+
+// httpPort is the port of addr, host:port.
+func (c *cluster) httpPort(t *testing.T, addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(port)
+	return n
 }

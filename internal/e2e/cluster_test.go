@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	repoRoot = root
+	// A secret named in the developer's environment must not reach the
+	// clusters here, which choose theirs.
+	os.Unsetenv("MAPREDUCE_SECRET_FILE")
 	// A pyenv shim in front of python3 costs 0.1–0.4 s a start, paid by
 	// every Python program, reference peer and truth pipeline here: put the
 	// interpreter itself first on PATH, as scripts/bench.sh does.

@@ -21,27 +21,37 @@ func newAuth(key []byte) *protocol.Auth {
 	return protocol.NewAuth(key)
 }
 
-// tokenCookie holds the status page's token in a browser that opened the
-// page with ?token=, as Jupyter does, so that the links and reloads need
-// not carry it.
-const tokenCookie = "mapreduce_token"
+// tokenCookie, followed by the page's port, names the cookie that holds
+// the status page's token in a browser that opened the page with ?token=,
+// as Jupyter does, so that the links and reloads need not carry it.
+// Browsers do not keep cookies apart by port: the port in the name keeps
+// two clusters' pages on one host apart.
+const tokenCookie = "mapreduce_token_"
 
 // requireToken lets through only requests that carry token: ?token=T
-// (which also sets the cookie), the cookie, or "Authorization: Bearer T".
-// An empty token (no secret) lets everything through: the master then
-// serves the page on loopback only, unless --insecure.
-func requireToken(token string, next http.Handler) http.Handler {
+// (which also sets the cookie named cookie), the cookie, or
+// "Authorization: Bearer T". The page itself, opened with ?token=, is sent
+// again without it (303), so that the token does not stay in the address
+// bar. No answer names a referrer. An empty token (no secret) lets
+// everything through: the master then serves the page on loopback only,
+// unless --insecure.
+func requireToken(token, cookie string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
 	valid := func(t string) bool { return subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		if t := r.URL.Query().Get("token"); t != "" && valid(t) {
-			http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.SetCookie(w, &http.Cookie{Name: cookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			if r.URL.Path == "/" {
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
-		if c, err := r.Cookie(tokenCookie); err == nil && valid(c.Value) {
+		if c, err := r.Cookie(cookie); err == nil && valid(c.Value) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -31,7 +31,11 @@ func (s *Server) startHTTP(addr string) error {
 	if s.cfg.Secret != nil {
 		token = secret.StatusToken(s.cfg.Secret)
 	}
-	srv := &http.Server{Handler: requireToken(token, mux), ReadHeaderTimeout: 5 * time.Second}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	// Every phase of a request has a deadline, and an idle connection is
+	// closed: whoever reaches the port cannot hold connections open.
+	srv := &http.Server{Handler: requireToken(token, tokenCookie+port, mux), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("HTTP server")

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/pflag"
 )
@@ -81,10 +82,12 @@ func defaultPath() string {
 }
 
 // Read reads a secret file: its bytes without surrounding white space. It
-// refuses a file that others than its owner may read or write, as ssh
-// refuses such a private key, and a secret shorter than MinSize.
+// refuses a file that others than its owner may read or write, or that
+// another user (root aside) owns, as ssh refuses such a private key, and a
+// secret shorter than MinSize. It opens without blocking, so that a FIFO
+// is refused, not waited on.
 func Read(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("secret file: %w", err)
 	}
@@ -98,6 +101,9 @@ func Read(path string) ([]byte, error) {
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("secret file %s has mode %04o: others than its owner may read or change it; chmod 600 %s", path, perm, path)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return nil, fmt.Errorf("secret file %s belongs to user %d, not to this user (%d): its owner may read or change it", path, st.Uid, os.Geteuid())
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {

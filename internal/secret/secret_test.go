@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -46,6 +48,42 @@ func TestRead(t *testing.T) {
 	}
 	if _, err := Read(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing file read without error")
+	}
+}
+
+// TestReadRefusesFIFOAndOthersFiles: a FIFO is refused, not waited on; a
+// file of another user (root aside) is refused, however private its mode.
+func TestReadRefusesFIFOAndOthersFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Read(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Read(FIFO) = %v, want refused as not a regular file", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read blocked on a FIFO")
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: cannot give a file to another user; its check is not tested")
+		return
+	}
+	path := filepath.Join(dir, "theirs")
+	if err := os.WriteFile(path, []byte("00112233445566778899aabbccddeeff"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	// Root reads a file another user owns: refused, as that user may read
+	// or change it.
+	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), "belongs to user 65534") {
+		t.Errorf("Read(another user's file) = %v, want refused", err)
 	}
 }
 
