@@ -45,7 +45,14 @@ func newLab(t *testing.T, hosts ...string) *lab {
 	l := &lab{t: t, prefix: fmt.Sprintf("%s%d-", labPrefix, os.Getpid()), hosts: map[string]string{}, ports: map[string]string{}, addrs: map[string]string{}}
 	l.bridge = l.prefix + "switch"
 	t.Cleanup(l.remove)
-	l.ip("netns", "add", l.bridge)
+	// A container may deny namespaces even to root: say so, loudly, and
+	// skip rather than fail on what the machine cannot do.
+	if out, err := exec.Command("ip", "netns", "add", l.bridge).CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "Permission denied") {
+			t.Skipf("SKIPPED: this machine refuses network namespaces even to root: ip netns add: %v: %s", err, out)
+		}
+		t.Fatalf("ip netns add %s: %v\n%s", l.bridge, err, out)
+	}
 	l.ip("-n", l.bridge, "link", "add", "br0", "type", "bridge")
 	l.ip("-n", l.bridge, "link", "set", "br0", "up")
 	for i, host := range hosts {
