@@ -46,6 +46,7 @@ var kinds = map[string]*messageKind{
 	TypeCancelJob:      kind[CancelJob]("job_id"),
 	TypeTaskLogs:       kind[TaskLogsRequest]("job_id"),
 	TypeTaskLogsReply:  kind[TaskLogs]("job_id", "logs"),
+	TypeAttemptLog:     kind[AttemptLog]("output", "worker_pid"),
 }
 
 func kind[T Message](required ...string) *messageKind {

@@ -47,6 +47,9 @@ const (
 	// answer is a task_logs_reply, or an error.
 	TypeTaskLogs      = "task_logs"
 	TypeTaskLogsReply = "task_logs_reply"
+	// TypeAttemptLog carries the report of an attempt that cancel_task
+	// killed, from a worker to a master that announced CapReport.
+	TypeAttemptLog = "attempt_log"
 )
 
 // Capabilities a worker announces in Register, our extension: a reference
@@ -253,6 +256,17 @@ type TaskLog struct {
 	Text    string `json:"text"`
 }
 
+// AttemptLog is the report of a task's attempt that cancel_task killed (it
+// timed out, lost to a copy, or its job ended): its log and status line,
+// for the master to keep with the attempt. Output names the task as
+// cancel_task did. Counters are not kept: the attempt did not finish.
+type AttemptLog struct {
+	Output    string `json:"output"`
+	WorkerPID int    `json:"worker_pid"`
+	WorkerID  string `json:"worker_id,omitempty"`
+	Report
+}
+
 // JobAccepted answers a new_master_job with the id the master gave it.
 type JobAccepted struct {
 	JobID int `json:"job_id"`
@@ -279,3 +293,4 @@ func (CancelTask) Type() string       { return TypeCancelTask }
 func (CancelJob) Type() string        { return TypeCancelJob }
 func (TaskLogsRequest) Type() string  { return TypeTaskLogs }
 func (TaskLogs) Type() string         { return TypeTaskLogsReply }
+func (AttemptLog) Type() string       { return TypeAttemptLog }

@@ -46,7 +46,7 @@ func waitGone(t *testing.T, marker string) {
 // hangingMapper writes a mapper that reads nothing and sleeps for good in a
 // child process, with a marker of its own in the child's command line.
 func hangingMapper(t *testing.T, marker string) string {
-	return script(t, t.TempDir(), "hang", fmt.Sprintf("sleep %s &\nwait\n", marker), 0o755)
+	return script(t, t.TempDir(), "hang", fmt.Sprintf("echo 'waiting for a lock that never comes' >&2\nsleep %s &\nwait\n", marker), 0o755)
 }
 
 // uniqueSleep is a sleep duration no other process on the machine uses.
@@ -55,7 +55,8 @@ func uniqueSleep() string { return fmt.Sprintf("%d", 1_000_000+time.Now().UnixNa
 // TestHungProgramTimesOut: a mapper that never reads or writes is killed
 // (with its children) after --task-timeout, runs again on another worker
 // with twice the time, and after --max-attempts the job fails saying why;
-// the next job runs.
+// what each killed attempt wrote to stderr is kept as its log; the next
+// job runs.
 func TestHungProgramTimesOut(t *testing.T) {
 	c := newCluster(t, "--task-timeout", "500ms", "--max-attempts", "2")
 	c.startWorker()
@@ -83,6 +84,22 @@ func TestHungProgramTimesOut(t *testing.T) {
 	if len(workers) != 2 || workers[0] == workers[1] {
 		t.Errorf("attempts ran on workers %v, want two attempts on two workers", workers)
 	}
+	if !strings.Contains(errs, "task map-0") {
+		t.Errorf("the job's error %q does not say where the attempts' logs are", errs)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the killed attempts' logs", func() bool {
+		reply, err := c.request(c.addr(), protocol.TaskLogsRequest{JobID: id, Task: "map-0"})
+		logs, ok := reply.(protocol.TaskLogs)
+		if err != nil || !ok || len(logs.Logs) < 2 {
+			return false
+		}
+		for i, l := range logs.Logs {
+			if l.Attempt != i+1 || !strings.Contains(l.Text, "waiting for a lock that never comes") {
+				t.Fatalf("log %d: %+v", i, l)
+			}
+		}
+		return true
+	})
 	waitGone(t, "sleep "+marker)
 	id, out := c.submit(good)
 	c.waitDone(good, id, out)

@@ -16,6 +16,8 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 		s.post(func(now time.Time) []scheduler.Action { return s.sched.Register(now, m) })
 	case protocol.Status:
 		s.post(func(now time.Time) []scheduler.Action { return s.sched.StatusReceived(now, m) })
+	case protocol.AttemptLog:
+		s.post(func(now time.Time) []scheduler.Action { return s.sched.AttemptLogReceived(now, m) })
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.

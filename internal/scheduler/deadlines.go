@@ -111,8 +111,8 @@ func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Durat
 	if len(timedOut) >= s.cfg.MaxAttempts {
 		t.state = taskFailed
 		return append(actions, s.fail(now, t.job, fmt.Sprintf(
-			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt",
-			t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout))...)
+			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt; the attempts' logs, which our workers send once killed: task %s",
+			t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout, t.taskName()))...)
 	}
 	t.state = taskPending
 	return actions

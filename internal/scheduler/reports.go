@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"mapreduce/internal/layout"
 	"mapreduce/protocol"
@@ -101,4 +102,45 @@ func (a *attempt) noteStatusLine(line string) {
 		// A copy: the worker's message, however large, is not kept.
 		a.statusLine = strings.ToValidUTF8(strings.Clone(line[:min(len(line), protocol.MaxStatusLine)]), "")
 	}
+}
+
+// AttemptLogReceived keeps the log of an attempt that cancel_task killed:
+// the last ended attempt of the task named by msg.Output on msg's worker,
+// in the current job or an ended one whose logs are kept. An attempt whose
+// log is kept already, or that finished, keeps what it has.
+func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) []Action {
+	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
+	t := s.taskNamed(s.abs(msg.Output))
+	if w == nil || t == nil {
+		s.log.Debug().Int("worker", msg.WorkerPID).Str("task", clip(msg.Output, maxLoggedText)).Msg("ignored attempt log: no such task or worker")
+		return nil
+	}
+	var a *attempt
+	for _, b := range t.attempts {
+		if b.worker == w && !b.live() {
+			a = b
+		}
+	}
+	if a == nil || a.logged || a.outcome == OutcomeFinished || t.job.logsRemoved {
+		return nil
+	}
+	wasLogged := t.job.logged
+	actions := s.record(t, a, protocol.Status{Report: msg.Report}, false)
+	if t.job.over() && !wasLogged {
+		// The job ended without logs: it joins those whose logs are kept.
+		actions = append(actions, s.pruneLogs(t.job)...)
+	}
+	return actions
+}
+
+// taskNamed finds the task with output name (absolute, clean) in a job
+// whose logs are not removed, newest first. Killed attempts are few, and
+// their logs come soon after the kill.
+func (s *Scheduler) taskNamed(name string) *task {
+	for i := len(s.jobs) - 1; i >= 0; i-- {
+		if j := s.jobs[i]; !j.logsRemoved && j.byOutput[name] != nil {
+			return j.byOutput[name]
+		}
+	}
+	return nil
 }

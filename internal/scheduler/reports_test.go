@@ -201,3 +201,56 @@ func TestBriefSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledAttemptLogs: the log of an attempt that cancel_task killed is
+// kept with that attempt, even once its job has failed; a finished or
+// running attempt, or an unknown task, takes none.
+func TestKilledAttemptLogs(t *testing.T) {
+	cfg := testConfig
+	cfg.TaskTimeout, cfg.MaxAttempts, cfg.KeepLogs = 10*sec, 2, 1
+	s := New(cfg, zerolog.Nop())
+	for _, pid := range []int{101, 102} {
+		s.Register(t0, protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid, Capabilities: []string{protocol.CapCancel}})
+	}
+	s.Submit(t0, spec(1, 1))
+	first := sendsOf(s.InputScanned(t0, 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)[0]
+	output := "/v/job-0/mapper-output/file_000.txt"
+	killed := func(pid int, text string) protocol.AttemptLog {
+		return protocol.AttemptLog{Output: output, WorkerPID: pid, Report: protocol.Report{Log: text, StatusLine: "stuck"}}
+	}
+	// While the attempt runs, a log for it is not taken.
+	if acts := s.AttemptLogReceived(at(sec), killed(first.PID, "early\n")); len(acts) != 0 {
+		t.Errorf("a log for a running attempt returned %s", describe(acts))
+	}
+	for _, pid := range []int{101, 102} {
+		s.Heartbeat(at(11*sec), protocol.Heartbeat{WorkerPID: pid})
+	}
+	again := sendsOf(s.Tick(at(11*sec)), protocol.TypeNewWorkerJob)
+	if len(again) != 1 {
+		t.Fatal("the attempt did not time out")
+	}
+	acts := s.AttemptLogReceived(at(12*sec), killed(first.PID, "lock\n"))
+	if got := actionsOf[KeepLog](acts); len(got) != 1 || got[0].Path != "/v/logs/job-0/map-0.1.log" || got[0].Text != "lock\n" {
+		t.Errorf("killed attempt's log: %s, want KeepLog of map-0.1", describe(acts))
+	}
+	if acts := s.AttemptLogReceived(at(12*sec), killed(first.PID, "again\n")); len(acts) != 0 {
+		t.Errorf("a second log for the same attempt returned %s", describe(acts))
+	}
+	// The second attempt times out too: the job fails; its log still comes.
+	for _, pid := range []int{101, 102} {
+		s.Heartbeat(at(32*sec), protocol.Heartbeat{WorkerPID: pid})
+	}
+	s.Tick(at(32 * sec))
+	wantJobState(t, s, 0, protocol.JobFailed)
+	acts = s.AttemptLogReceived(at(33*sec), killed(again[0].PID, "lock again\n"))
+	if got := actionsOf[KeepLog](acts); len(got) != 1 || got[0].Path != "/v/logs/job-0/map-0.2.log" {
+		t.Errorf("the failed job's last attempt's log: %s, want KeepLog of map-0.2", describe(acts))
+	}
+	task := taskOf(t, s, 0, "map", 0)
+	if a := task.Attempts; !a[0].Log || !a[1].Log || a[1].StatusLine != "stuck" || !jobInfo(t, s, 0).Logs {
+		t.Errorf("attempts %+v, want both logged with their status line", a)
+	}
+	if acts := s.AttemptLogReceived(at(33*sec), protocol.AttemptLog{Output: "/v/job-9/x", WorkerPID: 101, Report: protocol.Report{Log: "x"}}); len(acts) != 0 {
+		t.Errorf("a log for no task returned %s", describe(acts))
+	}
+}

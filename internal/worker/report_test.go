@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mapreduce/protocol"
 )
@@ -52,5 +53,46 @@ echo "done reading" >&2
 		if status.StatusLine != "read 3" || status.Log != "done reading\ndone reading\n" {
 			t.Errorf("status line %q and log %q, want %q and the two programs' last lines", status.StatusLine, status.Log, "read 3")
 		}
+	}
+}
+
+// TestKilledTaskSendsItsLog: a task that cancel_task kills sends what it
+// wrote to stderr to a master that takes reports, and no status.
+func TestKilledTaskSendsItsLog(t *testing.T) {
+	m, w := startWorker(t)
+	base := t.TempDir()
+	prog := script(t, base, "stuck", "echo 'reporter:status:stuck' >&2\necho 'waiting for a lock' >&2\nsleep 60\n")
+	inputs := writeInputs(t, base, []string{"a.txt"}, func(string) string { return "x\n" })
+	out := filepath.Join(base, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: prog, OutputDirectory: out, WorkerPID: workerPID})
+	output := out + "/a.txt"
+	// Wait for the program to have written, as a heartbeat's status line says.
+	deadline := time.Now().Add(5 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case hb := <-m.beats:
+			for _, p := range hb.Tasks {
+				seen = seen || p.StatusLine == "stuck"
+			}
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("no heartbeat gave the task's status line")
+		}
+	}
+	m.send(t, w, protocol.CancelTask{Output: output})
+	select {
+	case got := <-m.killed:
+		if got.Output != output || got.Log != "waiting for a lock\n" || got.StatusLine != "stuck" || got.Counters != nil {
+			t.Errorf("attempt log %+v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no attempt log from the killed task")
+	}
+	select {
+	case st := <-m.statuses:
+		t.Errorf("a killed task sent a status %+v", st)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mapreduce/protocol"
@@ -24,6 +25,8 @@ type running struct {
 	sort bool
 	// stderr is where the task's programs write stderr.
 	stderr *taskStderr
+	// killed: cancel_task killed the task (not a shutdown).
+	killed atomic.Bool
 
 	mu sync.Mutex
 	// done counts the bytes read and written by the inputs already run;
@@ -128,6 +131,7 @@ func (w *Worker) cancelTask(output string) bool {
 	r := w.held[filepath.Clean(output)]
 	w.mu.Unlock()
 	if r != nil {
+		r.killed.Store(true)
 		r.cancel()
 	}
 	return r != nil

@@ -53,6 +53,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	}
 	if r.ctx.Err() != nil {
 		log.Info().Msg("task cancelled")
+		w.reportKilled(r, status.Report)
 		return
 	}
 	if status.Status == protocol.StatusFinished {
@@ -194,4 +195,18 @@ func echoPath(dir, name string) string {
 		return dir + name
 	}
 	return dir + "/" + name
+}
+
+// reportKilled sends the report of a task that cancel_task killed to a
+// master that takes reports, once and without retrying: it is only the
+// log of an attempt that has ended.
+func (w *Worker) reportKilled(r *running, report protocol.Report) {
+	if !r.killed.Load() || !w.reports.Load() || report.Log == "" && report.StatusLine == "" {
+		return
+	}
+	report.Counters = nil
+	msg := protocol.AttemptLog{Output: r.output, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Report: report}
+	if err := w.transport.Send(w.masterAddr(), msg); err != nil {
+		w.log.Debug().Err(err).Msg("killed task's log not delivered")
+	}
 }

@@ -43,6 +43,7 @@ type fakeMaster struct {
 	reference bool
 
 	statuses chan protocol.Status
+	killed   chan protocol.AttemptLog
 	beats    chan protocol.Heartbeat
 	done     chan struct{}
 }
@@ -51,7 +52,7 @@ type fakeMaster struct {
 func newFakeMaster(t *testing.T, ignore int) *fakeMaster {
 	return &fakeMaster{
 		t: t, net: protocol.NewInmem(), addr: net.JoinHostPort("localhost", strconv.Itoa(masterPort)),
-		ignore: ignore, statuses: make(chan protocol.Status, 16), beats: make(chan protocol.Heartbeat, 16),
+		ignore: ignore, statuses: make(chan protocol.Status, 16), killed: make(chan protocol.AttemptLog, 16), beats: make(chan protocol.Heartbeat, 16),
 		done: make(chan struct{}),
 	}
 }
@@ -109,6 +110,11 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Mess
 	case protocol.Status:
 		select {
 		case m.statuses <- msg:
+		case <-m.done:
+		}
+	case protocol.AttemptLog:
+		select {
+		case m.killed <- msg:
 		case <-m.done:
 		}
 	default:
