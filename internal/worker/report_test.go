@@ -61,7 +61,8 @@ echo "done reading" >&2
 func TestKilledTaskSendsItsLog(t *testing.T) {
 	m, w := startWorker(t)
 	base := t.TempDir()
-	prog := script(t, base, "stuck", "echo 'reporter:status:stuck' >&2\necho 'waiting for a lock' >&2\nsleep 60\n")
+	// The log line comes first: once the status line shows, it is in.
+	prog := script(t, base, "stuck", "echo 'waiting for a lock' >&2\necho 'reporter:status:stuck' >&2\nsleep 60\n")
 	inputs := writeInputs(t, base, []string{"a.txt"}, func(string) string { return "x\n" })
 	out := filepath.Join(base, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
