@@ -1,13 +1,11 @@
 package protocol
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -251,148 +249,6 @@ func (t TCP) Listen(addr string, handle Handler) (Listener, error) {
 	return tcpListener{ln}, nil
 }
 
-// Reading is bounded in memory, not only in size. Up to maxConns
-// connections are served at once (more are closed at once, unread), each
-// reading its first smallMessage bytes, which is all that a register, a
-// status or a heartbeat takes; a connection whose document is
-// longer then waits for one of largeReads slots to read the rest, and keeps
-// the slot while it decodes and handles the document. So at most largeReads
-// documents over smallMessage are in memory at a time, and a flood of large
-// documents neither exhausts memory nor delays the small ones. The read
-// deadline runs from the accept and covers the whole read, the wait for a
-// slot included: a slow sender reads in a slot until readTimeout after its
-// accept at most, and a connection that gets no slot in time is dropped.
-// So what others send holds at most maxConns × smallMessage (32 MiB) plus
-// largeReads × MaxMessageSize in memory. Dropped connections are logged at
-// a bounded rate: whoever can reach the port must not flood the log.
-// They are variables so that tests can make them small.
-var (
-	smallMessage = 64 << 10
-	largeReads   = 4
-	maxConns     = 512
-	readTimeout  = ReadTimeout
-)
-
-// serving is the state one Serve shares among its connections.
-type serving struct {
-	conns, slots chan struct{}
-	mu           sync.Mutex
-	limit        dropLimiter
-}
-
-// drop logs a dropped connection, at a bounded rate.
-func (s *serving) drop(log zerolog.Logger, from string, err error, why string) {
-	s.mu.Lock()
-	ok, suppressed := s.limit.allow(time.Now())
-	s.mu.Unlock()
-	if !ok {
-		return
-	}
-	ev := log.Warn().Err(err).Str("from", from)
-	if suppressed > 0 {
-		ev = ev.Int("suppressed", suppressed)
-	}
-	ev.Msg(why)
-}
-
-// Serve serves ln unauthenticated, as TCP{Log: log}.Serve.
-func Serve(ln net.Listener, log zerolog.Logger, handle Handler) error {
-	return TCP{Log: log}.Serve(ln, handle)
-}
-
-// Serve accepts connections on ln until it is closed, reads one document from
-// each, decodes it and passes it to handle on the connection's own goroutine;
-// at most 4 documents over 64 KiB at a time (see smallMessage). An
-// empty connection (a port probe) is ignored; a bad document is logged
-// with the sender's address and answered with an Error, which only a
-// sender that waits for an answer reads. Temporary accept errors are logged
-// and the loop goes on; a closed listener ends it and Serve returns nil.
-// With Auth, a document without a valid seal is dropped (logged at a
-// bounded rate) and answered with an unsealed Error that says why.
-func (t TCP) Serve(ln net.Listener, handle Handler) error {
-	log := t.Log
-	s := &serving{conns: make(chan struct{}, maxConns), slots: make(chan struct{}, largeReads)}
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			// Anything else (too many open files, an aborted connection)
-			// passes: log it, back off a moment and go on serving.
-			log.Warn().Err(err).Msg("accept")
-			time.Sleep(50 * time.Millisecond)
-			continue
-		}
-		select {
-		case s.conns <- struct{}{}:
-		default:
-			s.drop(log, conn.RemoteAddr().String(), nil, fmt.Sprintf("dropped connection: %d connections being served", maxConns))
-			conn.Close()
-			continue
-		}
-		go func() {
-			defer func() { <-s.conns }()
-			t.serveConn(conn, handle, s)
-		}()
-	}
-}
-
-func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
-	log := t.Log
-	defer conn.Close()
-	from := conn.RemoteAddr().String()
-	deadline := time.Now().Add(readTimeout)
-	if err := conn.SetReadDeadline(deadline); err != nil {
-		log.Warn().Err(err).Str("from", from).Msg("set read deadline")
-		return
-	}
-	data, eof, err := fill(conn, nil, smallMessage)
-	if err == nil && !eof {
-		// A large document: read the rest only with a slot.
-		if !acquire(s.slots, deadline) {
-			s.drop(log, from, nil, "dropped message: too many large documents being read; no slot before the read deadline")
-			return
-		}
-		defer func() { <-s.slots }()
-		data, err = readRest(conn, data)
-	}
-	if err != nil {
-		s.drop(log, from, err, "dropped message: read failed")
-		return
-	}
-	reply := func(answer Message) error { return Reply(conn, answer) }
-	if t.Auth != nil && len(bytes.TrimSpace(data)) > 0 {
-		var nonce string
-		if data, nonce, err = t.Auth.Open(purposeMessage, data); err != nil {
-			t.Auth.LogDrop(log, from, err)
-			// Unsealed, so that a client without the secret learns why.
-			Reply(conn, Error{Error: err.Error()})
-			return
-		}
-		reply = func(answer Message) error { return t.reply(conn, nonce, answer) }
-	}
-	msg, err := Decode(data)
-	if errors.Is(err, ErrEmpty) {
-		log.Debug().Str("from", from).Msg("empty connection")
-		return
-	}
-	if err != nil {
-		log.Warn().Err(err).Str("from", from).Msg("dropped message")
-		// A sender that waits for an answer learns why; a reference peer
-		// has closed already and never sees it.
-		reply(Error{Error: err.Error()})
-		return
-	}
-	// The answer, if any, may take a while (the master's loop is busy); the
-	// read deadline must not cut it.
-	if err := conn.SetDeadline(time.Now().Add(readTimeout)); err != nil {
-		log.Warn().Err(err).Str("from", from).Msg("set deadline")
-		return
-	}
-	handle(from, msg, reply)
-}
-
 // reply writes msg on conn sealed as the answer to the request with nonce.
 func (t TCP) reply(conn net.Conn, nonce string, msg Message) error {
 	data, err := Encode(msg)
@@ -418,23 +274,6 @@ func unauthenticatedAnswer(addr string, answer []byte, err error) error {
 		}
 	}
 	return fmt.Errorf("answer from %s: %w", addr, err)
-}
-
-// acquire takes a slot, waiting at most until deadline.
-func acquire(slots chan struct{}, deadline time.Time) bool {
-	select {
-	case slots <- struct{}{}:
-		return true
-	default:
-	}
-	wait := time.NewTimer(time.Until(deadline))
-	defer wait.Stop()
-	select {
-	case slots <- struct{}{}:
-		return true
-	case <-wait.C:
-		return false
-	}
 }
 
 // SendDatagram sends msg as one UDP datagram.
