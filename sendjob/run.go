@@ -196,8 +196,10 @@ func printStatus(out io.Writer, status protocol.ClusterStatus) {
 				counts = append(counts, fmt.Sprintf("%s %d/%d", p.Name, p.Done, p.Total))
 			}
 		}
+		// One line a job: an error's lines (a traceback) are joined.
+		errs := strings.Join(strings.Fields(strings.Join(j.Errors, "; ")), " ")
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, strings.Join(counts, ", "),
-			clock(j.Started), clock(j.Ended), strings.Join(j.Errors, "; "))
+			clock(j.Started), clock(j.Ended), errs)
 	}
 	if status.JobsOmitted > 0 {
 		fmt.Fprintf(tw, "(jobs 0 to %d not listed: too many to answer at once; ask for one by its id)\n", status.JobsOmitted-1)

@@ -161,7 +161,7 @@ func TestStatusPageJSON(t *testing.T) {
 	if got := info.Counters[protocol.CounterGroup]["map_input_records"]; got != int64(lines) {
 		t.Errorf("map_input_records %d, want the input's %d lines (counters %v)", got, lines, info.Counters)
 	}
-	if text := string(get(t, fmt.Sprintf("%s/logs/%d", base, id), "text/plain")); !strings.Contains(text, "no task has written to stderr") {
+	if text := string(get(t, fmt.Sprintf("%s/logs/%d", base, id), "text/plain")); !strings.Contains(text, "no task's log yet") {
 		t.Errorf("/logs/%d of a job whose programs wrote nothing to stderr: %q", id, text)
 	}
 }

@@ -55,7 +55,7 @@ func (s *Server) taskLogs(req protocol.TaskLogsRequest) protocol.Message {
 		return protocol.Error{Error: fmt.Sprintf("job %d: %v", req.JobID, err)}
 	}
 	if len(logs) == 0 && omitted == 0 && req.Task != "" {
-		return protocol.Error{Error: fmt.Sprintf("job %d has no log of a task %q (tasks are named as map-0, combine-0, reduce-0; sort tasks run no program)", req.JobID, req.Task)}
+		return protocol.Error{Error: fmt.Sprintf("job %d has no log of task %q: its attempts wrote nothing to stderr, or are still running (a log comes when its attempt ends), or there is no such task (tasks are named map-0, combine-0, reduce-0; sort tasks run no program)", req.JobID, req.Task)}
 	}
 	return protocol.TaskLogs{JobID: req.JobID, Logs: logs, Omitted: omitted}
 }

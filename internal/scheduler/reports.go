@@ -109,10 +109,17 @@ func (a *attempt) noteStatusLine(line string) {
 // in the current job or an ended one whose logs are kept. An attempt whose
 // log is kept already, or that finished, keeps what it has.
 func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) []Action {
-	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
-	t := s.taskNamed(s.abs(msg.Output))
-	if w == nil || t == nil {
-		s.log.Debug().Int("worker", msg.WorkerPID).Str("task", clip(msg.Output, maxLoggedText)).Msg("ignored attempt log: no such task or worker")
+	return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Output, msg.Report)
+}
+
+// lateReport keeps the log of report, from worker workerID/pid for the
+// task with output name, with that worker's last ended attempt at the task:
+// one killed, or one whose status came too late to count (its job had
+// ended, or another copy had finished).
+func (s *Scheduler) lateReport(workerID string, pid int, name string, report protocol.Report) []Action {
+	w := s.workers[workerKey(workerID, pid)]
+	t := s.taskNamed(s.abs(name))
+	if w == nil || t == nil || report.Log == "" && report.StatusLine == "" {
 		return nil
 	}
 	var a *attempt
@@ -125,7 +132,7 @@ func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) [
 		return nil
 	}
 	wasLogged := t.job.logged
-	actions := s.record(t, a, protocol.Status{Report: msg.Report}, false)
+	actions := s.record(t, a, protocol.Status{Report: report}, false)
 	if t.job.over() && !wasLogged {
 		// The job ended without logs: it joins those whose logs are kept.
 		actions = append(actions, s.pruneLogs(t.job)...)

@@ -254,3 +254,28 @@ func TestKilledAttemptLogs(t *testing.T) {
 		t.Errorf("a log for no task returned %s", describe(acts))
 	}
 }
+
+// TestLateStatusKeepsItsLog: a status that comes after its job failed (the
+// task was cancelled) counts for nothing, but its log is kept.
+func TestLateStatusKeepsItsLog(t *testing.T) {
+	cfg := testConfig
+	cfg.KeepLogs = 1
+	s := New(cfg, zerolog.Nop())
+	maps := startJob(t, s, []int{101, 102}, 2, 2, 1)
+	first := failed(maps[0], "exit 1")
+	first.Log = "bad input\n"
+	s.StatusReceived(at(sec), first)
+	wantJobState(t, s, 0, protocol.JobFailed)
+	late := failed(maps[1], "exit 1")
+	late.Log = "bad input too\n"
+	late.Counters = protocol.Counters{"wc": {"lines": 3}}
+	acts := s.StatusReceived(at(2*sec), late)
+	i := mapIndex(t, maps[1], 2)
+	want := fmt.Sprintf("/v/logs/job-0/map-%d.1.log", i)
+	if got := actionsOf[KeepLog](acts); len(got) != 1 || got[0].Path != want || got[0].Text != "bad input too\n" {
+		t.Errorf("late status returned %s, want KeepLog to %s", describe(acts), want)
+	}
+	if j := jobInfo(t, s, 0); j.Counters != nil {
+		t.Errorf("a late status counted: %v", j.Counters)
+	}
+}

@@ -29,7 +29,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	if t == nil {
 		log.Warn().Msg("ignored status: no task of the current job has that output")
-		return nil
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
 	}
 	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
 	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
@@ -46,7 +46,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	if t.state != taskRunning {
 		log.Info().Msg("ignored status: task is not running")
-		return nil
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
 	}
 	var a *attempt
 	if w != nil && !w.dead {
@@ -54,7 +54,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	if a == nil {
 		log.Info().Msg("ignored status: the task is not running on this worker")
-		return nil
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
 	}
 	actions := s.record(t, a, msg, msg.Status == protocol.StatusFinished)
 	switch {
