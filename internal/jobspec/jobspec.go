@@ -15,6 +15,10 @@ import (
 // partition at once, each through its own buffer.
 const MaxReducers = 1000
 
+// MaxMappers bounds num_mappers: a large file is cut into that many map
+// tasks, each of which the master holds and sends.
+const MaxMappers = 10000
+
 // MaxPath bounds a path field: Linux's PATH_MAX. A longer path cannot be
 // opened, and the master repeats a job's paths in every job_status reply.
 const MaxPath = 4096
@@ -67,8 +71,8 @@ func Validate(spec protocol.NewMasterJob) error {
 			problems = append(problems, fmt.Sprintf("%s is %d bytes long, at most %d", f.name, len(*f.path), MaxPath))
 		}
 	}
-	if spec.NumMappers < 1 {
-		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be at least 1", spec.NumMappers))
+	if spec.NumMappers < 1 || spec.NumMappers > MaxMappers {
+		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be from 1 to %d", spec.NumMappers, MaxMappers))
 	}
 	if spec.NumReducers < 1 || spec.NumReducers > MaxReducers {
 		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 1 to %d", spec.NumReducers, MaxReducers))

@@ -33,6 +33,7 @@ func TestValidate(t *testing.T) {
 		{"no mapper", func(j *protocol.NewMasterJob) { j.MapperExecutable = "" }, "mapper_executable is empty"},
 		{"no mappers", func(j *protocol.NewMasterJob) { j.NumMappers = 0 }, "num_mappers is 0"},
 		{"too many reducers", func(j *protocol.NewMasterJob) { j.NumReducers = MaxReducers + 1 }, "num_reducers is 1001"},
+		{"too many mappers", func(j *protocol.NewMasterJob) { j.NumMappers = MaxMappers + 1 }, "num_mappers is 10001"},
 		{"longest path", func(j *protocol.NewMasterJob) { j.InputDirectory = strings.Repeat("d", MaxPath) }, ""},
 		{"path too long", func(j *protocol.NewMasterJob) { j.OutputDirectory = strings.Repeat("d", 10<<20) }, "output_directory is 10485760 bytes long"},
 	}

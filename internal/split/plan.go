@@ -22,14 +22,34 @@ type File struct {
 	Size int64
 }
 
+// MaxRanges bounds the ranges of a split, and so the size of its task
+// message: 1000 ranges of paths up to 4 KiB stay well within
+// protocol.MaxMessageSize, with the input_files that repeat them.
+const MaxRanges = 1000
+
 // Plan cuts files, laid end to end in order, into n splits of balanced
 // bytes: split i holds bytes [i·total/n, (i+1)·total/n) of the whole, so a
 // file larger than a split is cut into several ranges and small files are
 // packed together. There are fewer splits only when the files hold fewer
 // than n bytes (one a byte), and one holding every file when all are
-// empty; none when there are no files. An empty file goes with the split
-// being filled where it lies, so that each file is read by some task.
+// empty; none when there are no files; more only when a split would hold
+// more than MaxRanges ranges (over MaxRanges small files a split): it is
+// cut after each MaxRanges. An empty file goes with the split being filled
+// where it lies, so that each file is read by some task.
 func Plan(files []File, n int) [][]protocol.InputRange {
+	var bounded [][]protocol.InputRange
+	for _, s := range plan(files, n) {
+		for len(s) > MaxRanges {
+			bounded = append(bounded, s[:MaxRanges:MaxRanges])
+			s = s[MaxRanges:]
+		}
+		bounded = append(bounded, s)
+	}
+	return bounded
+}
+
+// plan is Plan without MaxRanges.
+func plan(files []File, n int) [][]protocol.InputRange {
 	if len(files) == 0 || n < 1 {
 		return nil
 	}

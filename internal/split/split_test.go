@@ -270,3 +270,34 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Files = %v", got)
 	}
 }
+
+// TestPlanBoundsRanges: a split of more than MaxRanges small files is cut,
+// so that no task message grows with the number of files; every range is
+// kept, in order.
+func TestPlanBoundsRanges(t *testing.T) {
+	var files []File
+	for i := range 2*MaxRanges + 500 {
+		files = append(files, File{Path: fmt.Sprintf("/in/f%05d", i), Size: 10})
+	}
+	files = append(files, File{Path: "/in/big", Size: 1 << 20})
+	splits := Plan(files, 2)
+	var all []protocol.InputRange
+	for i, s := range splits {
+		if len(s) > MaxRanges || len(s) == 0 {
+			t.Errorf("split %d has %d ranges, want 1 to %d", i, len(s), MaxRanges)
+		}
+		all = append(all, s...)
+	}
+	if len(splits) < 3 {
+		t.Errorf("%d splits, want more than num_mappers (2) to keep each within MaxRanges", len(splits))
+	}
+	var files2 []string
+	for _, r := range all {
+		if len(files2) == 0 || files2[len(files2)-1] != r.File {
+			files2 = append(files2, r.File)
+		}
+	}
+	if len(files2) != len(files) || files2[0] != files[0].Path || files2[len(files2)-1] != "/in/big" {
+		t.Errorf("the splits hold %d files, want all %d in order", len(files2), len(files))
+	}
+}
