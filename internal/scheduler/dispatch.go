@@ -18,6 +18,12 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		}
 		live := s.liveWorkersWhere(t.takes)
 		if len(live) == 0 {
+			if t.ranges != nil && !t.job.splitsWait && len(s.liveWorkers()) > 0 {
+				// Say once why the job does not move: reference-only
+				// workers cannot read splits.
+				t.job.splitsWait = true
+				t.logger(s.log.Warn()).Msg("splits wait for a worker that takes them: the live workers are reference-only")
+			}
 			continue
 		}
 		w := live[0]

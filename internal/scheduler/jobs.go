@@ -30,6 +30,9 @@ type job struct {
 	ended         time.Time
 	// logged: a task's log was kept; logsRemoved: they are gone since.
 	logged, logsRemoved bool
+	// splitsWait: the job's splits waited for a worker that takes them,
+	// and the log said so.
+	splitsWait bool
 	// counterSum, the sum of the tasks' counters, is nil until asked for
 	// after a task's counters change; counterSumDropped counts what the
 	// bounds refused, in the tasks' counters and in the sum.
