@@ -406,7 +406,14 @@ func (c *cluster) checkOutput(j job, outDir string) {
 // truth runs `cat input/* | map | sort | reduce` with byte-order sorting.
 func truth(t *testing.T, input, mapper, reducer string) string {
 	t.Helper()
-	script := fmt.Sprintf("cat %q/* | %q | LC_ALL=C sort | %q", input, mapper, reducer)
+	return pipeline(t, "cat", input, mapper, reducer)
+}
+
+// pipeline runs `READ input/* | map | LC_ALL=C sort | reduce` and returns
+// its output's lines sorted.
+func pipeline(t *testing.T, read, input, mapper, reducer string) string {
+	t.Helper()
+	script := fmt.Sprintf("%s %q/* | %q | LC_ALL=C sort | %q", read, input, mapper, reducer)
 	cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,12 +121,5 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 // a newline after a file's last line where it lacks one.
 func truthPerFile(t *testing.T, input, mapper, reducer string) string {
 	t.Helper()
-	script := fmt.Sprintf("LC_ALL=C awk 1 %q/* | %q | LC_ALL=C sort | %q", input, mapper, reducer)
-	cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("truth pipeline %s: %v", script, err)
-	}
-	return sortLines(string(out))
+	return pipeline(t, "LC_ALL=C awk 1", input, mapper, reducer)
 }
