@@ -76,8 +76,8 @@ type Auth struct {
 	mu        sync.Mutex
 	seen      map[[16]byte]int64 // nonce → until when it is remembered (unix ms)
 	nextSweep int64
-	// limit bounds the log lines about refused frames.
-	limit dropLimiter
+	// drops bounds the log lines about refused frames.
+	drops dropLog
 }
 
 // NewAuth returns an Auth for secret, which should hold at least 128 bits
@@ -209,9 +209,21 @@ func (a *Auth) remember(nonce string, ts, now int64) error {
 // LogDrop logs a refused frame at a bounded rate: a flood of forged frames
 // must not flood the log too.
 func (a *Auth) LogDrop(log zerolog.Logger, from string, err error) {
-	a.mu.Lock()
-	ok, suppressed := a.limit.allow(a.now())
-	a.mu.Unlock()
+	a.drops.log(log, a.now(), from, err, "dropped message: not authenticated")
+}
+
+// dropLog logs what a process drops of what others send, at a bounded rate
+// (see dropLimiter): whoever reaches a port must not flood the log. It is
+// safe for concurrent use.
+type dropLog struct {
+	mu    sync.Mutex
+	limit dropLimiter
+}
+
+func (d *dropLog) log(log zerolog.Logger, now time.Time, from string, err error, msg string) {
+	d.mu.Lock()
+	ok, suppressed := d.limit.allow(now)
+	d.mu.Unlock()
 	if !ok {
 		return
 	}
@@ -219,7 +231,7 @@ func (a *Auth) LogDrop(log zerolog.Logger, from string, err error) {
 	if suppressed > 0 {
 		ev = ev.Int("suppressed", suppressed)
 	}
-	ev.Msg("dropped message: not authenticated")
+	ev.Msg(msg)
 }
 
 // dropLimiter lets dropBurst lines through per dropPeriod and counts the

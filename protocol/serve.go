@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,23 +38,12 @@ var (
 // serving is the state one Serve shares among its connections.
 type serving struct {
 	conns, slots chan struct{}
-	mu           sync.Mutex
-	limit        dropLimiter
+	drops        dropLog
 }
 
 // drop logs a dropped connection, at a bounded rate.
 func (s *serving) drop(log zerolog.Logger, from string, err error, why string) {
-	s.mu.Lock()
-	ok, suppressed := s.limit.allow(time.Now())
-	s.mu.Unlock()
-	if !ok {
-		return
-	}
-	ev := log.Warn().Err(err).Str("from", from)
-	if suppressed > 0 {
-		ev = ev.Int("suppressed", suppressed)
-	}
-	ev.Msg(why)
+	s.drops.log(log, time.Now(), from, err, why)
 }
 
 // Serve serves ln unauthenticated, as TCP{Log: log}.Serve.
