@@ -353,10 +353,17 @@ func TestSplitFiles(t *testing.T) {
 		{"no files", nil, 4, nil},
 		{"zero tasks", f(3), 0, nil},
 		{"negative tasks", f(3), -2, nil},
+		{"over MaxRanges a task", f(2*split.MaxRanges + 1), 2, nil}, // checked below
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := splitFiles(tt.items, tt.n)
+			if len(tt.items) > split.MaxRanges {
+				if len(got) != 3 || len(got[0]) > split.MaxRanges || len(got[0])+len(got[1])+len(got[2]) != len(tt.items) {
+					t.Errorf("splitFiles(%d files, %d): %d splits, want 3 of at most %d files", len(tt.items), tt.n, len(got), split.MaxRanges)
+				}
+				return
+			}
 			if len(got) == 0 && len(tt.want) == 0 {
 				return
 			}

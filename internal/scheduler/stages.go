@@ -233,9 +233,15 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, e
 
 // splitFiles splits files into at most n splits, round-robin, so that
 // split sizes differ by at most one and no split is empty: 5 files in 4
-// splits give three splits of one file and one of two.
+// splits give three splits of one file and one of two. A split holds at
+// most split.MaxRanges files, as a split of byte ranges does: past that
+// there are more splits than n, so that no task message grows with the
+// number of files.
 func splitFiles(files []string, n int) [][]string {
-	n = min(n, len(files))
+	if n <= 0 {
+		return nil
+	}
+	n = min(max(n, (len(files)+split.MaxRanges-1)/split.MaxRanges), len(files))
 	if n <= 0 {
 		return nil
 	}
