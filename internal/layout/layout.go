@@ -89,6 +89,16 @@ func Logs(varDir string, id int) string {
 // names, task_logs and sendjob --logs.
 func TaskName(stage string, index int) string { return fmt.Sprintf("%s-%d", stage, index) }
 
+// ParseTaskName returns the stage and index of a TaskName.
+func ParseTaskName(name string) (stage string, index int, ok bool) {
+	stage, n, found := strings.Cut(name, "-") // stage names hold no '-'
+	index, err := strconv.Atoi(n)
+	if !found || stage == "" || err != nil || index < 0 {
+		return "", 0, false
+	}
+	return stage, index, true
+}
+
 // TaskLog is the file of job id's attempt (from 1) of task (a TaskName).
 func TaskLog(varDir string, id int, task string, attempt int) string {
 	return filepath.Join(Logs(varDir, id), fmt.Sprintf("%s.%d.log", task, attempt))

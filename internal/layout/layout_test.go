@@ -46,3 +46,24 @@ func TestParseTaskLog(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTaskName(t *testing.T) {
+	tests := []struct {
+		name  string
+		stage string
+		index int
+		ok    bool
+	}{
+		{TaskName("map", 12), "map", 12, true},
+		{"reduce-0", "reduce", 0, true},
+		{"map", "", 0, false},
+		{"map-x", "", 0, false},
+		{"map--1", "", 0, false},
+	}
+	for _, tt := range tests {
+		stage, index, ok := ParseTaskName(tt.name)
+		if stage != tt.stage || index != tt.index || ok != tt.ok {
+			t.Errorf("ParseTaskName(%q) = %q, %d, %t; want %q, %d, %t", tt.name, stage, index, ok, tt.stage, tt.index, tt.ok)
+		}
+	}
+}

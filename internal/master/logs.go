@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"mapreduce/internal/atomicfile"
@@ -110,8 +108,6 @@ func readLogs(varDir string, id int, task string, budget int) (logs []protocol.T
 // splitTaskName splits map-3 into the stage's place in protocol.Phases and
 // the index, for sorting.
 func splitTaskName(name string) (stage, index int) {
-	s, i, _ := strings.Cut(name, "-")
-	stage = slices.Index(protocol.Phases, s)
-	index, _ = strconv.Atoi(i)
-	return stage, index
+	s, index, _ := layout.ParseTaskName(name)
+	return slices.Index(protocol.Phases, s), index
 }

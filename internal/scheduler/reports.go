@@ -19,20 +19,20 @@ import (
 // nothing. Logs are kept on disk by the owner (KeepLog) for the job's life
 // and for the Config.KeepLogs newest ended jobs after (RemoveLogs).
 
-// record takes what msg, attempt a's status, reports. finished: the
-// attempt is the task's accepted one.
-func (s *Scheduler) record(t *task, a *attempt, msg protocol.Status, finished bool) []Action {
-	a.noteStatusLine(msg.StatusLine)
+// record takes what attempt a of t reports. finished: the attempt is the
+// task's accepted one, whose counters count.
+func (s *Scheduler) record(t *task, a *attempt, r protocol.Report, finished bool) []Action {
+	a.noteStatusLine(r.StatusLine)
 	if finished {
 		t.counters = protocol.Counters{}
-		t.countersRefused = t.counters.AddAll(msg.Counters) // past the worker's own bounds
+		t.countersRefused = t.counters.AddAll(r.Counters) // past the worker's own bounds
 		t.job.counterSum = nil
 	}
-	if msg.Log == "" {
+	if r.Log == "" {
 		return nil
 	}
 	a.logged, t.job.logged = true, true
-	text := msg.Log
+	text := r.Log
 	if len(text) > protocol.MaxTaskLog {
 		text = text[len(text)-protocol.MaxTaskLog:]
 	}
@@ -132,7 +132,7 @@ func (s *Scheduler) lateReport(workerID string, pid int, name string, report pro
 		return nil
 	}
 	wasLogged := t.job.logged
-	actions := s.record(t, a, protocol.Status{Report: report}, false)
+	actions := s.record(t, a, report, false)
 	if t.job.over() && !wasLogged {
 		// The job ended without logs: it joins those whose logs are kept.
 		actions = append(actions, s.pruneLogs(t.job)...)

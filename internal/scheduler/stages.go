@@ -404,19 +404,22 @@ func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output st
 			t.outputs = append(t.outputs, layout.Output(output, in))
 		}
 	}
-	st.tasks = append(st.tasks, t)
-	for _, out := range t.outputs {
-		j.byOutput[s.abs(out)] = t
-	}
+	s.add(t)
 }
 
 // addSplitTask adds map task i of j, which reads the byte ranges of a
 // split into one output file.
 func (s *Scheduler) addSplitTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
-	t := &task{job: j, stage: st, index: i, inputs: split.Files(ranges), ranges: ranges,
-		output: j.dir.MapperOutput(), outputs: []string{j.dir.SplitOutput(i)}}
-	st.tasks = append(st.tasks, t)
-	j.byOutput[s.abs(t.outputs[0])] = t
+	s.add(&task{job: j, stage: st, index: i, inputs: split.Files(ranges), ranges: ranges,
+		output: j.dir.MapperOutput(), outputs: []string{j.dir.SplitOutput(i)}})
+}
+
+// add puts t in its stage, and makes each of its outputs name it.
+func (s *Scheduler) add(t *task) {
+	t.stage.tasks = append(t.stage.tasks, t)
+	for _, out := range t.outputs {
+		t.job.byOutput[s.abs(out)] = t
+	}
 }
 
 // outputsOf lists the outputs of tasks, sorted.

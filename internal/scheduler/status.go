@@ -40,7 +40,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// good as any copy's.
 		late.end, late.outcome = now, OutcomeFinished
 		log.Info().Msg("a timed-out attempt finished after all")
-		actions := s.record(t, late, msg, true)
+		actions := s.record(t, late, msg.Report, true)
 		actions = append(actions, s.done(now, t, log)...)
 		return append(actions, s.advance(now)...)
 	}
@@ -56,7 +56,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		log.Info().Msg("ignored status: the task is not running on this worker")
 		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
 	}
-	actions := s.record(t, a, msg, msg.Status == protocol.StatusFinished)
+	actions := s.record(t, a, msg.Report, msg.Status == protocol.StatusFinished)
 	switch {
 	case msg.Status == protocol.StatusFinished:
 		t.endAttempt(now, a, OutcomeFinished)

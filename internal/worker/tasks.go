@@ -23,7 +23,7 @@ const stderrTail = 4 << 10
 // file in turn and reports the outputs: map, combine and reduce tasks look
 // the same from here. Output paths join the directory exactly as the master
 // sent it with each input's base name. A task cancelled (by cancel_task or
-// shutdown) reports nothing.
+// shutdown) reports no status; one that cancel_task killed sends its log.
 func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	defer w.release(r)
 	log := w.log.With().Str("executable", job.Executable).Strs("inputs", job.InputFiles).Logger()
@@ -34,14 +34,14 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	start := time.Now()
 	// output_files is always there, even empty: a reference master reads it.
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
-	var io ioCounts
+	var total ioCounts
 	for _, run := range programRuns(job) {
 		status.OutputFiles = append(status.OutputFiles, run.status)
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
 		counts, err := w.runExecutable(r, job.Executable, run.in, run.output, programEnv(job.Task, run.in))
-		io.add(counts)
+		total.add(counts)
 		if err != nil {
 			status.Status = protocol.StatusFailed
 			status.Failure = failure(err, job.InputFiles)
@@ -49,7 +49,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	}
 	status.Report = r.stderr.result()
 	if job.Task != nil && status.Status == protocol.StatusFinished {
-		io.addTo(status.Counters, job.Task.Stage)
+		total.addTo(status.Counters, job.Task.Stage)
 	}
 	if r.ctx.Err() != nil {
 		log.Info().Msg("task cancelled")
