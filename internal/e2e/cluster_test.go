@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -496,28 +497,76 @@ lines:
 	return false
 }
 
-// freePort returns a TCP port nobody listens on now.
+// Ports for the processes a test starts are chosen below the kernel's
+// ephemeral range (32768-60999 on Linux), so a port we chose and released
+// cannot be handed to someone else's bind(":0") or outgoing connection
+// before our process binds it; and never twice in one test binary, so two
+// picks (a status page and a worker, say) cannot collide with each other.
+// CI once failed when a worker was given the port the status page had
+// taken a moment before.
+const (
+	testPortLow  = 20000
+	testPortHigh = 32000
+)
+
+var (
+	portMu   sync.Mutex
+	portNext = testPortLow + os.Getpid()%(testPortHigh-testPortLow)
+	portUsed = map[int]bool{}
+)
+
+// freePort returns a TCP port nobody listens on now, one this test binary
+// has not returned before.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		t.Fatal(err)
+	return pickPort(t, func(int) bool { return true })
+}
+
+// pickPort returns the next unused port free on TCP for which ok holds.
+func pickPort(t *testing.T, ok func(int) bool) int {
+	t.Helper()
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range testPortHigh - testPortLow {
+		p := portNext
+		portNext++
+		if portNext >= testPortHigh {
+			portNext = testPortLow
+		}
+		if portUsed[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("localhost", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		if !ok(p) {
+			continue
+		}
+		portUsed[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port")
+	return 0
 }
 
 // freeMasterPort returns a port P free on TCP with P-1 free on UDP.
 func freeMasterPort(t *testing.T) int {
 	t.Helper()
-	for range 100 {
-		p := freePort(t)
-		udp, err := net.ListenPacket("udp", net.JoinHostPort("localhost", strconv.Itoa(p-1)))
-		if err == nil {
-			udp.Close()
-			return p
+	p := pickPort(t, func(p int) bool {
+		if portUsed[p-1] { // pickPort holds portMu while it calls us
+			return false
 		}
-	}
-	t.Fatal("no free port pair")
-	return 0
+		udp, err := net.ListenPacket("udp", net.JoinHostPort("localhost", strconv.Itoa(p-1)))
+		if err != nil {
+			return false
+		}
+		udp.Close()
+		return true
+	})
+	portMu.Lock()
+	portUsed[p-1] = true
+	portMu.Unlock()
+	return p
 }
