@@ -74,6 +74,9 @@ ms_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", (b - a) * 1000 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # peak_rss PID: the process's peak resident memory (VmHWM), in MiB.
 peak_rss() { awk '/^VmHWM:/ { printf "%.0f MiB", $2 / 1024 }' "/proc/$1/status"; }
+# cpu_ticks PID: the process's own CPU time and that of its children it has
+# waited for (utime stime cutime cstime), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15, $16 + $17 }' "/proc/$1/stat"; }
 # running PID...: whether any of the processes runs (a zombie does not).
 running() {
   local pid state
@@ -198,12 +201,36 @@ if [ -n "$combiner" ]; then
   job_args+=(--combiner-executable "$combiner")
 fi
 echo "running the job: sendjob ${job_args[*]} $master_port" >&2
+# The CPU time of the job: the master's, the workers' own, and their
+# programs' (children a worker has waited for), from before to after it.
+declare -A ticks_before
+for pid in "$master_pid" "${worker_pids[@]}"; do
+  ticks_before[$pid]=$(cpu_ticks "$pid")
+done
 t0=$(now)
 if ! "$sendjob" "${job_args[@]}" "$master_port" >sendjob.log 2>&1; then
   cat sendjob.log >&2
   exit 1
 fi
 job_wall=$(seconds_since "$t0")
+hz=$(getconf CLK_TCK)
+cpu_master=0 cpu_workers=0 cpu_programs=0
+for pid in "$master_pid" "${worker_pids[@]}"; do
+  read -r own0 kids0 <<<"${ticks_before[$pid]}"
+  read -r own1 kids1 <<<"$(cpu_ticks "$pid")"
+  if [ "$pid" = "$master_pid" ]; then
+    cpu_master=$((own1 - own0))
+  else
+    cpu_workers=$((cpu_workers + own1 - own0))
+    cpu_programs=$((cpu_programs + kids1 - kids0))
+  fi
+done
+# job_cpu: "programs P s + workers W s + master M s = T s, U of the cores".
+job_cpu=$(awk -v p="$cpu_programs" -v w="$cpu_workers" -v m="$cpu_master" -v hz="$hz" \
+  -v wall="$job_wall" -v c="$(nproc)" 'BEGIN {
+    t = (p + w + m) / hz
+    printf "programs %.2f s + workers %.2f s + master %.2f s = %.2f s; %.0f%% of %d cores over the job",
+      p / hz, w / hz, m / hz, t, (wall > 0 ? 100 * t / (wall * c) : 0), c }')
 job_id=$(sed -n 's/^job \([0-9]*\) done: output.*/\1/p' sendjob.log)
 
 # Peak memory, now that the job is over and before the shutdown.
@@ -217,16 +244,13 @@ done
 # first attempt's start to its last attempt's end; the merge is the gap
 # between the last sort (or combine) and the first reduce; the group phase
 # runs from the first sort to the first reduce.
-phases=$(python3 - "$master_port" "$job_id" <<'EOF'
-import json, re, socket, sys
+"$sendjob" --status --json "$master_port" "$job_id" >job.json
+phases=$(python3 - job.json <<'EOF'
+import json, re, sys
 from datetime import datetime
 
-port, job_id = int(sys.argv[1]), int(sys.argv[2])
-with socket.create_connection(("localhost", port), timeout=10) as conn:
-    conn.sendall(json.dumps({"message_type": "job_status", "job_id": job_id}).encode())
-    conn.shutdown(socket.SHUT_WR)
-    reply = b"".join(iter(lambda: conn.recv(1 << 16), b""))
-job = json.loads(reply)["jobs"][0]
+with open(sys.argv[1]) as f:
+    job = json.load(f)["jobs"][0]
 
 def seconds(stamp):
     """Seconds since the epoch of an RFC 3339 time with up to 9 decimals."""
@@ -312,6 +336,7 @@ show "job wall" "$job_wall s (sendjob start to return; master: ${phase[master]} 
 show "job/pipeline" "$job_ratio"
 show "$cores-core floor" "$floor s (mapper $map_cpu s + reducer $reduce_cpu s of CPU over $cores cores; floor/pipeline $floor_ratio)"
 show "job/floor" "$job_floor"
+show "job CPU" "$job_cpu"
 for name in "${steps[@]}"; do
   show "  $name" "${phase[$name]} s"
 done

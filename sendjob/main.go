@@ -29,13 +29,14 @@ func main() {
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
 	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
+	pflag.BoolVar(&o.json, "json", false, "with --status, print the master's answer as JSON (the job_status reply, tasks included) instead of tables")
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")
 	pflag.BoolVar(&o.cancel, "cancel", false, "cancel job ID (given after PORT), queued or running; its programs are killed")
 	pflag.BoolVar(&o.logs, "logs", false, "print what job ID's tasks wrote to stderr, or task TASK's (map-0, reduce-1, ...): sendjob --logs PORT ID [TASK]")
 	secretFlag := secret.AddFlag(pflag.CommandLine)
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT\n")
+		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status [--json] PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT\n")
 		pflag.PrintDefaults()
 	}
 	pflag.Parse()
@@ -52,6 +53,9 @@ func main() {
 	switch {
 	case modes > 1:
 		fmt.Fprintln(os.Stderr, "sendjob: --status, --cancel, --logs, --shutdown and --wait go one at a time")
+		os.Exit(2)
+	case o.json && !o.status:
+		fmt.Fprintln(os.Stderr, "sendjob: --json goes with --status")
 		os.Exit(2)
 	case pflag.NArg() >= 2 && !o.status && !o.cancel && !o.logs:
 		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status, --cancel or --logs\n", pflag.Arg(1))

@@ -24,6 +24,7 @@ type options struct {
 	wait     bool
 	timeout  time.Duration
 	status   bool
+	json     bool
 	jobID    *int
 	shutdown bool
 	cancel   bool
@@ -54,6 +55,14 @@ func (o *options) run(out io.Writer) error {
 	case o.status:
 		status, err := o.query(o.jobID, false)
 		if err != nil {
+			return err
+		}
+		if o.json {
+			data, err := protocol.Encode(status)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(out, "%s\n", data)
 			return err
 		}
 		printStatus(out, status)

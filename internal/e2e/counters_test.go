@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -147,6 +148,11 @@ echo "mapped $n lines" >&2
 	port, job := strconv.Itoa(c.port), strconv.Itoa(id)
 	if text := sendjob("--status", port, job); !strings.Contains(text, "wc") || !strings.Contains(text, strconv.Itoa(lines)) {
 		t.Errorf("sendjob --status %s %s printed no counter wc/lines = %d:\n%s", port, job, lines, text)
+	}
+	var reply protocol.ClusterStatus
+	if text := sendjob("--status", "--json", port, job); json.Unmarshal([]byte(text), &reply) != nil ||
+		len(reply.Jobs) != 1 || reply.Jobs[0].Counters["wc"]["lines"] != int64(lines) || len(reply.Jobs[0].Tasks) == 0 {
+		t.Errorf("sendjob --status --json %s %s printed no job with its tasks and wc/lines = %d:\n%s", port, job, lines, text)
 	}
 	logs := sendjob("--logs", port, job)
 	if got := strings.Count(logs, "mapped "); got != 6 {
