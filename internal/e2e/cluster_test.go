@@ -554,8 +554,9 @@ func pickPort(t *testing.T, ok func(int) bool) int {
 // freeMasterPort returns a port P free on TCP with P-1 free on UDP.
 func freeMasterPort(t *testing.T) int {
 	t.Helper()
-	p := pickPort(t, func(p int) bool {
-		if portUsed[p-1] { // pickPort holds portMu while it calls us
+	return pickPort(t, func(p int) bool {
+		// pickPort holds portMu while it calls us, so P-1 is ours at once.
+		if portUsed[p-1] {
 			return false
 		}
 		udp, err := net.ListenPacket("udp", net.JoinHostPort("localhost", strconv.Itoa(p-1)))
@@ -563,10 +564,7 @@ func freeMasterPort(t *testing.T) int {
 			return false
 		}
 		udp.Close()
+		portUsed[p-1] = true
 		return true
 	})
-	portMu.Lock()
-	portUsed[p-1] = true
-	portMu.Unlock()
-	return p
 }
