@@ -140,6 +140,11 @@ type NewWorkerJob struct {
 	// CapSplits: the executable runs once, over these ranges of
 	// InputFiles, into one output file.
 	Split *Split `json:"split,omitempty"`
+	// MapOutput and ReduceInput are our extension, sent only to a worker
+	// that announced CapShuffle: a map task keeps its output as a run on
+	// the worker; a reduce task reads its key range of every run.
+	MapOutput   *MapOutput   `json:"map_output,omitempty"`
+	ReduceInput *ReduceInput `json:"reduce_input,omitempty"`
 }
 
 // Split is a map task's input as byte ranges of files, read as one stream
@@ -160,7 +165,7 @@ type InputRange struct {
 	Length int64  `json:"length"`
 }
 
-// TaskIdentity names a task: its job, its stage (map, combine or reduce),
+// TaskIdentity names a task: its job, its stage (map, sort, combine or reduce),
 // its index in the stage and which attempt this is, from 1.
 type TaskIdentity struct {
 	JobID   int    `json:"job_id"`
@@ -174,6 +179,8 @@ type NewSortJob struct {
 	InputFiles []string `json:"input_files"`
 	OutputFile string   `json:"output_file"`
 	WorkerPID  int      `json:"worker_pid"`
+	// Task is our extension, as in NewWorkerJob.
+	Task *TaskIdentity `json:"task,omitempty"`
 }
 
 // Heartbeat is sent by each worker over UDP at a fixed interval.
@@ -203,6 +210,8 @@ type Heartbeat struct {
 type TaskProgress struct {
 	Output   string `json:"output"`
 	Progress int64  `json:"progress"`
+	// Task is the task's identity, for a task that came with one.
+	Task *TaskIdentity `json:"task,omitempty"`
 	// StatusLine is the task's last reporter:status: line, at most
 	// MaxStatusLine bytes.
 	StatusLine string `json:"status_line,omitempty"`
@@ -212,6 +221,9 @@ type TaskProgress struct {
 // and to report nothing for it.
 type CancelTask struct {
 	Output string `json:"output"`
+	// Task names the task by its identity, for a worker that announced
+	// CapTask: it kills the task with that identity, whatever its output.
+	Task *TaskIdentity `json:"task,omitempty"`
 }
 
 // CancelJob asks the master to cancel job JobID, queued or running.
@@ -264,6 +276,8 @@ type AttemptLog struct {
 	Output    string `json:"output"`
 	WorkerPID int    `json:"worker_pid"`
 	WorkerID  string `json:"worker_id,omitempty"`
+	// Task is the killed task's identity, when it came with one.
+	Task *TaskIdentity `json:"task,omitempty"`
 	Report
 }
 

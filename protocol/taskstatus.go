@@ -15,6 +15,11 @@ type Status struct {
 	WorkerPID   int      `json:"worker_pid"`
 	// WorkerID is our extension: see Register.WorkerID.
 	WorkerID string `json:"worker_id,omitempty"`
+	// Task is our extension: the identity the task came with, echoed, so
+	// that the master finds the task by it rather than by its outputs.
+	Task *TaskIdentity `json:"task,omitempty"`
+	// Run is our extension: the run a map task of the shuffle kept.
+	Run *RunInfo `json:"run,omitempty"`
 	Report
 	Failure
 }
@@ -48,21 +53,28 @@ type Failure struct {
 	// its inputs, did not exist. Another task's output may have been lost.
 	Retry        bool     `json:"retry,omitempty"`
 	MissingFiles []string `json:"missing_files,omitempty"`
+	// LostRuns, with Retry, are the runs a reduce task of the shuffle
+	// could not fetch (Piece.Run): the map tasks that made them must make
+	// them again.
+	LostRuns []string `json:"lost_runs,omitempty"`
 }
 
 // MarshalJSON writes output_files for a non-nil OutputFiles, even an empty
 // one: a reference master indexes it for every new_worker_job status.
 func (s Status) MarshalJSON() ([]byte, error) {
 	type wire struct {
-		OutputFiles *[]string `json:"output_files,omitempty"`
-		OutputFile  string    `json:"output_file,omitempty"`
-		Status      string    `json:"status"`
-		WorkerPID   int       `json:"worker_pid"`
-		WorkerID    string    `json:"worker_id,omitempty"`
+		OutputFiles *[]string     `json:"output_files,omitempty"`
+		OutputFile  string        `json:"output_file,omitempty"`
+		Status      string        `json:"status"`
+		WorkerPID   int           `json:"worker_pid"`
+		WorkerID    string        `json:"worker_id,omitempty"`
+		Task        *TaskIdentity `json:"task,omitempty"`
+		Run         *RunInfo      `json:"run,omitempty"`
 		Report
 		Failure
 	}
-	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, WorkerID: s.WorkerID, Report: s.Report, Failure: s.Failure}
+	w := wire{OutputFile: s.OutputFile, Status: s.Status, WorkerPID: s.WorkerPID, WorkerID: s.WorkerID, Task: s.Task, Run: s.Run,
+		Report: s.Report, Failure: s.Failure}
 	if s.OutputFiles != nil {
 		w.OutputFiles = &s.OutputFiles
 	}

@@ -1,0 +1,90 @@
+package protocol
+
+// The shuffle between workers, our extension (capability CapShuffle): map
+// tasks keep their output on the worker that made them, as one sorted run
+// in the worker's own local directory, and reduce tasks fetch the key range
+// they reduce from every run. The master only learns where each run is and
+// a few sample keys of it, from which it chooses the key ranges; it never
+// opens an intermediate file. docs/protocol.md tells the whole exchange.
+
+// Message types of the shuffle.
+const (
+	// TypeFetchRun asks a worker for the lines of one of its runs within a
+	// key range; the answer is the lines themselves, streamed on the same
+	// connection (Transport.Stream).
+	TypeFetchRun = "fetch_run"
+	// TypeJobEnded tells a worker that announced CapShuffle that a job has
+	// ended, so that it removes the runs it keeps for it.
+	TypeJobEnded = "job_ended"
+)
+
+// CapShuffle: the worker takes the map_output and reduce_input fields of
+// new_worker_job, serves fetch_run and takes job_ended.
+const CapShuffle = "shuffle"
+
+// MapOutput, in a new_worker_job of the map stage, asks for the mapper's
+// output to be kept on the worker as one run, named Run among the job's
+// runs on that worker: sorted (by key, then line, as the reference
+// protocol's sort), run through Combiner if it is set (and sorted again),
+// in the worker's local directory. The status then describes the run
+// (Status.Run) with at most Samples sample keys.
+type MapOutput struct {
+	Run      string `json:"run"`
+	Combiner string `json:"combiner,omitempty"`
+	Samples  int    `json:"samples"`
+}
+
+// RunInfo describes a run a map task kept: its size in bytes and sample
+// keys, each with the bytes of lines from it to the next sample (or the
+// end), spread evenly over the run. The master chooses the key ranges of
+// the reduce tasks from every run's samples.
+type RunInfo struct {
+	Run     string   `json:"run"`
+	Size    int64    `json:"size"`
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Sample is a key that begins a line of a run, and the bytes of the run's
+// lines from there to the next sample. Keys are bytes: JSON carries them in
+// base64.
+type Sample struct {
+	Key   []byte `json:"key"`
+	Bytes int64  `json:"bytes"`
+}
+
+// ReduceInput, in a new_worker_job of the reduce stage, is what the reducer
+// reads: the lines of every run in Pieces whose key is at least Lo and
+// below Hi (a nil bound is open), merged in one sorted stream. The reducer's
+// output goes to OutputFile, made whole once the reducer succeeds.
+type ReduceInput struct {
+	Lo         []byte  `json:"lo,omitempty"`
+	Hi         []byte  `json:"hi,omitempty"`
+	Pieces     []Piece `json:"pieces"`
+	OutputFile string  `json:"output_file"`
+}
+
+// Piece is one map task's run as a reducer finds it: the worker that holds
+// it (its address and id, as it registered) and the run's name there.
+type Piece struct {
+	Holder   string `json:"holder"`
+	HolderID string `json:"holder_id,omitempty"`
+	Run      string `json:"run"`
+}
+
+// FetchRun asks the worker holding run Run of job JobID for its lines whose
+// key is at least Lo and below Hi.
+type FetchRun struct {
+	JobID int    `json:"job_id"`
+	Run   string `json:"run"`
+	Lo    []byte `json:"lo,omitempty"`
+	Hi    []byte `json:"hi,omitempty"`
+}
+
+// JobEnded tells a worker that job JobID has ended: the runs it keeps for
+// the job are no longer needed.
+type JobEnded struct {
+	JobID int `json:"job_id"`
+}
+
+func (FetchRun) Type() string { return TypeFetchRun }
+func (JobEnded) Type() string { return TypeJobEnded }
