@@ -22,10 +22,7 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 	var actions []Action
 	seen := make(map[*attempt]bool)
 	for _, p := range listed {
-		var t *task
-		if s.current != nil {
-			t = s.current.byOutput[s.abs(p.Output)]
-		}
+		t := s.reported(p.Task, p.Output)
 		a := (*attempt)(nil)
 		if t != nil {
 			a = t.attemptOn(w)
@@ -33,7 +30,7 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		if a == nil {
 			if w.cancel {
 				s.log.Info().Int("worker", w.pid).Str("task", p.Output).Msg("worker runs a task it no longer holds: cancelling it")
-				actions = append(actions, s.send(w, protocol.CancelTask{Output: p.Output}, 0))
+				actions = append(actions, s.send(w, protocol.CancelTask{Output: p.Output, Task: p.Task}, 0))
 			}
 			continue
 		}
@@ -140,5 +137,9 @@ func (s *Scheduler) cancelAttempt(t *task, a *attempt) []Action {
 	if !a.worker.cancel || a.worker.dead {
 		return nil
 	}
-	return []Action{s.send(a.worker, protocol.CancelTask{Output: t.name()}, 0)}
+	msg := protocol.CancelTask{Output: t.name()}
+	if a.worker.identity {
+		msg.Task = t.identity(t.attemptNumber(a))
+	}
+	return []Action{s.send(a.worker, msg, 0)}
 }

@@ -18,7 +18,7 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		}
 		live := s.liveWorkersWhere(t.takes)
 		if len(live) == 0 {
-			if t.ranges != nil && !t.job.splitsWait && len(s.liveWorkers()) > 0 {
+			if t.kind == kindSplit && !t.job.splitsWait && len(s.liveWorkers()) > 0 {
 				// Say once why the job does not move: reference-only
 				// workers cannot read splits.
 				t.job.splitsWait = true
@@ -55,18 +55,19 @@ func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 	return s.send(w, s.message(t, w), 0)
 }
 
-// message is the reference protocol's message for t: a new_worker_job with
-// its stage's program, or a new_sort_job.
+// message is t's message for w, its latest attempt: a new_sort_job, or a
+// new_worker_job with its stage's program; with the task's identity for a
+// worker that echoes it.
 func (s *Scheduler) message(t *task, w *worker) protocol.Message {
-	program := t.stage.def().program
-	if program == nil {
-		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid}
-	}
-	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid}
+	var id *protocol.TaskIdentity
 	if w.identity {
-		msg.Task = &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: len(t.attempts)}
+		id = t.identity(len(t.attempts))
 	}
-	if t.ranges != nil {
+	if t.kind == kindSort {
+		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid, Task: id}
+	}
+	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: t.stage.def().program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid, Task: id}
+	if t.kind == kindSplit {
 		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.outputs[0]}
 	}
 	return msg

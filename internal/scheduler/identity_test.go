@@ -2,6 +2,9 @@ package scheduler
 
 import (
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"mapreduce/protocol"
 )
@@ -98,6 +101,94 @@ func TestWorkerIdentity(t *testing.T) {
 		}
 		if j := jobInfo(t, s, 0); j.Phases[0].Done != 2 {
 			t.Errorf("map %d/%d done, want both: statuses went astray", j.Phases[0].Done, j.Phases[0].Total)
+		}
+	})
+}
+
+// TestTasksFoundByIdentity: a status, a heartbeat or an attempt log from a
+// worker that echoes task identities is matched by the identity, whatever
+// paths it names; one from a reference worker, by its output. A cancel
+// names the attempt it kills.
+func TestTasksFoundByIdentity(t *testing.T) {
+	ours := protocol.Register{WorkerHost: "localhost", WorkerPort: port(1), WorkerPID: 1, WorkerID: "a",
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask}}
+	t.Run("status by identity", func(t *testing.T) {
+		s := newScheduler()
+		s.Register(at(0), ours)
+		s.Submit(at(0), spec(2, 1))
+		maps := sendsOf(s.InputScanned(at(0), 0, inputFiles(2), nil), protocol.TypeNewWorkerJob)
+		if len(maps) != 2 {
+			t.Fatalf("map tasks %v, want 2", maps)
+		}
+		for i, m := range maps {
+			id := m.Msg.(protocol.NewWorkerJob).Task
+			if id == nil || id.JobID != 0 || id.Stage != "map" || id.Index != i || id.Attempt != 1 {
+				t.Fatalf("map task %d sent with identity %+v", i, id)
+			}
+			st := finished(m)
+			st.WorkerID = "a"
+			st.OutputFiles = []string{"/not/a/path/the/master/knows"}
+			s.StatusReceived(at(sec), st)
+		}
+		if j := jobInfo(t, s, 0); j.Phases[0].Done != 2 {
+			t.Errorf("map %d/%d done, want both found by identity", j.Phases[0].Done, j.Phases[0].Total)
+		}
+		sorts := sendsOf(s.Tick(at(sec)), protocol.TypeNewSortJob)
+		for _, m := range sorts {
+			if m.Msg.(protocol.NewSortJob).Task == nil {
+				t.Errorf("sort task sent without its identity to a worker that echoes it: %+v", m.Msg)
+			}
+		}
+	})
+	t.Run("a reference worker's status by output", func(t *testing.T) {
+		s := newScheduler()
+		register(s, at(0), 1)
+		s.Submit(at(0), spec(1, 1))
+		maps := sendsOf(s.InputScanned(at(0), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
+		if maps[0].Msg.(protocol.NewWorkerJob).Task != nil {
+			t.Fatalf("identity sent to a reference worker: %+v", maps[0].Msg)
+		}
+		s.StatusReceived(at(sec), finished(maps[0]))
+		if j := jobInfo(t, s, 0); j.Phases[0].Done != 1 {
+			t.Errorf("map not done: the reference worker's status was not matched by its output")
+		}
+	})
+	t.Run("an identity from another job or out of range is ignored", func(t *testing.T) {
+		s := newScheduler()
+		s.Register(at(0), ours)
+		s.Submit(at(0), spec(1, 1))
+		maps := sendsOf(s.InputScanned(at(0), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)
+		for _, id := range []protocol.TaskIdentity{{JobID: 1, Stage: "map"}, {Stage: "map", Index: 1}, {Stage: "map", Index: -1}, {Stage: "sort"}, {Stage: "nope"}} {
+			st := finished(maps[0])
+			st.WorkerID, st.Task = "a", &id
+			s.StatusReceived(at(sec), st)
+		}
+		if j := jobInfo(t, s, 0); j.Phases[0].Done != 0 {
+			t.Errorf("a status with a wrong identity finished the map task")
+		}
+	})
+	t.Run("a task timed out then retried on the same worker: the cancel names the old attempt", func(t *testing.T) {
+		cfg := testConfig
+		cfg.TaskTimeout = 10 * sec
+		s := New(cfg, zerolog.Nop())
+		s.Register(at(0), ours)
+		s.Submit(at(0), spec(1, 1))
+		m := sendsOf(s.InputScanned(at(0), 0, inputFiles(1), nil), protocol.TypeNewWorkerJob)[0].Msg.(protocol.NewWorkerJob)
+		hb := protocol.Heartbeat{WorkerPID: 1, WorkerID: "a", Tasks: []protocol.TaskProgress{{Output: "x", Task: m.Task, Progress: 1}}}
+		for i := range 11 {
+			s.Heartbeat(at(time.Duration(i)*sec), hb)
+		}
+		acts := s.Tick(at(11 * sec))
+		cancels := sendsOf(acts, protocol.TypeCancelTask)
+		again := sendsOf(acts, protocol.TypeNewWorkerJob)
+		if len(cancels) != 1 || len(again) != 1 {
+			t.Fatalf("timeout gave %s, want a cancel and the task again", describe(acts))
+		}
+		if c := cancels[0].Msg.(protocol.CancelTask); c.Task == nil || c.Task.Attempt != 1 {
+			t.Errorf("cancel %+v, want it to name attempt 1 only", c)
+		}
+		if id := again[0].Msg.(protocol.NewWorkerJob).Task; id == nil || id.Attempt != 2 {
+			t.Errorf("task sent again as %+v, want attempt 2", id)
 		}
 	})
 }

@@ -109,16 +109,17 @@ func (a *attempt) noteStatusLine(line string) {
 // in the current job or an ended one whose logs are kept. An attempt whose
 // log is kept already, or that finished, keeps what it has.
 func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) []Action {
-	return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Output, msg.Report)
+	return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, msg.Output, msg.Report)
 }
 
 // lateReport keeps the log of report, from worker workerID/pid for the
-// task with output name, with that worker's last ended attempt at the task:
-// one killed, or one whose status came too late to count (its job had
-// ended, or another copy had finished).
-func (s *Scheduler) lateReport(workerID string, pid int, name string, report protocol.Report) []Action {
+// task with identity id (or, without one, output name), with that
+// worker's last ended attempt at the task: one killed, or one whose status
+// came too late to count (its job had ended, or another copy had
+// finished).
+func (s *Scheduler) lateReport(workerID string, pid int, id *protocol.TaskIdentity, name string, report protocol.Report) []Action {
 	w := s.workers[workerKey(workerID, pid)]
-	t := s.taskNamed(s.abs(name))
+	t := s.taskNamed(id, s.abs(name))
 	if w == nil || t == nil || report.Log == "" && report.StatusLine == "" {
 		return nil
 	}
@@ -140,10 +141,17 @@ func (s *Scheduler) lateReport(workerID string, pid int, name string, report pro
 	return actions
 }
 
-// taskNamed finds the task with output name (absolute, clean) in a job
-// whose logs are not removed, newest first. Killed attempts are few, and
-// their logs come soon after the kill.
-func (s *Scheduler) taskNamed(name string) *task {
+// taskNamed finds the task with identity id, or without one the task
+// with output name (absolute, clean), in a job whose logs are not removed,
+// newest first. Killed attempts are few, and their logs come soon after
+// the kill.
+func (s *Scheduler) taskNamed(id *protocol.TaskIdentity, name string) *task {
+	if id != nil {
+		if j := s.job(id.JobID); j != nil && !j.logsRemoved {
+			return j.taskAt(*id)
+		}
+		return nil
+	}
 	for i := len(s.jobs) - 1; i >= 0; i-- {
 		if j := s.jobs[i]; !j.logsRemoved && j.byOutput[name] != nil {
 			return j.byOutput[name]

@@ -208,7 +208,8 @@ func (sc *scenario) play(words []string) []string {
 		for _, w := range words[2:] {
 			name, count, _ := strings.Cut(w, "=")
 			n, _ := strconv.ParseInt(count, 10, 64)
-			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: finished(sc.send(name)).Files()[0], Progress: n})
+			st := finished(sc.send(name))
+			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: st.Files()[0], Task: st.Task, Progress: n})
 		}
 		acts = sc.s.Heartbeat(sc.now, hb)
 	case "cancel":

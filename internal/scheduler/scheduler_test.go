@@ -150,6 +150,7 @@ func finished(s Send) protocol.Status {
 	st := protocol.Status{Status: protocol.StatusFinished, WorkerPID: s.PID}
 	switch m := s.Msg.(type) {
 	case protocol.NewWorkerJob:
+		st.Task = m.Task // our worker echoes the identity it was sent
 		if m.Split != nil {
 			st.OutputFiles = []string{m.Split.OutputFile}
 			break
@@ -158,6 +159,7 @@ func finished(s Send) protocol.Status {
 			st.OutputFiles = append(st.OutputFiles, filepath.Join(m.OutputDirectory, filepath.Base(in)))
 		}
 	case protocol.NewSortJob:
+		st.Task = m.Task
 		st.OutputFile = m.OutputFile
 	}
 	return st

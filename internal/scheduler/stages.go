@@ -54,9 +54,11 @@ type stageDef struct {
 	// begin starts the stage: it plans the stage's tasks, or asks for the
 	// master's own work.
 	begin func(s *Scheduler, j *job, st *stage) []Action
-	// program is the job's program that the stage's tasks run, each in a
-	// new_worker_job with an output per input; nil for a sort stage, whose
-	// tasks are new_sort_jobs with one output file.
+	// task is the kind of the stage's tasks, unless its plan says
+	// otherwise (a map task that reads a split).
+	task taskKind
+	// program is the job's program that the stage's tasks run; nil for a
+	// sort stage.
 	program func(protocol.NewMasterJob) string
 }
 
@@ -68,7 +70,7 @@ func init() {
 	// initializer.
 	stageDefs = [...]stageDef{
 		stageMap:     {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper},
-		stageSort:    {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort},
+		stageSort:    {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort, task: kindSort},
 		stageCombine: {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner},
 		stageMerge:   {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
 		stageReduce:  {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
@@ -212,7 +214,7 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, e
 	if err != nil {
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
-	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.splits })) > 0
+	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.has(taskKinds[kindSplit].needs) })) > 0
 	if splits {
 		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
 			s.addSplitTask(j, st, i, ranges)
@@ -392,12 +394,12 @@ func (s *Scheduler) underway(jobID int, k stageKind) (*job, *stage) {
 	return j, st
 }
 
-// addTask adds task i of j's stage st, which reads inputs and writes into
-// output: a directory, where each input gives an output of its name, or,
-// for a sort task, the one output file.
+// addTask adds task i of j's stage st, of the stage's kind, which reads
+// inputs and writes into output: a directory, where each input gives an
+// output of its name, or, for a sort task, the one output file.
 func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output string) {
-	t := &task{job: j, stage: st, index: i, inputs: inputs, output: output}
-	if st.def().program == nil {
+	t := &task{job: j, stage: st, index: i, kind: st.def().task, inputs: inputs, output: output}
+	if t.kind == kindSort {
 		t.outputs = []string{output}
 	} else {
 		for _, in := range inputs {
@@ -410,12 +412,16 @@ func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output st
 // addSplitTask adds map task i of j, which reads the byte ranges of a
 // split into one output file.
 func (s *Scheduler) addSplitTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
-	s.add(&task{job: j, stage: st, index: i, inputs: split.Files(ranges), ranges: ranges,
+	s.add(&task{job: j, stage: st, index: i, kind: kindSplit, inputs: split.Files(ranges), ranges: ranges,
 		output: j.dir.MapperOutput(), outputs: []string{j.dir.SplitOutput(i)}})
 }
 
-// add puts t in its stage, and makes each of its outputs name it.
+// add puts t in its stage, at its index, and makes each of its outputs
+// name it.
 func (s *Scheduler) add(t *task) {
+	if t.index != len(t.stage.tasks) {
+		panic(fmt.Sprintf("%s task %d added as task %d", t.stage.kind, t.index, len(t.stage.tasks)))
+	}
 	t.stage.tasks = append(t.stage.tasks, t)
 	for _, out := range t.outputs {
 		t.job.byOutput[s.abs(out)] = t

@@ -19,17 +19,18 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	files := msg.Files()
 	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", clipFiles(files)).
 		Str("status", clip(msg.Status, maxLoggedText)).Logger()
-	if len(files) == 0 {
-		log.Warn().Msg("ignored status: names no output file")
+	if len(files) == 0 && msg.Task == nil {
+		log.Warn().Msg("ignored status: names no task and no output file")
 		return nil
 	}
-	var t *task
-	if s.current != nil {
-		t = s.current.byOutput[s.abs(files[0])]
+	name := ""
+	if len(files) > 0 {
+		name = files[0]
 	}
+	t := s.reported(msg.Task, name)
 	if t == nil {
-		log.Warn().Msg("ignored status: no task of the current job has that output")
-		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
+		log.Warn().Msg("ignored status: no task of the current job has that identity or output")
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
 	}
 	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
 	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
@@ -46,7 +47,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	if t.state != taskRunning {
 		log.Info().Msg("ignored status: task is not running")
-		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
 	}
 	var a *attempt
 	if w != nil && !w.dead {
@@ -54,7 +55,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	if a == nil {
 		log.Info().Msg("ignored status: the task is not running on this worker")
-		return s.lateReport(msg.WorkerID, msg.WorkerPID, files[0], msg.Report)
+		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
 	}
 	actions := s.record(t, a, msg.Report, msg.Status == protocol.StatusFinished)
 	switch {

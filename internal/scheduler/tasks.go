@@ -69,12 +69,45 @@ type attempt struct {
 
 func (a *attempt) live() bool { return a.end.IsZero() }
 
+// taskKind is what a task is on the wire, and so which workers can run it.
+type taskKind int
+
+const (
+	// kindFiles is a new_worker_job over whole files, an output per input,
+	// as the reference protocol has it.
+	kindFiles taskKind = iota
+	// kindSplit is a new_worker_job over byte ranges of files into one
+	// output (our extension: only workers that announce CapSplits).
+	kindSplit
+	// kindSort is a new_sort_job.
+	kindSort
+)
+
+// taskKindDef is what differs between kinds of task.
+type taskKindDef struct {
+	name string
+	// needs is the capability a worker must announce to run the task; ""
+	// for the reference protocol's tasks, which any worker runs.
+	needs string
+}
+
+var taskKinds = [...]taskKindDef{
+	kindFiles: {name: "files"},
+	kindSplit: {name: "split", needs: protocol.CapSplits},
+	kindSort:  {name: "sort"},
+}
+
+func (k taskKind) String() string { return taskKinds[k].name }
+
 // task is one unit of a stage that a worker runs: a new_worker_job or a
-// new_sort_job.
+// new_sort_job. It is known by its job, its stage and its index there
+// (the identity our workers echo), and, for a reference-only worker,
+// which echoes only paths, by its outputs (job.byOutput).
 type task struct {
 	job   *job
 	stage *stage
 	index int
+	kind  taskKind
 	// inputs are the files the task reads.
 	inputs []string
 	// ranges, for a map task that reads a split, are the byte ranges of
@@ -112,19 +145,52 @@ func (t *task) attemptOn(w *worker) *attempt {
 }
 
 // takes reports whether w can run t.
-func (t *task) takes(w *worker) bool { return t.ranges == nil || w.splits }
+func (t *task) takes(w *worker) bool { return w.has(taskKinds[t.kind].needs) }
+
+// identity is the task's identity in a message to a worker, for attempt
+// number n (from 1).
+func (t *task) identity(n int) *protocol.TaskIdentity {
+	return &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: n}
+}
 
 // describeInputs names what t reads, for error messages.
 func (t *task) describeInputs() string {
-	if t.ranges != nil {
+	if t.kind == kindSplit {
 		return split.Describe(t.ranges)
 	}
 	return strings.Join(t.inputs, ", ")
 }
 
-// name is the task's output as its worker names it in heartbeats and
-// cancel_task: the first of its outputs.
+// name is the task's output as a reference-only worker names it: the
+// first of its outputs.
 func (t *task) name() string { return t.outputs[0] }
+
+// taskAt returns j's task with identity id, or nil.
+func (j *job) taskAt(id protocol.TaskIdentity) *task {
+	if id.JobID != j.id || id.Index < 0 {
+		return nil
+	}
+	for _, st := range j.stages {
+		if st.kind.String() == id.Stage && id.Index < len(st.tasks) {
+			return st.tasks[id.Index]
+		}
+	}
+	return nil
+}
+
+// reported finds the task of the current job that a worker's message
+// names: by the identity our workers echo, else by its output, as a
+// reference-only worker names it. Nil if there is none.
+func (s *Scheduler) reported(id *protocol.TaskIdentity, output string) *task {
+	j := s.current
+	switch {
+	case j == nil:
+		return nil
+	case id != nil:
+		return j.taskAt(*id)
+	}
+	return j.byOutput[s.abs(output)]
+}
 
 // timedOutOn returns the last attempt of t that timed out on w, or nil.
 func (t *task) timedOutOn(w *worker) *attempt {

@@ -37,16 +37,34 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
-	// progress, cancel, identity and splits: the worker announced
-	// protocol.CapProgress, protocol.CapCancel, protocol.CapTask and
-	// protocol.CapSplits.
-	progress, cancel, identity, splits bool
-	held                               []*task
+	// caps are the capabilities the worker announced; progress, cancel and
+	// identity say whether they hold protocol.CapProgress,
+	// protocol.CapCancel and protocol.CapTask, which much of the
+	// scheduler asks.
+	caps                       []string
+	progress, cancel, identity bool
+	held                       []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
 }
 
 func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
+
+// knownCaps are the capabilities of announced that this master knows:
+// only those are kept, however long the list a worker sends.
+func knownCaps(announced []string) []string {
+	var caps []string
+	for _, c := range []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits} {
+		if slices.Contains(announced, c) {
+			caps = append(caps, c)
+		}
+	}
+	return caps
+}
+
+// has reports whether w announced capability c; every worker has "", the
+// reference protocol.
+func (w *worker) has(c string) bool { return c == "" || slices.Contains(w.caps, c) }
 
 func (w *worker) state() string {
 	switch {
@@ -80,11 +98,8 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	}
 	var actions []Action
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
-	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort,
-		progress: slices.Contains(msg.Capabilities, protocol.CapProgress),
-		cancel:   slices.Contains(msg.Capabilities, protocol.CapCancel),
-		identity: slices.Contains(msg.Capabilities, protocol.CapTask),
-		splits:   slices.Contains(msg.Capabilities, protocol.CapSplits)}
+	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, caps: knownCaps(msg.Capabilities)}
+	w.progress, w.cancel, w.identity = w.has(protocol.CapProgress), w.has(protocol.CapCancel), w.has(protocol.CapTask)
 	if w.host == "" {
 		w.host = "localhost"
 	}

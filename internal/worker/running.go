@@ -18,6 +18,9 @@ import (
 type running struct {
 	// output names the task as its status will: the first output file.
 	output string
+	// task is the identity the task came with, echoed in what the worker
+	// says of it; nil from a reference master.
+	task   *protocol.TaskIdentity
 	ctx    context.Context
 	cancel context.CancelFunc
 	// sort: an in-process sort, our own code, which cannot stall without
@@ -95,8 +98,8 @@ func (r *running) programDone() {
 
 // hold records a task the worker now holds, or returns nil once the worker
 // is stopping; release it when it ends.
-func (w *Worker) hold(output string, sort bool) *running {
-	r := &running{output: output, sort: sort, stderr: newTaskStderr()}
+func (w *Worker) hold(output string, task *protocol.TaskIdentity, sort bool) *running {
+	r := &running{output: output, task: task, sort: sort, stderr: newTaskStderr()}
 	r.ctx, r.cancel = context.WithCancel(w.ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -125,10 +128,20 @@ func (w *Worker) release(r *running) {
 	w.tasks.Done()
 }
 
-// cancelTask kills the task named output, if the worker holds it.
-func (w *Worker) cancelTask(output string) bool {
+// cancelTask kills the task msg names, if the worker holds it: the one
+// with its identity, when it gives one (then only that attempt, not a
+// newer one of the same task), else the one with its output.
+func (w *Worker) cancelTask(msg protocol.CancelTask) bool {
 	w.mu.Lock()
-	r := w.held[filepath.Clean(output)]
+	r := w.held[filepath.Clean(msg.Output)]
+	if msg.Task != nil {
+		r = nil
+		for _, h := range w.held {
+			if h.task != nil && *h.task == *msg.Task {
+				r = h
+			}
+		}
+	}
 	w.mu.Unlock()
 	if r != nil {
 		r.killed.Store(true)
@@ -149,7 +162,7 @@ func (w *Worker) heldTasks(statusLines bool) []protocol.TaskProgress {
 	slices.SortFunc(held, func(a, b *running) int { return strings.Compare(a.output, b.output) })
 	tasks := make([]protocol.TaskProgress, 0, len(held))
 	for _, r := range held {
-		p := protocol.TaskProgress{Output: r.output, Progress: r.progress()}
+		p := protocol.TaskProgress{Output: r.output, Task: r.task, Progress: r.progress()}
 		if statusLines {
 			p.StatusLine, _ = r.stderr.current()
 		}

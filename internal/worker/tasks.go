@@ -33,7 +33,7 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	}
 	start := time.Now()
 	// output_files is always there, even empty: a reference master reads it.
-	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
+	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: job.Task}
 	var total ioCounts
 	for _, run := range programRuns(job) {
 		status.OutputFiles = append(status.OutputFiles, run.status)
@@ -156,7 +156,7 @@ func programRuns(job protocol.NewWorkerJob) []programRun {
 func (w *Worker) runSortTask(job protocol.NewSortJob, r *running) {
 	defer w.release(r)
 	start := time.Now()
-	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID}
+	status := protocol.Status{OutputFile: job.OutputFile, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: job.Task}
 	select {
 	case w.sorting <- struct{}{}:
 		err := group.SortFiles(job.InputFiles, job.OutputFile, w.cfg.SortMemory)
@@ -205,7 +205,7 @@ func (w *Worker) reportKilled(r *running, report protocol.Report) {
 		return
 	}
 	report.Counters = nil
-	msg := protocol.AttemptLog{Output: r.output, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Report: report}
+	msg := protocol.AttemptLog{Output: r.output, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: r.task, Report: report}
 	if err := w.transport.Send(w.masterAddr(), msg); err != nil {
 		w.log.Debug().Err(err).Msg("killed task's log not delivered")
 	}

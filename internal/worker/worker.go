@@ -265,7 +265,7 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 		}
 		w.start(msg)
 	case protocol.CancelTask:
-		if w.cancelTask(m.Output) {
+		if w.cancelTask(m) {
 			w.log.Info().Str("task", m.Output).Msg("task cancelled by the master")
 		}
 	case protocol.Shutdown:
@@ -284,11 +284,11 @@ func (w *Worker) start(msg protocol.Message) {
 		if runs := programRuns(m); len(runs) > 0 {
 			output = runs[0].status
 		}
-		if r := w.hold(output, false); r != nil {
+		if r := w.hold(output, m.Task, false); r != nil {
 			go w.runProgramTask(m, r)
 		}
 	case protocol.NewSortJob:
-		if r := w.hold(m.OutputFile, true); r != nil {
+		if r := w.hold(m.OutputFile, m.Task, true); r != nil {
 			go w.runSortTask(m, r)
 		}
 	}
