@@ -158,7 +158,7 @@ func TestChunkCountsRepeats(t *testing.T) {
 	c.sort()
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
-	if err := c.writeTo(w); err != nil {
+	if err := c.writeTo(w, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Flush()

@@ -250,24 +250,9 @@ const maxSampledKey = 64 << 10
 
 // keyAt reads, through r, the key of the first line that starts at or
 // after off in f, of size bytes; ok is false if there is none.
-func keyAt(r *bufio.Reader, f *os.File, off, size int64) (key []byte, ok bool, err error) {
-	// From the byte before off: if it ends a line, the line at off is
-	// whole.
-	at := max(off-1, 0)
-	r.Reset(io.NewSectionReader(f, at, size-at))
-	if off > 0 {
-		for {
-			_, err := r.ReadSlice('\n')
-			if err == nil {
-				break
-			}
-			if errors.Is(err, io.EOF) {
-				return nil, false, nil
-			}
-			if !errors.Is(err, bufio.ErrBufferFull) {
-				return nil, false, err
-			}
-		}
+func keyAt(r *bufio.Reader, f io.ReaderAt, off, size int64) (key []byte, ok bool, err error) {
+	if _, ok, err := seekLine(r, f, off, size, size); !ok || err != nil {
+		return nil, false, err
 	}
 	// Never nil, even empty: a nil cut stands for "past every key".
 	key = make([]byte, 0, 32)
@@ -288,6 +273,33 @@ func keyAt(r *bufio.Reader, f *os.File, off, size int64) (key []byte, ok bool, e
 	return nil, false, nil
 }
 
+// seekLine sets r to read f, of size bytes, from the first line that
+// starts at or after off, and returns where that is. It looks no further
+// than limit: ok is false if no line starts before it. A long line costs
+// reading through it, a buffer at a time.
+func seekLine(r *bufio.Reader, f io.ReaderAt, off, limit, size int64) (start int64, ok bool, err error) {
+	// From the byte before off: if it ends a line, the line at off is
+	// whole.
+	at := max(off-1, 0)
+	r.Reset(io.NewSectionReader(f, at, size-at))
+	if off == 0 {
+		return 0, limit > 0, nil
+	}
+	for at < limit {
+		chunk, err := r.ReadSlice('\n')
+		at += int64(len(chunk))
+		switch {
+		case err == nil:
+			return at, at < limit, nil
+		case errors.Is(err, io.EOF):
+			return at, false, nil
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return at, false, err
+		}
+	}
+	return at, false, nil
+}
+
 // mergeFiles merges sorted files and passes each line, in order and without
 // its newline, to emit. The slice is only valid during the call. An input
 // out of order is an *UnsortedError.
@@ -299,7 +311,7 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 			return fmt.Errorf("merge: %w", err)
 		}
 		defer f.Close()
-		r := &run{name: in, r: bufio.NewReaderSize(f, 256<<10)}
+		r := &run{name: in, r: bufio.NewReaderSize(f, mergeBuffer)}
 		ok, err := r.next()
 		if err != nil {
 			return err
@@ -308,15 +320,25 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 			runs = append(runs, r)
 		}
 	}
+	_, err := mergeRuns(runs, emit)
+	return err
+}
+
+// mergeBuffer is the read buffer of each input of a merge.
+const mergeBuffer = 256 << 10
+
+// mergeRuns merges runs, each holding its first line, into emit as
+// mergeFiles does. If reading a run fails, failed is that run.
+func mergeRuns(runs runHeap, emit func(line []byte) error) (failed *run, err error) {
 	heap.Init(&runs)
 	for len(runs) > 0 {
 		r := runs[0]
 		if err := emit(r.line); err != nil {
-			return err
+			return nil, err
 		}
 		ok, err := r.next()
 		if err != nil {
-			return err
+			return r, err
 		}
 		switch {
 		case !ok:
@@ -326,12 +348,13 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 		}
 		// A line equal to the one just emitted is still the least.
 	}
-	return nil
+	return nil, nil
 }
 
 // run is one sorted input being merged.
 type run struct {
 	name   string
+	id     int // the caller's number for it
 	r      *bufio.Reader
 	line   []byte
 	prefix uint64 // keyPrefix(line)

@@ -246,10 +246,12 @@ func (c *chunk) compare(a, b entry) int {
 	return bytes.Compare(la[ka:], lb[kb:])
 }
 
-// writeTo writes the sorted lines, each as many times as it was read.
-func (c *chunk) writeTo(w *bufio.Writer) error {
+// writeTo writes the sorted lines, each as many times as it was read, and
+// shows them to smp, if not nil.
+func (c *chunk) writeTo(w *bufio.Writer, smp *sampler) error {
 	for _, e := range c.entries {
 		line := c.line(e)
+		smp.add(line, int64(c.count(e)))
 		for range c.count(e) {
 			w.Write(line)
 			if err := w.WriteByte('\n'); err != nil {
@@ -326,7 +328,7 @@ func (s *sorter) sortFiles(inputs []string, memory int64) error {
 	}
 	if len(s.spills) == 0 {
 		s.chunk.sort()
-		if err := s.chunk.writeTo(out.Writer); err != nil {
+		if err := s.chunk.writeTo(out.Writer, s.sample); err != nil {
 			out.Abort()
 			return fmt.Errorf("write %s: %w", s.output, err)
 		}
@@ -356,13 +358,15 @@ type sorter struct {
 	spills []string
 	// runs counts the sorted runs spilled, merged runs not included.
 	runs int
+	// sample, if not nil, sees the output's lines (for SortRun).
+	sample *sampler
 }
 
 // spill sorts the chunk and writes it to a new run.
 func (s *sorter) spill() error {
 	c := s.chunk
 	c.sort()
-	name, err := s.writeRun(func(w *bufio.Writer) error { return c.writeTo(w) })
+	name, err := s.writeRun(func(w *bufio.Writer) error { return c.writeTo(w, nil) })
 	if err != nil {
 		return err
 	}
@@ -397,15 +401,16 @@ func (s *sorter) writeRun(write func(*bufio.Writer) error) (string, error) {
 // mergeSpills merges the spilled runs into out, first merging them
 // maxFanIn at a time into longer runs while there are more.
 func (s *sorter) mergeSpills(out *bufio.Writer) error {
-	emitTo := func(w *bufio.Writer) func([]byte) error {
+	emitTo := func(w *bufio.Writer, smp *sampler) func([]byte) error {
 		return func(line []byte) error {
+			smp.add(line, 1)
 			w.Write(line)
 			return w.WriteByte('\n')
 		}
 	}
 	for len(s.spills) > maxFanIn {
 		group := s.spills[:maxFanIn]
-		name, err := s.writeRun(func(w *bufio.Writer) error { return mergeFiles(group, emitTo(w)) })
+		name, err := s.writeRun(func(w *bufio.Writer) error { return mergeFiles(group, emitTo(w, nil)) })
 		if err != nil {
 			return err
 		}
@@ -414,7 +419,7 @@ func (s *sorter) mergeSpills(out *bufio.Writer) error {
 		}
 		s.spills = append(s.spills[maxFanIn:], name)
 	}
-	return mergeFiles(s.spills, emitTo(out))
+	return mergeFiles(s.spills, emitTo(out, s.sample))
 }
 
 // read adds the lines of file to the chunk, calling spill whenever the
