@@ -53,10 +53,10 @@ type Failure struct {
 	// its inputs, did not exist. Another task's output may have been lost.
 	Retry        bool     `json:"retry,omitempty"`
 	MissingFiles []string `json:"missing_files,omitempty"`
-	// LostRuns, with Retry, are the runs a reduce task of the shuffle
-	// could not fetch (Piece.Run): the map tasks that made them must make
-	// them again.
-	LostRuns []string `json:"lost_runs,omitempty"`
+	// LostPieces, with Retry, are the pieces a reduce task of the shuffle
+	// could not fetch, as it was given them: the map tasks that made them
+	// must make them again, unless they have since.
+	LostPieces []Piece `json:"lost_pieces,omitempty"`
 }
 
 // MarshalJSON writes output_files for a non-nil OutputFiles, even an empty

@@ -8,8 +8,10 @@ import (
 )
 
 // dispatch hands each pending task whose inputs exist to the least loaded
-// live worker that can run it, one on which the task has not timed out if
-// there is one. A split waits for a worker that takes splits.
+// live worker that can run it: if there is one, one on which the task has
+// not timed out and that has served the job's runs when asked; else one on
+// which the task has not timed out. A task waits for a worker that
+// announced what it needs.
 func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 	var actions []Action
 	for _, t := range ts {
@@ -18,16 +20,19 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 		}
 		live := s.liveWorkersWhere(t.takes)
 		if len(live) == 0 {
-			if t.kind == kindSplit && !t.job.splitsWait && len(s.liveWorkers()) > 0 {
-				// Say once why the job does not move: reference-only
-				// workers cannot read splits.
-				t.job.splitsWait = true
-				t.logger(s.log.Warn()).Msg("splits wait for a worker that takes them: the live workers are reference-only")
+			if !t.job.kindWait && len(s.liveWorkers()) > 0 {
+				// Say once why the job does not move: the live workers
+				// cannot run such tasks.
+				t.job.kindWait = true
+				t.logger(s.log.Warn()).Str("needs", taskKinds[t.kind].needs).
+					Msg("tasks wait for a worker that can run them: no live worker announced what they need")
 			}
 			continue
 		}
 		w := live[0]
-		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
+		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] }); i >= 0 {
+			w = live[i]
+		} else if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
 			w = live[i]
 		}
 		actions = append(actions, s.assign(now, t, w))
@@ -38,6 +43,9 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 // inputsReady reports whether every input of t that another task produces
 // has been produced.
 func (s *Scheduler) inputsReady(t *task) bool {
+	if t.kind == kindShuffleReduce {
+		return t.job.mapsDone()
+	}
 	for _, in := range t.inputs {
 		if p := t.job.byOutput[s.abs(in)]; p != nil && p != t && p.state != taskDone {
 			return false
@@ -63,7 +71,10 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 	if w.identity {
 		id = t.identity(len(t.attempts))
 	}
-	if t.kind == kindSort {
+	switch t.kind {
+	case kindShuffleMap, kindShuffleReduce:
+		return s.shuffleMessage(t, w)
+	case kindSort:
 		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid, Task: id}
 	}
 	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: t.stage.def().program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid, Task: id}

@@ -30,9 +30,17 @@ type job struct {
 	ended         time.Time
 	// logged: a task's log was kept; logsRemoved: they are gone since.
 	logged, logsRemoved bool
-	// splitsWait: the job's splits waited for a worker that takes them,
+	// kindWait: the job's tasks waited for a worker that can run them,
 	// and the log said so.
-	splitsWait bool
+	kindWait bool
+	// shuffle: the job runs the shuffle between workers (shuffle.go);
+	// cuts are the reducers' key ranges, once chosen.
+	shuffle bool
+	cuts    [][]byte
+	// unservable are the workers from which a reducer could not fetch
+	// one of the job's runs: the runs they hold are made again, elsewhere
+	// if there is another worker.
+	unservable map[*worker]bool
 	// counterSum, the sum of the tasks' counters, is nil until asked for
 	// after a task's counters change; counterSumDropped counts what the
 	// bounds refused, in the tasks' counters and in the sum.
@@ -157,6 +165,7 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	if !s.cfg.KeepIntermediates {
 		actions = append(actions, RemoveJobDir{Job: j.id, Dir: string(j.dir)})
 	}
+	actions = append(actions, s.endShuffle(j)...)
 	return append(actions, s.pruneLogs(j)...)
 }
 

@@ -32,6 +32,7 @@ import (
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
+//	> lost TASK RUN...             a reduce task of the shuffle could not fetch RUNs
 //	> partition I / > merged / > moved / > committed   the master's own work reports back
 //	> merged|moved|committed fail TEXT   ... that it failed with TEXT
 //	> wait DURATION                time passes; the scheduler ticks
@@ -184,6 +185,8 @@ func (sc *scenario) play(words []string) []string {
 		snd := sc.send(arg(1))
 		missing := sc.inputOf(snd, arg(2))
 		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
+	case "lost":
+		acts = sc.s.StatusReceived(sc.now, lostRuns(sc.send(arg(1)), words[2:]...))
 	case "partition":
 		acts = sc.s.PartitionMerged(sc.now, sc.asked, num(1))
 	case "merged":
@@ -284,6 +287,20 @@ func taskName(snd Send) string {
 	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok {
 		stage = strings.TrimSuffix(filepath.Base(m.OutputDirectory), "-output")
 		stage = map[string]string{"mapper": "map", "combiner": "combine", "reducer": "reduce"}[stage]
+		if m.Task != nil {
+			stage = m.Task.Stage
+		}
+		if in := m.ReduceInput; in != nil {
+			// reduce[1:h..p@101,102]: its index, key range and the
+			// workers it fetches from.
+			var holders []string
+			for _, p := range in.Pieces {
+				_, port, _ := strings.Cut(p.Holder, ":")
+				n, _ := strconv.Atoi(port)
+				holders = append(holders, strconv.Itoa(n-port0))
+			}
+			return fmt.Sprintf("%s[%d:%s..%s@%s]", stage, m.Task.Index, in.Lo, in.Hi, strings.Join(holders, ","))
+		}
 	}
 	var names []string
 	for _, in := range inputsOf(snd) {

@@ -64,7 +64,9 @@ func scanOf(id int) ScanInput {
 // removed is the RemoveJobDir of job id, which ends.
 func removed(id int) RemoveJobDir { return RemoveJobDir{Job: id, Dir: fmt.Sprintf("/v/job-%d", id)} }
 
-func port(pid int) int { return 7000 + pid }
+const port0 = 7000
+
+func port(pid int) int { return port0 + pid }
 
 func addr(pid int) string { return fmt.Sprintf("localhost:%d", port(pid)) }
 
@@ -122,6 +124,19 @@ func inputsOf(s Send) []string {
 	return nil
 }
 
+// lostRuns is the status of a reduce task of the shuffle that could not
+// fetch the named runs, as it was given them.
+func lostRuns(s Send, runs ...string) protocol.Status {
+	st := finished(s)
+	st.Status, st.Error, st.Retry = protocol.StatusFailed, "fetch failed", true
+	for _, p := range s.Msg.(protocol.NewWorkerJob).ReduceInput.Pieces {
+		if slices.Contains(runs, p.Run) {
+			st.LostPieces = append(st.LostPieces, p)
+		}
+	}
+	return st
+}
+
 func key(files []string) string { return strings.Join(files, ",") }
 
 // inputSets returns the sorted keys of the input lists of sends.
@@ -151,6 +166,13 @@ func finished(s Send) protocol.Status {
 	switch m := s.Msg.(type) {
 	case protocol.NewWorkerJob:
 		st.Task = m.Task // our worker echoes the identity it was sent
+		if m.MapOutput != nil {
+			st.Run = testRun(m.MapOutput.Run)
+		}
+		if m.ReduceInput != nil {
+			st.OutputFiles = []string{m.ReduceInput.OutputFile}
+			break
+		}
 		if m.Split != nil {
 			st.OutputFiles = []string{m.Split.OutputFile}
 			break
@@ -163,6 +185,16 @@ func finished(s Send) protocol.Status {
 		st.OutputFile = m.OutputFile
 	}
 	return st
+}
+
+// testRun is the run a map task of the shuffle reports in tests: 1000
+// bytes, with four samples.
+func testRun(name string) *protocol.RunInfo {
+	run := &protocol.RunInfo{Run: name, Size: 1000}
+	for _, k := range []string{"b", "h", "p", "w"} {
+		run.Samples = append(run.Samples, protocol.Sample{Key: []byte(k), Bytes: 250})
+	}
+	return run
 }
 
 // finishedSingular is the status the reference protocol's Python worker sends for a

@@ -101,7 +101,7 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 		p := protocol.PhaseInfo{Name: def.name}
 		if st := j.stage(stageKind(k)); st != nil {
 			p.Total = len(st.tasks)
-			if st.kind == stageReduce && (len(st.tasks) > 0 || st.begun() && !j.stage(stageMerge).finished() && !j.over()) {
+			if merge := j.stage(stageMerge); st.kind == stageReduce && (len(st.tasks) > 0 || st.begun() && merge != nil && !merge.finished() && !j.over()) {
 				// Reduce tasks are planned as the merge writes partitions;
 				// count them all from the start.
 				p.Total = j.spec.NumReducers

@@ -28,6 +28,9 @@ const (
 	// stageMerge is the master's merge of the sorted files into the
 	// reducers' inputs (Merge).
 	stageMerge
+	// stagePartition, in a job that runs the shuffle (shuffle.go), chooses
+	// the reducers' key ranges from the runs' samples.
+	stagePartition
 	// stageReduce runs the reducer over each merged partition. It starts
 	// with the merge: each partition is reduced as soon as it is merged.
 	stageReduce
@@ -69,12 +72,13 @@ func init() {
 	// through the stages they plan, and Go forbids that cycle in an
 	// initializer.
 	stageDefs = [...]stageDef{
-		stageMap:     {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper},
-		stageSort:    {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort, task: kindSort},
-		stageCombine: {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner},
-		stageMerge:   {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
-		stageReduce:  {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
-		stageCommit:  {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
+		stageMap:       {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper},
+		stageSort:      {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort, task: kindSort},
+		stageCombine:   {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner},
+		stageMerge:     {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
+		stagePartition: {name: "partition", state: protocol.JobGrouping, begin: (*Scheduler).beginPartition},
+		stageReduce:    {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
+		stageCommit:    {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
 	}
 }
 
@@ -214,12 +218,20 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, e
 	if err != nil {
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
+	shuffle := s.shuffles()
 	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.has(taskKinds[kindSplit].needs) })) > 0
-	if splits {
+	switch {
+	case shuffle:
+		j.shuffle = true
+		j.stages = shufflePipeline(st)
+		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
+			s.addShuffleMapTask(j, st, i, ranges)
+		}
+	case splits:
 		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
 			s.addSplitTask(j, st, i, ranges)
 		}
-	} else {
+	default:
 		paths := make([]string, len(files))
 		for i, f := range files {
 			paths[i] = f.Path
@@ -229,7 +241,8 @@ func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, e
 		}
 	}
 	st.planned = true
-	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).Msg("map tasks planned")
+	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).
+		Bool("shuffle", shuffle).Msg("map tasks planned")
 	return s.advance(now)
 }
 
@@ -320,8 +333,13 @@ func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
 }
 
 // beginReduce plans nothing yet: the merge plans each reduce task as it
-// writes its partition.
-func (s *Scheduler) beginReduce(*job, *stage) []Action { return nil }
+// writes its partition. In a job that runs the shuffle, it plans them all.
+func (s *Scheduler) beginReduce(j *job, st *stage) []Action {
+	if j.shuffle {
+		return s.beginShuffleReduce(j, st)
+	}
+	return nil
+}
 
 // addReduceTasks adds the reduce tasks of partitions up to n, in order.
 func (s *Scheduler) addReduceTasks(j *job, n int) {
@@ -333,8 +351,12 @@ func (s *Scheduler) addReduceTasks(j *job, n int) {
 
 // beginCommit asks for the reducers' outputs to be moved into the job's
 // commit directory, inside its output directory.
-func (s *Scheduler) beginCommit(j *job, _ *stage) []Action {
+// In a job that runs the shuffle, the reducers wrote there already.
+func (s *Scheduler) beginCommit(j *job, st *stage) []Action {
 	files := outputsOf(j.stage(stageReduce).tasks)
+	if j.shuffle {
+		return s.commit(j, st)
+	}
 	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory, Temp: j.commitDir()}}
 }
 
@@ -354,7 +376,13 @@ func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
 	if err != nil {
 		return append(s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err)), s.advance(now)...)
 	}
-	// The commit stage has nothing more to plan: its last step is asked for.
+	return s.commit(j, st)
+}
+
+// commit asks for j's outputs, in its commit directory, to be renamed into
+// place. The commit stage has nothing more to plan: its last step is asked
+// for.
+func (s *Scheduler) commit(j *job, st *stage) []Action {
 	st.planned = true
 	var names []string
 	for _, f := range outputsOf(j.stage(stageReduce).tasks) {
@@ -423,6 +451,9 @@ func (s *Scheduler) add(t *task) {
 		panic(fmt.Sprintf("%s task %d added as task %d", t.stage.kind, t.index, len(t.stage.tasks)))
 	}
 	t.stage.tasks = append(t.stage.tasks, t)
+	if !taskKinds[t.kind].files {
+		return
+	}
 	for _, out := range t.outputs {
 		t.job.byOutput[s.abs(out)] = t
 	}

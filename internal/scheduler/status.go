@@ -41,6 +41,9 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// good as any copy's.
 		late.end, late.outcome = now, OutcomeFinished
 		log.Info().Msg("a timed-out attempt finished after all")
+		if t.kind == kindShuffleMap {
+			t.keepRun(w, msg.Run)
+		}
 		actions := s.record(t, late, msg.Report, true)
 		actions = append(actions, s.done(now, t, log)...)
 		return append(actions, s.advance(now)...)
@@ -57,13 +60,28 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		log.Info().Msg("ignored status: the task is not running on this worker")
 		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
 	}
+	if msg.Status == protocol.StatusFinished && t.kind == kindShuffleMap && msg.Run == nil {
+		msg.Status, msg.Error = protocol.StatusFailed, "a map task of the shuffle finished without describing the run it kept"
+	}
 	actions := s.record(t, a, msg.Report, msg.Status == protocol.StatusFinished)
 	switch {
 	case msg.Status == protocol.StatusFinished:
+		if t.kind == kindShuffleMap {
+			t.keepRun(w, msg.Run)
+		}
 		t.endAttempt(now, a, OutcomeFinished)
 		log.Info().Stringer("took", now.Sub(a.start)).Msg("task finished")
 		actions = append(actions, s.done(now, t, log)...)
 		return append(actions, s.advance(now)...)
+	case msg.Retry && len(msg.LostPieces) > 0 && t.kind == kindShuffleReduce && t.fetchRetries < maxFetchRetries:
+		t.fetchRetries++
+		t.endAttempt(now, a, OutcomeRetry)
+		if t.running() == 0 {
+			t.state = taskPending
+		}
+		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
+			Msg("reduce task could not fetch runs; they are made again, then it runs again")
+		s.fetchFailed(now, t, msg.LostPieces)
 	case msg.Retry && t.retries < maxRetries:
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"mapreduce/internal/partition"
 	"mapreduce/internal/split"
 	"mapreduce/protocol"
 )
@@ -81,6 +82,12 @@ const (
 	kindSplit
 	// kindSort is a new_sort_job.
 	kindSort
+	// kindShuffleMap is a new_worker_job over a split whose output stays
+	// on its worker as a run (shuffle.go).
+	kindShuffleMap
+	// kindShuffleReduce is a new_worker_job that reads a key range of
+	// every run.
+	kindShuffleReduce
 )
 
 // taskKindDef is what differs between kinds of task.
@@ -89,12 +96,17 @@ type taskKindDef struct {
 	// needs is the capability a worker must announce to run the task; ""
 	// for the reference protocol's tasks, which any worker runs.
 	needs string
+	// files: the task's outputs are files under the master's var, which
+	// later tasks read and statuses may name (job.byOutput).
+	files bool
 }
 
 var taskKinds = [...]taskKindDef{
-	kindFiles: {name: "files"},
-	kindSplit: {name: "split", needs: protocol.CapSplits},
-	kindSort:  {name: "sort"},
+	kindFiles:         {name: "files", files: true},
+	kindSplit:         {name: "split", needs: protocol.CapSplits, files: true},
+	kindSort:          {name: "sort", files: true},
+	kindShuffleMap:    {name: "shuffle-map", needs: protocol.CapShuffle},
+	kindShuffleReduce: {name: "shuffle-reduce", needs: protocol.CapShuffle},
 }
 
 func (k taskKind) String() string { return taskKinds[k].name }
@@ -127,6 +139,13 @@ type task struct {
 	// countersRefused counts those of its status the bounds refused.
 	counters        protocol.Counters
 	countersRefused int
+	// holder, for a finished map task of the shuffle, is the worker that
+	// keeps its run; samples are the run's sample keys, until the
+	// reducers' ranges are chosen. fetchRetries counts a reduce task's
+	// runs again for runs it could not fetch.
+	holder       *worker
+	samples      []partition.Sample
+	fetchRetries int
 }
 
 // logger adds the task's coordinates to a log event.
@@ -155,7 +174,7 @@ func (t *task) identity(n int) *protocol.TaskIdentity {
 
 // describeInputs names what t reads, for error messages.
 func (t *task) describeInputs() string {
-	if t.kind == kindSplit {
+	if t.ranges != nil {
 		return split.Describe(t.ranges)
 	}
 	return strings.Join(t.inputs, ", ")

@@ -29,6 +29,7 @@ func workerKey(id string, pid int) string {
 
 type worker struct {
 	key  string
+	id   string
 	pid  int
 	host string
 	port int
@@ -54,7 +55,7 @@ func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
 // only those are kept, however long the list a worker sends.
 func knownCaps(announced []string) []string {
 	var caps []string
-	for _, c := range []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits} {
+	for _, c := range []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapShuffle} {
 		if slices.Contains(announced, c) {
 			caps = append(caps, c)
 		}
@@ -98,7 +99,7 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	}
 	var actions []Action
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
-	w := &worker{key: key, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, caps: knownCaps(msg.Capabilities)}
+	w := &worker{key: key, id: msg.WorkerID, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, caps: knownCaps(msg.Capabilities)}
 	w.progress, w.cancel, w.identity = w.has(protocol.CapProgress), w.has(protocol.CapCancel), w.has(protocol.CapTask)
 	if w.host == "" {
 		w.host = "localhost"
@@ -220,6 +221,7 @@ func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 	w.dead = true
 	s.beats.Forget(w.key)
 	s.release(now, w, OutcomeWorkerDead)
+	s.loseRuns(now, w, why)
 	return CloseOutbox{Incarnation: w.incarnation}
 }
 

@@ -1,0 +1,209 @@
+package scheduler
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"mapreduce/internal/layout"
+	"mapreduce/internal/partition"
+	"mapreduce/internal/split"
+	"mapreduce/protocol"
+)
+
+// The shuffle between workers (protocol.CapShuffle). A job whose live
+// workers all announce it when its input is listed runs as
+//
+//	map        each task runs the mapper over a split and keeps the output
+//	           on its worker as one sorted run (combined, with a combiner),
+//	           and reports the run's size and a few sample keys
+//	partition  the master chooses the reducers' key ranges from the samples
+//	reduce     each task fetches its key range of every run from the
+//	           worker that holds it, merges them into the reducer, and
+//	           writes its output into the job's commit directory
+//	commit     the outputs are renamed into place
+//
+// so that the master's work grows with the number of tasks, never with
+// the bytes, and workers share no disk but the input and output
+// directories. A finished map task's run lives only as long as its worker:
+// when the worker dies, or a reducer cannot fetch from it, the map task is
+// made again while a reduce task still needs it.
+
+// Per-run sample keys the master asks for: enough that the runs' samples
+// together cut the reducers' ranges finely, few enough that a job of many
+// map tasks holds few in the master.
+const (
+	samplesPerReducer = 32
+	minSamples        = 16
+	maxSamples        = 1024
+	// maxSampleKey bounds a sample key the master keeps: a cut need not be
+	// a key that occurs, only a point between keys, so a long key's head
+	// serves.
+	maxSampleKey = 1 << 10
+	// maxFetchRetries bounds how often a reduce task runs again for runs it
+	// could not fetch, each made again meanwhile.
+	maxFetchRetries = 10
+)
+
+// shuffles reports whether a job whose input is listed now runs the
+// shuffle: every worker alive announces it, and one is.
+func (s *Scheduler) shuffles() bool {
+	live := 0
+	for _, w := range s.workers {
+		if w.dead {
+			continue
+		}
+		if !w.has(protocol.CapShuffle) {
+			return false
+		}
+		live++
+	}
+	return live > 0
+}
+
+// shufflePipeline is the stages of a job that runs the shuffle: its map
+// stage as planned, then partition, reduce and commit.
+func shufflePipeline(mapStage *stage) []*stage {
+	return []*stage{mapStage, {kind: stagePartition}, {kind: stageReduce}, {kind: stageCommit}}
+}
+
+// samplesPerRun is how many sample keys each of a job's runs reports.
+func samplesPerRun(spec protocol.NewMasterJob, maps int) int {
+	return min(max(samplesPerReducer*spec.NumReducers/max(maps, 1), minSamples), maxSamples)
+}
+
+// addShuffleMapTask adds map task i of j, which reads the byte ranges of
+// a split and keeps its output as a run on its worker.
+func (s *Scheduler) addShuffleMapTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
+	s.add(&task{job: j, stage: st, index: i, kind: kindShuffleMap, inputs: split.Files(ranges), ranges: ranges,
+		outputs: []string{layout.TaskName(stageMap.String(), i)}})
+}
+
+// runName is the name of the run map task t keeps on its worker.
+func (t *task) runName() string { return t.outputs[0] }
+
+// beginPartition chooses the reducers' key ranges from the samples of
+// every run, and is done: it is the master's own work, and quick.
+func (s *Scheduler) beginPartition(j *job, st *stage) []Action {
+	maps := j.stage(stageMap).tasks
+	runs := make([][]partition.Sample, 0, len(maps))
+	for _, t := range maps {
+		runs = append(runs, t.samples)
+		t.samples = nil // needed no more
+	}
+	j.cuts = partition.Cuts(runs, j.spec.NumReducers)
+	st.planned, st.ended = true, st.started
+	s.log.Info().Int("job", j.id).Int("maps", len(maps)).Int("cuts", len(j.cuts)).Msg("reducers' key ranges chosen")
+	return nil
+}
+
+// beginShuffleReduce plans the reduce tasks, one per key range, and makes
+// the commit directory their outputs go to.
+func (s *Scheduler) beginShuffleReduce(j *job, st *stage) []Action {
+	for i := range j.spec.NumReducers {
+		out := filepath.Join(j.commitDir(), layout.ReduceInputName(i))
+		s.add(&task{job: j, stage: st, index: i, kind: kindShuffleReduce, output: j.commitDir(), outputs: []string{out}})
+	}
+	st.planned = true
+	return []Action{MakeJobDirs{Job: j.id, Dirs: []string{j.commitDir()}}}
+}
+
+// shuffleMessage is the new_worker_job of a task of the shuffle for w.
+func (s *Scheduler) shuffleMessage(t *task, w *worker) protocol.NewWorkerJob {
+	msg := protocol.NewWorkerJob{InputFiles: []string{}, Executable: t.stage.def().program(t.job.spec),
+		OutputDirectory: t.output, WorkerPID: w.pid, Task: t.identity(len(t.attempts))}
+	if t.kind == kindShuffleMap {
+		msg.InputFiles = t.inputs
+		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.runName()}
+		msg.MapOutput = &protocol.MapOutput{Run: t.runName(), Combiner: t.job.spec.CombinerExecutable,
+			Samples: samplesPerRun(t.job.spec, len(t.job.stage(stageMap).tasks))}
+		return msg
+	}
+	in := &protocol.ReduceInput{OutputFile: t.outputs[0], Pieces: []protocol.Piece{}}
+	lo, hi, empty := partition.Range(t.job.cuts, t.index)
+	if !empty {
+		in.Lo, in.Hi = lo, hi
+		for _, m := range t.job.stage(stageMap).tasks {
+			in.Pieces = append(in.Pieces, protocol.Piece{Holder: m.holder.addr(), HolderID: m.holder.id, Run: m.runName()})
+		}
+	}
+	msg.ReduceInput = in
+	return msg
+}
+
+// keepRun records the run that map task t's accepted attempt kept on w:
+// at most as many samples as it was asked for, their keys clipped.
+func (t *task) keepRun(w *worker, run *protocol.RunInfo) {
+	t.holder = w
+	t.samples = nil
+	if run == nil {
+		return
+	}
+	limit := samplesPerRun(t.job.spec, len(t.job.stage(stageMap).tasks))
+	for _, smp := range run.Samples[:min(len(run.Samples), limit)] {
+		t.samples = append(t.samples, partition.Sample{Key: slices.Clone(smp.Key[:min(len(smp.Key), maxSampleKey)]), Bytes: smp.Bytes})
+	}
+}
+
+// loseRuns makes again the finished map tasks of the current job whose
+// runs w holds, while a reduce task may still fetch them: w died, or could
+// not serve a fetch.
+func (s *Scheduler) loseRuns(now time.Time, w *worker, why string) {
+	j := s.current
+	if j == nil || !j.shuffle {
+		return
+	}
+	if red := j.stage(stageReduce); red.planned && allDone(red.tasks) {
+		return
+	}
+	for _, t := range j.stage(stageMap).tasks {
+		if t.state == taskDone && t.holder == w {
+			t.state, t.holder, t.samples = taskPending, nil, nil
+			t.logger(s.log.Warn()).Int("worker", w.pid).Str("reason", why).Msg("run lost: the map task runs again")
+		}
+	}
+}
+
+// fetchFailed handles a reduce task's report that it could not fetch
+// pieces: the runs of their holders count as lost, unless a run was made
+// again elsewhere since the reduce task was sent.
+func (s *Scheduler) fetchFailed(now time.Time, t *task, lost []protocol.Piece) {
+	maps := t.job.stage(stageMap).tasks
+	for _, p := range lost {
+		stage, i, ok := layout.ParseTaskName(p.Run)
+		if !ok || stage != stageMap.String() || i >= len(maps) {
+			continue
+		}
+		if m := maps[i]; m.state == taskDone && m.holder != nil && m.holder.addr() == p.Holder && m.holder.id == p.HolderID {
+			if t.job.unservable == nil {
+				t.job.unservable = make(map[*worker]bool)
+			}
+			t.job.unservable[m.holder] = true
+			s.loseRuns(now, m.holder, "a reducer could not fetch "+p.Run)
+		}
+	}
+}
+
+// mapsDone reports whether every map task of j is done: a reduce task of
+// the shuffle reads every run.
+func (j *job) mapsDone() bool { return allDone(j.stage(stageMap).tasks) }
+
+// endShuffle is what ending job j asks of the shuffle: workers drop the
+// job's runs, and the outputs of a job that did not commit are removed.
+func (s *Scheduler) endShuffle(j *job) []Action {
+	if !j.shuffle {
+		return nil
+	}
+	var actions []Action
+	workers := slices.SortedFunc(maps.Values(s.workers), func(a, b *worker) int { return a.incarnation - b.incarnation })
+	for _, w := range workers {
+		if !w.dead && w.has(protocol.CapShuffle) {
+			actions = append(actions, s.send(w, protocol.JobEnded{JobID: j.id}, 0))
+		}
+	}
+	if (j.failed || j.cancelled) && j.stage(stageReduce).begun() {
+		actions = append(actions, DiscardOutputs{Job: j.id, Temp: j.commitDir()})
+	}
+	return actions
+}
