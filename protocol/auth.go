@@ -60,6 +60,14 @@ func purposeReply(requestNonce string) string { return replyPrefix + requestNonc
 
 const replyPrefix = "reply "
 
+// chunkMAC is the MAC of chunk seq of the stream answering the request
+// with requestNonce (stream.go): the frame MAC's fields, with a purpose of
+// its own, so that a chunk passes neither for a frame nor for a chunk of
+// another stream or at another place in its own.
+func (a *Auth) chunkMAC(requestNonce string, seq int64, kind byte, data []byte) []byte {
+	return a.mac("stream "+requestNonce, seq, string(kind), data)
+}
+
 // ErrUnauthenticated is wrapped by every refusal of Auth.Open.
 var ErrUnauthenticated = errors.New("not authenticated")
 

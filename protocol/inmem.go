@@ -3,8 +3,11 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -230,4 +233,34 @@ func (n *Inmem) SendDatagram(addr string, msg Message) error {
 	default:
 	}
 	return nil
+}
+
+// Stream hands msg to addr's handler and returns its answer as a stream,
+// framed as over TCP (stream.go) on a net.Pipe: a test sees the ends,
+// errors and idle timeouts the wire would give.
+func (n *Inmem) Stream(addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
+	l, decoded, err := n.carry(n.listeners, addr, msg)
+	if err != nil {
+		return nil, err
+	}
+	client, server := net.Pipe()
+	go func() {
+		defer server.Close() // an answer ends with the connection
+		var answered atomic.Bool
+		l.handle("inmem", decoded, func(answer Message) error {
+			if answered.Swap(true) {
+				return errors.New("answered twice")
+			}
+			if s, ok := answer.(Streamer); ok {
+				return writeStream(idleConn{server, StreamWriteTimeout}, nil, "", s)
+			}
+			data, err := Encode(answer)
+			if err != nil {
+				return err
+			}
+			_, err = idleConn{server, StreamWriteTimeout}.Write(data)
+			return err
+		})
+	}()
+	return openStream(client, addr, nil, "", timeout)
 }

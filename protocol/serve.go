@@ -112,17 +112,16 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 		s.drop(log, from, err, "dropped message: read failed")
 		return
 	}
-	reply := func(answer Message) error { return Reply(conn, answer) }
+	var nonce string
 	if t.Auth != nil && len(bytes.TrimSpace(data)) > 0 {
-		var nonce string
 		if data, nonce, err = t.Auth.Open(purposeMessage, data); err != nil {
 			t.Auth.LogDrop(log, from, err)
 			// Unsealed, so that a client without the secret learns why.
 			Reply(conn, Error{Error: err.Error()})
 			return
 		}
-		reply = func(answer Message) error { return t.reply(conn, nonce, answer) }
 	}
+	reply := func(answer Message) error { return t.answer(conn, nonce, answer) }
 	msg, err := Decode(data)
 	if errors.Is(err, ErrEmpty) {
 		log.Debug().Str("from", from).Msg("empty connection")
@@ -136,7 +135,8 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 		return
 	}
 	// The answer, if any, may take a while (the master's loop is busy); the
-	// read deadline must not cut it.
+	// read deadline must not cut it. A streamed answer sets its own
+	// deadline for each chunk (stream.go).
 	if err := conn.SetDeadline(time.Now().Add(readTimeout)); err != nil {
 		log.Warn().Err(err).Str("from", from).Msg("set deadline")
 		return

@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // Transport moves messages between peers named by address ("host:port"),
 // as hashicorp/raft's Transport does: TCP between processes, Inmem between
@@ -14,6 +17,12 @@ type Transport interface {
 	// Request sends msg and returns the peer's answer on the same
 	// connection. It is for our extensions: a reference peer never answers.
 	Request(addr string, msg Message, timeout time.Duration) (Message, error)
+	// Stream sends msg as Request does and returns the answer as a stream
+	// of bytes of any length (stream.go), which the caller must close: a
+	// Handler answers with a Streamer. Each read waits at most timeout for
+	// a byte. An Error in place of the stream, or one that ends it, is a
+	// *RemoteError; a stream cut short is an error, never io.EOF.
+	Stream(addr string, msg Message, timeout time.Duration) (io.ReadCloser, error)
 	// Listen passes each message sent to addr to handle, on a goroutine of
 	// its own, until the Listener is closed. A document that does not
 	// decode is logged and answered with an Error, never passed on.
@@ -27,7 +36,8 @@ type Transport interface {
 
 // Handler handles one message that arrived from the address from; reply
 // answers on the message's own connection, for extensions whose sender
-// waits for an answer. A reply to a sender that did not wait (a reference
+// waits for an answer: with one message, or with a Streamer for a sender
+// that called Stream. A reply to a sender that did not wait (a reference
 // peer closes at once) fails, and that is not worth more than a debug line.
 type Handler func(from string, msg Message, reply func(Message) error)
 

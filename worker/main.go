@@ -33,6 +33,8 @@ func main() {
 	pflag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to send a heartbeat")
 	pflag.DurationVar(&cfg.RegisterTimeout, "register-timeout", cfg.RegisterTimeout, "how long to keep trying to register, or to deliver a status")
 	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
+	pflag.StringVar(&cfg.LocalDir, "local-dir", "", "the worker's own directory, for the runs it keeps for the shuffle; wiped when the worker starts, so it must be missing, empty or a worker's (default: mapreduce-worker-PORT in the temporary directory)")
+	pflag.BoolVar(&cfg.KeepIntermediates, "keep-intermediates", false, "keep a job's runs in --local-dir after the job ends")
 	pflag.Var((*bytesize.Size)(&cfg.SortMemory), "sort-memory", "how much of its lines a sort task holds in memory before spilling sorted runs to disk (bytes, or 256MiB, 1GiB...)")
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.IntVar(&cfg.DropTasks, "drop-tasks", 0, "for tests: drop the first N task messages, as a network that loses them would")

@@ -90,6 +90,21 @@ func Within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
+// RealPath is p, absolute and clean, with the links of its longest
+// existing prefix resolved.
+func RealPath(p string) string {
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(resolved, rest)
+		}
+		if dir == filepath.Dir(dir) {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
+}
+
 // CheckDirectories reports an output directory that is the input directory
 // or lies inside it: the outputs, named input_0 …, would overwrite inputs
 // of those names, and a later job over the input would read them. spec's

@@ -14,9 +14,17 @@
 //
 // VAR/job-N is removed when job N ends, unless the master keeps
 // intermediates; VAR/logs/job-N when later jobs' logs push it out.
+//
+// A worker keeps the runs of the shuffle in its own local directory:
+//
+//	LOCAL/job-N/RUN                          run RUN of job N (LocalRun)
+//
+// LOCAL/job-N is removed when the worker hears that job N ended, unless
+// the worker keeps intermediates.
 package layout
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -116,4 +124,27 @@ func ParseTaskLog(name string) (task string, attempt int, ok bool) {
 		return "", 0, false
 	}
 	return rest[:i], attempt, true
+}
+
+// LocalJob is job id's directory in a worker's local directory.
+func LocalJob(localDir string, id int) string {
+	return filepath.Join(localDir, fmt.Sprintf("job-%d", id))
+}
+
+// LocalRun is the file of run of job id in a worker's local directory. A
+// run's name comes from another peer, so it must be a plain name that
+// stays inside the job's directory: no '/', not empty, not starting with
+// '.' (which also refuses "." and "..", and the atomic files' temporaries).
+func LocalRun(localDir string, id int, run string) (string, error) {
+	switch {
+	case id < 0:
+		return "", fmt.Errorf("job %d: a job id is not negative", id)
+	case run == "":
+		return "", errors.New("run name is empty")
+	case strings.ContainsAny(run, "/\x00"):
+		return "", fmt.Errorf("run name %q holds '/' or NUL: it must be a plain name", run)
+	case strings.HasPrefix(run, "."):
+		return "", fmt.Errorf("run name %q starts with '.': it must be a plain name", run)
+	}
+	return filepath.Join(LocalJob(localDir, id), run), nil
 }

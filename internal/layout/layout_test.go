@@ -67,3 +67,18 @@ func TestParseTaskName(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalRun(t *testing.T) {
+	got, err := LocalRun("/l", 3, "map-0")
+	if err != nil || got != "/l/job-3/map-0" {
+		t.Errorf("LocalRun = %q, %v; want /l/job-3/map-0", got, err)
+	}
+	for _, run := range []string{"", ".", "..", ".hidden", ".map-0.tmp-1", "a/b", "../x", "/abs", "a\x00b"} {
+		if got, err := LocalRun("/l", 3, run); err == nil {
+			t.Errorf("LocalRun(%q) = %q, want refused", run, got)
+		}
+	}
+	if _, err := LocalRun("/l", -1, "map-0"); err == nil {
+		t.Error("LocalRun of job -1: not refused")
+	}
+}

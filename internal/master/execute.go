@@ -136,12 +136,12 @@ func scanInput(dir string, executables []string, outputDir, varDir string) ([]sp
 // missing directory is fine: it is made when the job starts.
 func checkOutputDir(input, output, varDir string) error {
 	given := protocol.NewMasterJob{InputDirectory: input, OutputDirectory: output}
-	resolved := protocol.NewMasterJob{InputDirectory: realPath(input), OutputDirectory: realPath(output)}
+	resolved := protocol.NewMasterJob{InputDirectory: jobspec.RealPath(input), OutputDirectory: jobspec.RealPath(output)}
 	for _, spec := range []protocol.NewMasterJob{given, resolved} {
 		if err := jobspec.CheckDirectories(spec); err != nil {
 			return err
 		}
-		if jobspec.Within(spec.OutputDirectory, varDir) || jobspec.Within(spec.OutputDirectory, realPath(varDir)) {
+		if jobspec.Within(spec.OutputDirectory, varDir) || jobspec.Within(spec.OutputDirectory, jobspec.RealPath(varDir)) {
 			return fmt.Errorf("output_directory %s is inside the master's var directory %s, whose files are removed", output, varDir)
 		}
 	}
@@ -171,21 +171,6 @@ func checkOutputDir(input, output, varDir string) error {
 			output, strings.Join(names, ", "))
 	}
 	return nil
-}
-
-// realPath is p, absolute and clean, with the links of its longest
-// existing prefix resolved.
-func realPath(p string) string {
-	rest := ""
-	for dir := p; ; dir = filepath.Dir(dir) {
-		if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(resolved, rest)
-		}
-		if dir == filepath.Dir(dir) {
-			return p
-		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-	}
 }
 
 func checkExecutable(exe string) error {

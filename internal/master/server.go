@@ -10,20 +10,18 @@ package master
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"mapreduce/internal/jobspec"
 	"mapreduce/internal/netaddr"
 	"mapreduce/internal/scheduler"
+	"mapreduce/internal/vardir"
 	"mapreduce/protocol"
 )
 
@@ -88,7 +86,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	// master started by mistake must not wipe the running one's files.
 	err = s.listen()
 	if err == nil {
-		err = prepareVar(varDir, workDir)
+		err = vardir.Prepare(varDir, workDir, vardir.Master)
 	}
 	if err == nil && cfg.HTTPAddr != "" {
 		err = s.startHTTP(cfg.HTTPAddr)
@@ -125,48 +123,6 @@ func (s *Server) closeListeners() {
 	for _, ln := range s.listeners {
 		ln.Close()
 	}
-}
-
-// varMarker is the file that marks a var directory a master made, and so
-// may wipe.
-const varMarker = ".mapreduce-var"
-
-// prepareVar readies the var directory. A master wipes only a directory
-// that is its own: one that holds varMarker is emptied; a missing one is
-// made and marked, and so is an empty one. Any other is refused, and so is
-// one that holds the master's working directory (`--var .`), marker or
-// not.
-func prepareVar(dir, workDir string) error {
-	if jobspec.Within(workDir, dir) || jobspec.Within(realPath(workDir), realPath(dir)) {
-		return fmt.Errorf("--var %s holds the master's working directory %s, which the master would wipe: give it a directory of its own, such as ./var", dir, workDir)
-	}
-	entries, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create var directory: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("var directory: %w", err)
-	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == varMarker && e.Type().IsRegular() }):
-		for _, e := range entries {
-			if e.Name() == varMarker {
-				continue
-			}
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("wipe var directory: %w", err)
-			}
-		}
-		return nil
-	case len(entries) > 0:
-		return fmt.Errorf("--var %s is not empty and was not made by a master (it holds no %s file): the master will not wipe it; remove it or choose another directory",
-			dir, varMarker)
-	}
-	marker := "This directory was made by the MapReduce master, which wipes it when it starts.\n"
-	if err := os.WriteFile(filepath.Join(dir, varMarker), []byte(marker), 0o644); err != nil {
-		return fmt.Errorf("mark var directory: %w", err)
-	}
-	return nil
 }
 
 // Wait blocks until the master has shut down and the directories of ended

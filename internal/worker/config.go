@@ -47,6 +47,15 @@ type Config struct {
 	// in memory before it spills sorted runs to disk. Sorts run one at a
 	// time, so this bounds the worker, not each sort.
 	SortMemory int64
+	// LocalDir is the worker's own directory, where it keeps the runs of
+	// the shuffle (layout.LocalRun). It is wiped when the worker starts,
+	// and refused unless it is missing, empty or marked as a worker's
+	// (vardir). Empty means mapreduce-worker-PORT in the system's
+	// temporary directory, PORT being the port listened on.
+	LocalDir string
+	// KeepIntermediates keeps a job's runs after the job ends, for
+	// debugging.
+	KeepIntermediates bool
 	// Transport carries messages; nil means TCP, authenticated with Secret
 	// if it is set.
 	Transport protocol.Transport

@@ -41,12 +41,16 @@ type Worker struct {
 	slots chan struct{}
 	// sorting holds one sort at a time, so that SortMemory bounds the
 	// worker, not each of its sorts.
-	sorting  chan struct{}
+	sorting chan struct{}
+	// fetches holds one token per fetch_run being served.
+	fetches  chan struct{}
 	ctx      context.Context
 	stop     context.CancelFunc
 	stopOnce sync.Once
 
 	mu sync.Mutex
+	// local is the local directory, once it is ready (Config.LocalDir).
+	local string
 	// held are the tasks the worker holds, by their cleaned output name.
 	held map[string]*running
 	// tasks counts the task goroutines, which Wait waits for: each kills
@@ -87,6 +91,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		acked:     make(chan struct{}),
 		slots:     make(chan struct{}, cfg.Parallel),
 		sorting:   make(chan struct{}, 1),
+		fetches:   make(chan struct{}, maxFetches),
 		held:      make(map[string]*running),
 	}
 	if w.transport == nil {
@@ -113,8 +118,15 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	if stopped {
 		ln.Close()
 	}
+	// The local directory is wiped only once the port is ours: a second
+	// worker started by mistake on the same port must not wipe the running
+	// one's runs.
+	if err := w.prepareLocalDir(); err != nil {
+		w.Stop()
+		return nil, err
+	}
 	w.log.Info().Str("addr", ln.Addr()).Str("advertise", w.cfg.AdvertiseHost).Str("master", w.masterAddr()).
-		Bool("authenticated", cfg.Secret != nil).Msg("worker listening")
+		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).Msg("worker listening")
 	if err := w.register(); err != nil {
 		if w.ctx.Err() != nil {
 			return w, nil // shut down before the ack: a clean stop
@@ -244,7 +256,7 @@ func (w *Worker) heartbeat() {
 	}
 }
 
-func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Message) error) {
+func (w *Worker) handle(from string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.RegisterAck:
 		// Each ack says what the master takes now: it may have been
@@ -268,6 +280,10 @@ func (w *Worker) handle(from string, msg protocol.Message, _ func(protocol.Messa
 		if w.cancelTask(m) {
 			w.log.Info().Str("task", m.Output).Msg("task cancelled by the master")
 		}
+	case protocol.FetchRun:
+		w.serveFetch(from, m, reply)
+	case protocol.JobEnded:
+		w.jobEnded(m.JobID)
 	case protocol.Shutdown:
 		w.log.Info().Str("from", from).Msg("shutdown")
 		w.Stop()

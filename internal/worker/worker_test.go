@@ -152,6 +152,7 @@ func (m *fakeMaster) config() worker.Config {
 	cfg.HeartbeatInterval = 10 * time.Millisecond
 	cfg.RegisterTimeout = 5 * time.Second
 	cfg.Parallel = 2
+	cfg.LocalDir = filepath.Join(m.t.TempDir(), "local")
 	return cfg
 }
 

@@ -1,0 +1,70 @@
+// Package vardir readies a directory that a process wipes when it starts:
+// the master's --var, a worker's --local-dir. It wipes only a directory it
+// marked as its own kind's, so that a mistyped flag never wipes someone's
+// files, and the two kinds have markers of their own, so that a worker
+// never wipes a master's var nor a master a worker's directory.
+package vardir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"mapreduce/internal/jobspec"
+)
+
+// Owner is the kind of process a directory is for.
+type Owner struct {
+	Name   string // "master"
+	Flag   string // the flag that names the directory: "--var"
+	Dir    string // what the directory is called in errors: "var directory"
+	Marker string // the file that marks the directory as the owner's
+}
+
+// The two owners.
+var (
+	Master = Owner{Name: "master", Flag: "--var", Dir: "var directory", Marker: ".mapreduce-var"}
+	Worker = Owner{Name: "worker", Flag: "--local-dir", Dir: "local directory", Marker: ".mapreduce-worker-local"}
+)
+
+// Prepare readies dir for owner, which wipes it. Only a directory that is
+// the owner's is wiped: one that holds owner.Marker is emptied; a missing
+// one is made and marked, and so is an empty one. Any other is refused,
+// and so is one that holds workDir, the process's working directory
+// (`--var .`), marker or not.
+func Prepare(dir, workDir string, owner Owner) error {
+	if jobspec.Within(workDir, dir) || jobspec.Within(jobspec.RealPath(workDir), jobspec.RealPath(dir)) {
+		return fmt.Errorf("%s %s holds the %s's working directory %s, which the %s would wipe: give it a directory of its own, such as ./var",
+			owner.Flag, dir, owner.Name, workDir, owner.Name)
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", owner.Dir, err)
+		}
+	case err != nil:
+		return fmt.Errorf("%s: %w", owner.Dir, err)
+	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() == owner.Marker && e.Type().IsRegular() }):
+		for _, e := range entries {
+			if e.Name() == owner.Marker {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("wipe %s: %w", owner.Dir, err)
+			}
+		}
+		return nil
+	case len(entries) > 0:
+		return fmt.Errorf("%s %s is not empty and was not made by a %s (it holds no %s file): the %s will not wipe it; remove it or choose another directory",
+			owner.Flag, dir, owner.Name, owner.Marker, owner.Name)
+	}
+	marker := fmt.Sprintf("This directory was made by the MapReduce %s, which wipes it when it starts.\n", owner.Name)
+	if err := os.WriteFile(filepath.Join(dir, owner.Marker), []byte(marker), 0o644); err != nil {
+		return fmt.Errorf("mark %s: %w", owner.Dir, err)
+	}
+	return nil
+}

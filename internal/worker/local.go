@@ -1,0 +1,62 @@
+package worker
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"mapreduce/internal/layout"
+	"mapreduce/internal/vardir"
+)
+
+// prepareLocalDir settles the worker's local directory, by default one of
+// its own named after its port (which no master's --var is, since it is
+// marked as a worker's), and readies it: made, or wiped if a worker made
+// it, or refused.
+func (w *Worker) prepareLocalDir() error {
+	dir := w.cfg.LocalDir
+	if dir == "" {
+		_, port, _ := net.SplitHostPort(w.ln.Addr()) // the port chosen when it was 0
+		dir = filepath.Join(os.TempDir(), "mapreduce-worker-"+port)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("local directory: %w", err)
+	}
+	workDir, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("working directory: %w", err)
+	}
+	if err := vardir.Prepare(dir, workDir, vardir.Worker); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.local = dir
+	w.mu.Unlock()
+	return nil
+}
+
+// localDir is the worker's local directory, or "" until it is ready: the
+// worker listens before it has one.
+func (w *Worker) localDir() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.local
+}
+
+// jobEnded removes the runs the worker keeps for job id, unless it keeps
+// intermediates. A fetch still reading a run reads on: the file goes once
+// it is closed.
+func (w *Worker) jobEnded(id int) {
+	local := w.localDir()
+	if w.cfg.KeepIntermediates || id < 0 || local == "" {
+		return
+	}
+	dir := layout.LocalJob(local, id)
+	if err := os.RemoveAll(dir); err != nil {
+		w.log.Warn().Err(err).Int("job", id).Msg("remove the job's runs")
+		return
+	}
+	w.log.Debug().Int("job", id).Msg("job ended: its runs are removed")
+}
