@@ -242,6 +242,7 @@ func (c *cluster) startWorkerWith(flags []string, env ...string) *proc {
 	c.t.Helper()
 	args := append([]string{
 		"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug",
+		"--local-dir", filepath.Join(c.t.TempDir(), "local"),
 	}, flags...)
 	args = append(args, strconv.Itoa(c.port), strconv.Itoa(freePort(c.t)))
 	p := c.startEnv("worker", filepath.Join(binDir, "worker"), env, args...)

@@ -235,8 +235,9 @@ func moveOutputs(files []string, dest, temp string) (err error) {
 }
 
 // commitOutputs is the second step: it renames each of names from temp
-// into dest, where none may exist yet, removes temp, now empty, and writes
-// the success marker last. Every rename is within dest's file system, and
+// into dest, where none may exist yet, removes temp and what is left in it
+// (what attempts killed mid-write left there), and writes the success
+// marker last. Every rename is within dest's file system, and
 // atomic. If a step fails it removes what it put into dest, which is left
 // as it was found; temp and the outputs still in it stay for the caller to
 // discard.
@@ -268,7 +269,7 @@ func commitOutputs(temp, dest string, names []string) (err error) {
 		}
 		placed = append(placed, to)
 	}
-	if err := os.Remove(temp); err != nil {
+	if err := os.RemoveAll(temp); err != nil {
 		return err
 	}
 	marker := filepath.Join(dest, layout.SuccessMarker)

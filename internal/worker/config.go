@@ -56,6 +56,11 @@ type Config struct {
 	// KeepIntermediates keeps a job's runs after the job ends, for
 	// debugging.
 	KeepIntermediates bool
+	// Shuffle announces protocol.CapShuffle: map outputs stay in LocalDir
+	// and reducers fetch them from the workers that made them. Off by
+	// default while the rest of the test suite still assumes the
+	// reference path.
+	Shuffle bool
 	// Transport carries messages; nil means TCP, authenticated with Secret
 	// if it is set.
 	Transport protocol.Transport

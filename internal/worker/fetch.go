@@ -1,13 +1,10 @@
 package worker
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"mapreduce/internal/group"
@@ -35,8 +32,12 @@ var fetchSlotWait = 5 * time.Second
 const fetchTimeout = 30 * time.Second
 
 // openRange opens the lines of a sorted run whose key is at least lo and
-// below hi (a nil bound is open), each ending in a newline.
-var openRange = scanRange
+// below hi (a nil bound is open): the part of the file that holds them,
+// found by binary search. A variable, for tests.
+var openRange = func(path string, lo, hi []byte) (io.ReadCloser, error) {
+	rc, _, err := group.OpenRange(path, lo, hi)
+	return rc, err
+}
 
 // serveFetch answers a fetch_run with the lines of the run, streamed, or
 // an Error naming the run and the job.
@@ -105,80 +106,3 @@ func (w *Worker) openPiece(job int, p protocol.Piece, lo, hi []byte) (io.ReadClo
 	}
 	return r, nil
 }
-
-// scanRange is openRange by reading the run from its start: a line at a
-// time, passing on those in range and stopping at the first at or past hi
-// (the run is sorted).
-func scanRange(path string, lo, hi []byte) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return &rangeScan{f: f, r: bufio.NewReaderSize(f, 64<<10), lo: lo, hi: hi}, nil
-}
-
-type rangeScan struct {
-	f      *os.File
-	r      *bufio.Reader
-	lo, hi []byte
-	// line is the line being passed on, with its newline, from off.
-	line []byte
-	off  int
-	err  error
-}
-
-func (s *rangeScan) Read(p []byte) (int, error) {
-	for s.off == len(s.line) {
-		if s.err != nil {
-			return 0, s.err
-		}
-		s.err = s.next()
-	}
-	n := copy(p, s.line[s.off:])
-	s.off += n
-	return n, nil
-}
-
-// next reads the next line in range into line; io.EOF past the range.
-func (s *rangeScan) next() error {
-	for {
-		line, err := readLine(s.r, s.line[:0])
-		s.line, s.off = line[:0], 0
-		if errors.Is(err, io.EOF) {
-			return io.EOF
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", s.f.Name(), err)
-		}
-		key := group.Key(line)
-		if s.hi != nil && bytes.Compare(key, s.hi) >= 0 {
-			return io.EOF
-		}
-		if s.lo == nil || bytes.Compare(key, s.lo) >= 0 {
-			s.line = append(line, '\n')
-			return nil
-		}
-	}
-}
-
-// readLine reads the next line into buf, without its newline; the last
-// line need not end in one. It returns io.EOF only when no line is left.
-// Lines are taken whole, however long: a run is the worker's own file.
-func readLine(r *bufio.Reader, buf []byte) ([]byte, error) {
-	for {
-		chunk, err := r.ReadSlice('\n')
-		buf = append(buf, chunk...)
-		switch {
-		case err == nil:
-			return buf[:len(buf)-1], nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF) && len(buf) > 0:
-			return buf, nil
-		default:
-			return buf, err
-		}
-	}
-}
-
-func (s *rangeScan) Close() error { return s.f.Close() }

@@ -211,6 +211,9 @@ func (w *Worker) register() error {
 func (w *Worker) registration() protocol.Register {
 	msg := protocol.Register{WorkerHost: w.cfg.AdvertiseHost, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
 		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}, WorkerID: w.cfg.ID}
+	if w.cfg.Shuffle {
+		msg.Capabilities = append(msg.Capabilities, protocol.CapShuffle)
+	}
 	if w.cfg.Port == 0 {
 		// The port was chosen when listening.
 		_, port, _ := net.SplitHostPort(w.ln.Addr())
@@ -300,8 +303,15 @@ func (w *Worker) start(msg protocol.Message) {
 		if runs := programRuns(m); len(runs) > 0 {
 			output = runs[0].status
 		}
+		run := w.runProgramTask
+		if m.MapOutput != nil || m.ReduceInput != nil {
+			run = w.runShuffleTask
+			if m.ReduceInput != nil {
+				output = m.ReduceInput.OutputFile
+			}
+		}
 		if r := w.hold(output, m.Task, false); r != nil {
-			go w.runProgramTask(m, r)
+			go run(m, r)
 		}
 	case protocol.NewSortJob:
 		if r := w.hold(m.OutputFile, m.Task, true); r != nil {

@@ -1,0 +1,295 @@
+package worker
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mapreduce/internal/group"
+	"mapreduce/internal/layout"
+	"mapreduce/protocol"
+)
+
+// The worker's side of the shuffle (protocol.CapShuffle): a map task keeps
+// its output in the worker's local directory as a sorted run and reports
+// its samples; a reduce task merges its key range of every run, fetched
+// from the workers that hold them (fetch.go), into the reducer's stdin.
+
+// mergeFanIn bounds the runs a reduce task reads at once: more are merged
+// into local files first, so memory and connections stay bounded however
+// many map tasks the job has.
+const mergeFanIn = 32
+
+// runShuffleTask runs a new_worker_job with map_output or reduce_input.
+func (w *Worker) runShuffleTask(job protocol.NewWorkerJob, r *running) {
+	defer w.release(r)
+	start := time.Now()
+	log := w.log.With().Str("executable", job.Executable).Logger()
+	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: job.Task}
+	var counts ioCounts
+	var err error
+	switch {
+	case job.Task == nil:
+		err = errors.New("a task of the shuffle came without its identity")
+	case job.MapOutput != nil && job.Split != nil:
+		status.OutputFiles = append(status.OutputFiles, job.Split.OutputFile)
+		status.Run, counts, err = w.mapToRun(job, r)
+	case job.ReduceInput != nil:
+		status.OutputFiles = append(status.OutputFiles, job.ReduceInput.OutputFile)
+		counts, err = w.reduceRuns(job, r)
+	default:
+		err = errors.New("a map task of the shuffle came without its split")
+	}
+	status.Report = r.stderr.result()
+	if err != nil {
+		status.Status = protocol.StatusFailed
+		status.Failure = shuffleFailure(err, job)
+	} else {
+		counts.addTo(status.Counters, job.Task.Stage)
+	}
+	if r.ctx.Err() != nil {
+		log.Info().Msg("task cancelled")
+		w.reportKilled(r, status.Report)
+		return
+	}
+	if err != nil {
+		log.Warn().Str("error", status.Error).Msg("task failed")
+	} else {
+		log.Info().Stringer("took", time.Since(start)).Msg("task finished")
+	}
+	w.report(status)
+}
+
+// mapToRun runs the mapper over its split, then sorts its output (through
+// the combiner, if any) into the task's run in the local directory.
+func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunInfo, ioCounts, error) {
+	out := job.MapOutput
+	run, err := layout.LocalRun(w.localDir(), job.Task.JobID, out.Run)
+	if err != nil {
+		return nil, ioCounts{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(run), 0o755); err != nil {
+		return nil, ioCounts{}, fmt.Errorf("local directory: %w", err)
+	}
+	// Temporaries beside the run, named so that no run can be named so.
+	mapped, combined := filepath.Join(filepath.Dir(run), ".map-"+out.Run), filepath.Join(filepath.Dir(run), ".combine-"+out.Run)
+	defer os.Remove(mapped)
+	defer os.Remove(combined)
+	in := programInput{ranges: job.Split.Ranges}
+	counts, err := w.runExecutable(r, job.Executable, in, mapped, programEnv(job.Task, in))
+	if err != nil {
+		return nil, ioCounts{}, err
+	}
+	sortInput := mapped
+	if out.Combiner != "" {
+		if err := w.sortLocal(r, func() error { return group.SortFiles([]string{mapped}, mapped, w.cfg.SortMemory) }); err != nil {
+			return nil, ioCounts{}, fmt.Errorf("sort map output: %w", err)
+		}
+		in := programInput{file: mapped}
+		if _, err := w.runExecutable(r, out.Combiner, in, combined, programEnv(job.Task, in)); err != nil {
+			return nil, ioCounts{}, err
+		}
+		sortInput = combined
+	}
+	var sorted group.Run
+	err = w.sortLocal(r, func() error {
+		var err error
+		sorted, err = group.SortRun([]string{sortInput}, run, w.cfg.SortMemory, max(out.Samples, 1))
+		return err
+	})
+	if err != nil {
+		return nil, ioCounts{}, fmt.Errorf("sort map output into run %s: %w", out.Run, err)
+	}
+	info := &protocol.RunInfo{Run: out.Run, Size: sorted.Size}
+	for _, s := range sorted.Samples {
+		info.Samples = append(info.Samples, protocol.Sample{Key: s.Key, Bytes: s.Bytes})
+	}
+	return info, counts, nil
+}
+
+// sortLocal runs sort as the worker's one sort at a time (Config.SortMemory
+// bounds the worker), showing progress meanwhile, or gives up when the task
+// is cancelled.
+func (w *Worker) sortLocal(r *running, sort func() error) error {
+	r.waitingForSlot(true) // our own code, which cannot stall without failing
+	defer r.waitingForSlot(false)
+	select {
+	case w.sorting <- struct{}{}:
+		defer func() { <-w.sorting }()
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+	return sort()
+}
+
+// reduceRuns runs the reducer over the merge of its key range of every
+// run, into the reduce input's output file. Pieces held by other workers
+// are fetched into local files first, as Hadoop's reducers copy map
+// outputs before they merge: a merge reads each input at the pace of its
+// keys, and a holder must not be kept waiting by it.
+func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, error) {
+	red := job.ReduceInput
+	tmpDir := layout.LocalJob(w.localDir(), job.Task.JobID)
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return ioCounts{}, fmt.Errorf("local directory: %w", err)
+	}
+	fetched, err := w.fetchPieces(r, job.Task, red, tmpDir)
+	defer func() {
+		for _, f := range fetched {
+			if f != "" {
+				os.Remove(f)
+			}
+		}
+	}()
+	if err != nil {
+		return ioCounts{}, err
+	}
+	in := programInput{merge: func() io.ReadCloser {
+		pr, pw := io.Pipe()
+		go func() {
+			bw := bufio.NewWriterSize(pw, 64<<10)
+			err := group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
+				if fetched[i] != "" {
+					return os.Open(fetched[i])
+				}
+				return w.openPiece(job.Task.JobID, red.Pieces[i], red.Lo, red.Hi)
+			}, func(line []byte) error {
+				bw.Write(line)
+				return bw.WriteByte('\n')
+			}, mergeFanIn, tmpDir)
+			if err == nil {
+				err = bw.Flush()
+			}
+			pw.CloseWithError(err)
+		}()
+		return pr
+	}, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
+	return w.runExecutable(r, job.Executable, in, red.OutputFile, programEnv(job.Task, in))
+}
+
+// fetchPieces copies the pieces other workers hold into files in dir, a
+// few at a time, each tried fetchTries times; fetched[i] is piece i's
+// file, "" for a piece this worker holds. A piece that cannot be fetched
+// is a *group.StreamError with its index.
+func (w *Worker) fetchPieces(r *running, id *protocol.TaskIdentity, red *protocol.ReduceInput, dir string) (fetched []string, err error) {
+	fetched = make([]string, len(red.Pieces))
+	var mu sync.Mutex
+	var first error
+	sem := make(chan struct{}, parallelFetches)
+	var wg sync.WaitGroup
+	for i, p := range red.Pieces {
+		if p.HolderID != "" && p.HolderID == w.cfg.ID {
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf(".fetch-%s-%d-%d-%d", id.Stage, id.Index, id.Attempt, i))
+		fetched[i] = path
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-r.ctx.Done():
+				return
+			}
+			var err error
+			for try := range fetchTries {
+				if err = w.fetchPiece(id.JobID, p, red.Lo, red.Hi, path); err == nil || r.ctx.Err() != nil {
+					break
+				}
+				select {
+				case <-time.After(time.Duration(try+1) * 200 * time.Millisecond):
+				case <-r.ctx.Done():
+				}
+			}
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = &group.StreamError{Index: i, Err: err}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && r.ctx.Err() != nil {
+		first = r.ctx.Err()
+	}
+	return fetched, first
+}
+
+// How many pieces a reduce task fetches at once, and how often it tries
+// one before it reports the piece lost.
+const (
+	parallelFetches = 4
+	fetchTries      = 3
+)
+
+// fetchPiece copies piece p's lines in [lo, hi) into path.
+func (w *Worker) fetchPiece(job int, p protocol.Piece, lo, hi []byte, path string) error {
+	rc, err := w.openPiece(job, p, lo, hi)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("local copy of run %s: %w", p.Run, err)
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return fmt.Errorf("fetch run %s from %s: %w", p.Run, p.Holder, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("local copy of run %s: %w", p.Run, err)
+	}
+	return nil
+}
+
+// shuffleFailure describes err, a shuffle task's failure. A piece that
+// could not be fetched makes it retriable: its map task can be run again.
+func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
+	f := protocol.Failure{Error: err.Error()}
+	var se *group.StreamError
+	if job.ReduceInput != nil && errors.As(err, &se) && se.Index >= 0 && se.Index < len(job.ReduceInput.Pieces) {
+		var unsorted *group.UnsortedError
+		if !errors.As(err, &unsorted) {
+			f.Retry = true
+			f.LostPieces = []protocol.Piece{job.ReduceInput.Pieces[se.Index]}
+		}
+	}
+	return f
+}
+
+// mergeReader is a reduce task's merged input as its program reads it:
+// how far it has read, for progress (read by the heartbeat), and why the
+// merge stopped, if it failed.
+type mergeReader struct {
+	rc   io.ReadCloser
+	read atomic.Int64
+	mu   sync.Mutex
+	fail error
+}
+
+func (m *mergeReader) Read(p []byte) (int, error) {
+	n, err := m.rc.Read(p)
+	m.read.Add(int64(n))
+	if err != nil && err != io.EOF {
+		m.mu.Lock()
+		m.fail = err
+		m.mu.Unlock()
+	}
+	return n, err
+}
+
+func (m *mergeReader) err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.fail
+}
