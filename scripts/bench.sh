@@ -14,7 +14,8 @@
 # Environment: BENCH_DIR (/tmp/mapreduce-bench) scratch directory;
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
-# unset); FILES (64) and SEED (1) for the input.
+# unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
+# workers (--shuffle).
 #
 # The input goes to $BENCH_DIR/input-SIZE and is reused while the generator
 # and its flags are unchanged (see input-SIZE.stamp). Everything else of a
@@ -181,7 +182,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 for port in $worker_ports; do
-  "$repo/bin/worker" --log-format json "$master_port" "$port" 2>"worker-$port.log" &
+  "$repo/bin/worker" --log-format json ${WORKER_FLAGS:-} "$master_port" "$port" 2>"worker-$port.log" &
   worker_pids+=($!)
 done
 for _ in $(seq 100); do
