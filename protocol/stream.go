@@ -187,16 +187,9 @@ func openStream(conn net.Conn, addr string, auth *Auth, nonce string, idle time.
 	if err != nil {
 		return nil, fmt.Errorf("answer from %s: %w", addr, err)
 	}
-	if auth != nil {
-		body, _, err := auth.Open(purposeReply(nonce), answer)
-		if err != nil {
-			return nil, unauthenticatedAnswer(addr, answer, err)
-		}
-		answer = body
-	}
-	msg, err := Decode(answer)
+	msg, err := decodeAnswer(addr, answer, auth, nonce)
 	if err != nil {
-		return nil, fmt.Errorf("answer from %s: %w", addr, err)
+		return nil, err
 	}
 	if e, ok := msg.(Error); ok {
 		return nil, &RemoteError{Addr: addr, Err: e.Error}

@@ -138,8 +138,14 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 	if err != nil {
 		return nil, fmt.Errorf("answer from %s: %w", addr, err)
 	}
-	if t.Auth != nil {
-		body, _, err := t.Auth.Open(purposeReply(nonce), answer)
+	return decodeAnswer(addr, answer, t.Auth, nonce)
+}
+
+// decodeAnswer decodes the answer from addr to the request sealed with
+// nonce: with a, only an answer sealed for that request is taken.
+func decodeAnswer(addr string, answer []byte, a *Auth, nonce string) (Message, error) {
+	if a != nil {
+		body, _, err := a.Open(purposeReply(nonce), answer)
 		if err != nil {
 			return nil, unauthenticatedAnswer(addr, answer, err)
 		}

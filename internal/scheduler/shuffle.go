@@ -4,7 +4,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"mapreduce/internal/layout"
 	"mapreduce/internal/partition"
@@ -149,7 +148,7 @@ func (t *task) keepRun(w *worker, run *protocol.RunInfo) {
 // loseRuns makes again the finished map tasks of the current job whose
 // runs w holds, while a reduce task may still fetch them: w died, or could
 // not serve a fetch.
-func (s *Scheduler) loseRuns(now time.Time, w *worker, why string) {
+func (s *Scheduler) loseRuns(w *worker, why string) {
 	j := s.current
 	if j == nil || !j.shuffle {
 		return
@@ -168,7 +167,7 @@ func (s *Scheduler) loseRuns(now time.Time, w *worker, why string) {
 // fetchFailed handles a reduce task's report that it could not fetch
 // pieces: the runs of their holders count as lost, unless a run was made
 // again elsewhere since the reduce task was sent.
-func (s *Scheduler) fetchFailed(now time.Time, t *task, lost []protocol.Piece) {
+func (s *Scheduler) fetchFailed(t *task, lost []protocol.Piece) {
 	maps := t.job.stage(stageMap).tasks
 	for _, p := range lost {
 		stage, i, ok := layout.ParseTaskName(p.Run)
@@ -180,7 +179,7 @@ func (s *Scheduler) fetchFailed(now time.Time, t *task, lost []protocol.Piece) {
 				t.job.unservable = make(map[*worker]bool)
 			}
 			t.job.unservable[m.holder] = true
-			s.loseRuns(now, m.holder, "a reducer could not fetch "+p.Run)
+			s.loseRuns(m.holder, "a reducer could not fetch "+p.Run)
 		}
 	}
 }

@@ -353,10 +353,10 @@ func (s *Scheduler) addReduceTasks(j *job, n int) {
 // commit directory, inside its output directory.
 // In a job that runs the shuffle, the reducers wrote there already.
 func (s *Scheduler) beginCommit(j *job, st *stage) []Action {
-	files := outputsOf(j.stage(stageReduce).tasks)
 	if j.shuffle {
 		return s.commit(j, st)
 	}
+	files := outputsOf(j.stage(stageReduce).tasks)
 	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory, Temp: j.commitDir()}}
 }
 

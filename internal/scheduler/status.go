@@ -81,7 +81,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		}
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
 			Msg("reduce task could not fetch runs; they are made again, then it runs again")
-		s.fetchFailed(now, t, msg.LostPieces)
+		s.fetchFailed(t, msg.LostPieces)
 	case msg.Retry && t.retries < maxRetries:
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)

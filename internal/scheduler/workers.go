@@ -221,7 +221,7 @@ func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 	w.dead = true
 	s.beats.Forget(w.key)
 	s.release(now, w, OutcomeWorkerDead)
-	s.loseRuns(now, w, why)
+	s.loseRuns(w, why)
 	return CloseOutbox{Incarnation: w.incarnation}
 }
 

@@ -53,17 +53,7 @@ func (w *Worker) runShuffleTask(job protocol.NewWorkerJob, r *running) {
 	} else {
 		counts.addTo(status.Counters, job.Task.Stage)
 	}
-	if r.ctx.Err() != nil {
-		log.Info().Msg("task cancelled")
-		w.reportKilled(r, status.Report)
-		return
-	}
-	if err != nil {
-		log.Warn().Str("error", status.Error).Msg("task failed")
-	} else {
-		log.Info().Stringer("took", time.Since(start)).Msg("task finished")
-	}
-	w.report(status)
+	w.endTask(r, status, log, start)
 }
 
 // mapToRun runs the mapper over its split, then sorts its output (through

@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"github.com/rs/zerolog"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,6 +53,12 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	if job.Task != nil && status.Status == protocol.StatusFinished {
 		total.addTo(status.Counters, job.Task.Stage)
 	}
+	w.endTask(r, status, log, start)
+}
+
+// endTask reports a program task's end: its status, or, for a task that
+// was cancelled, only the log of one that cancel_task killed.
+func (w *Worker) endTask(r *running, status protocol.Status, log zerolog.Logger, start time.Time) {
 	if r.ctx.Err() != nil {
 		log.Info().Msg("task cancelled")
 		w.reportKilled(r, status.Report)
