@@ -1,8 +1,6 @@
 package worker
 
 import (
-	"github.com/rs/zerolog"
-
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/group"
