@@ -182,7 +182,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 for port in $worker_ports; do
-  "$repo/bin/worker" --log-format json ${WORKER_FLAGS:-} "$master_port" "$port" 2>"worker-$port.log" &
+  # --keep-intermediates: with --shuffle, the group baseline below reads
+  # the runs the map tasks kept.
+  "$repo/bin/worker" --log-format json --local-dir "$run/local-$port" --keep-intermediates ${WORKER_FLAGS:-} \
+    "$master_port" "$port" 2>"worker-$port.log" &
   worker_pids+=($!)
 done
 for _ in $(seq 100); do
@@ -270,14 +273,19 @@ for t in job["tasks"]:
             last = max(last, seconds(a["end"]))
         span[t["phase"]] = (first, last)
 reduce_start = span["reduce"][0]
+# A job that ran the shuffle between workers has no sort phase: its map
+# tasks sort, its reduce tasks merge, and the master only chooses the
+# reducers' key ranges between the two ("partition").
+grouping = [end for n, (_, end) in span.items() if n not in ("map", "reduce")]
 for name, (first, last) in span.items():
     if name == "reduce":
         # The merge: from the end of the phases between map and reduce to
         # the first reduce.
-        grouping = [end for n, (_, end) in span.items() if n not in ("map", "reduce")]
-        print("merge", "%.2f" % (reduce_start - max(grouping)))
+        print("merge" if grouping else "partition", "%.2f" % (reduce_start - max(grouping or [span["map"][1]])))
     print(name, "%.2f" % (last - first))
-print("group", "%.2f" % (reduce_start - span["sort"][0]))
+group_start = span["sort"][0] if "sort" in span else span["map"][1]
+print("group", "%.2f" % (reduce_start - group_start))
+print("shuffled", job.get("counters", {}).get("mapreduce", {}).get("map_output_bytes", 0))
 print("master", "%.2f" % (seconds(job["ended"]) - seconds(job["started"])))
 EOF
 )
@@ -285,7 +293,7 @@ declare -A phase
 steps=() # the phases and the merge, in order
 while read -r name seconds; do
   phase[$name]=$seconds
-  case $name in group | master) ;; *) steps+=("$name") ;; esac
+  case $name in group | master | shuffled) ;; *) steps+=("$name") ;; esac
 done <<<"$phases"
 # The group phase's parts, e.g. "sort + merge".
 group_parts=$(printf '%s\n' "${steps[@]}" | grep -vx 'map\|reduce' | paste -sd+ | sed 's/+/ + /g')
@@ -312,7 +320,11 @@ stop_cluster
 # --- The baseline for the group phase: one sort of all the map outputs ------
 echo "sorting the map outputs with sort -S 1G" >&2
 t0=$(now)
-cat "var/job-$job_id/mapper-output"/* | LC_ALL=C sort -S 1G >baseline-sorted.txt
+if [ -n "$(ls -A "var/job-$job_id/mapper-output" 2>/dev/null)" ]; then
+  cat "var/job-$job_id/mapper-output"/* | LC_ALL=C sort -S 1G >baseline-sorted.txt
+else # the shuffle's runs, in the workers' local directories
+  cat local-*/job-"$job_id"/map-* | LC_ALL=C sort -S 1G >baseline-sorted.txt
+fi
 baseline_wall=$(seconds_since "$t0")
 rm baseline-sorted.txt
 
@@ -338,6 +350,8 @@ show "job/pipeline" "$job_ratio"
 show "$cores-core floor" "$floor s (mapper $map_cpu s + reducer $reduce_cpu s of CPU over $cores cores; floor/pipeline $floor_ratio)"
 show "job/floor" "$job_floor"
 show "job CPU" "$job_cpu"
+show "master CPU per GB shuffled" "$(awk -v m="$cpu_master" -v hz="$hz" -v b="${phase[shuffled]}" 'BEGIN {
+  if (b > 0) printf "%.3f s (%.2f s over %.0f MB of map output)", m / hz / (b / 1e9), m / hz, b / 1e6; else print "n/a" }')"
 for name in "${steps[@]}"; do
   show "  $name" "${phase[$name]} s"
 done

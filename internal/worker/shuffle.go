@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"mapreduce/internal/group"
@@ -122,14 +121,18 @@ func (w *Worker) sortLocal(r *running, sort func() error) error {
 // run, into the reduce input's output file. Pieces held by other workers
 // are fetched into local files first, as Hadoop's reducers copy map
 // outputs before they merge: a merge reads each input at the pace of its
-// keys, and a holder must not be kept waiting by it.
+// keys, and a holder must not be kept waiting by it. The merge goes to a
+// local file too, which the reducer reads as its stdin: a program reads a
+// file for much less than a pipe (a third more CPU for Python's
+// line-by-line reading of a pipe, measured).
 func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, error) {
 	red := job.ReduceInput
-	tmpDir := layout.LocalJob(w.localDir(), job.Task.JobID)
+	id := job.Task
+	tmpDir := layout.LocalJob(w.localDir(), id.JobID)
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return ioCounts{}, fmt.Errorf("local directory: %w", err)
 	}
-	fetched, err := w.fetchPieces(r, job.Task, red, tmpDir)
+	fetched, err := w.fetchPieces(r, id, red, tmpDir)
 	defer func() {
 		for _, f := range fetched {
 			if f != "" {
@@ -140,27 +143,41 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 	if err != nil {
 		return ioCounts{}, err
 	}
-	in := programInput{merge: func() io.ReadCloser {
-		pr, pw := io.Pipe()
-		go func() {
-			bw := bufio.NewWriterSize(pw, 64<<10)
-			err := group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
-				if fetched[i] != "" {
-					return os.Open(fetched[i])
-				}
-				return w.openPiece(job.Task.JobID, red.Pieces[i], red.Lo, red.Hi)
-			}, func(line []byte) error {
-				bw.Write(line)
-				return bw.WriteByte('\n')
-			}, mergeFanIn, tmpDir)
-			if err == nil {
-				err = bw.Flush()
-			}
-			pw.CloseWithError(err)
-		}()
-		return pr
-	}, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
-	return w.runExecutable(r, job.Executable, in, red.OutputFile, programEnv(job.Task, in))
+	merged := filepath.Join(tmpDir, fmt.Sprintf(".merged-%s-%d-%d", id.Stage, id.Index, id.Attempt))
+	defer os.Remove(merged)
+	if err := mergePieces(red, fetched, merged, tmpDir, func(i int) (io.ReadCloser, error) {
+		return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
+	}); err != nil {
+		return ioCounts{}, err
+	}
+	in := programInput{file: merged, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
+	return w.runExecutable(r, job.Executable, in, red.OutputFile, programEnv(id, in))
+}
+
+// mergePieces merges the reduce input's pieces into the file merged: a
+// fetched piece from its local copy, any other opened with open.
+func mergePieces(red *protocol.ReduceInput, fetched []string, merged, tmpDir string, open func(i int) (io.ReadCloser, error)) error {
+	f, err := os.Create(merged)
+	if err != nil {
+		return fmt.Errorf("merge the reducer's input: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
+		if fetched[i] != "" {
+			return os.Open(fetched[i])
+		}
+		return open(i)
+	}, func(line []byte) error {
+		bw.Write(line)
+		return bw.WriteByte('\n')
+	}, mergeFanIn, tmpDir)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if closeErr := f.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("merge the reducer's input: %w", closeErr)
+	}
+	return err
 }
 
 // fetchPieces copies the pieces other workers hold into files in dir, a
@@ -255,31 +272,4 @@ func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
 		}
 	}
 	return f
-}
-
-// mergeReader is a reduce task's merged input as its program reads it:
-// how far it has read, for progress (read by the heartbeat), and why the
-// merge stopped, if it failed.
-type mergeReader struct {
-	rc   io.ReadCloser
-	read atomic.Int64
-	mu   sync.Mutex
-	fail error
-}
-
-func (m *mergeReader) Read(p []byte) (int, error) {
-	n, err := m.rc.Read(p)
-	m.read.Add(int64(n))
-	if err != nil && err != io.EOF {
-		m.mu.Lock()
-		m.fail = err
-		m.mu.Unlock()
-	}
-	return n, err
-}
-
-func (m *mergeReader) err() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.fail
 }

@@ -9,20 +9,19 @@ import (
 )
 
 // programInput is what one run of a program reads on stdin: a whole file,
-// as the reference protocol has it, a split (new_worker_job's split
-// field), the lines its ranges own, or a merge of the shuffle's runs
-// (shuffle.go), which describe names.
+// as the reference protocol has it, or a split (new_worker_job's split
+// field), the lines its ranges own. describe, if set, names it in errors
+// instead (the file a reduce task of the shuffle merged).
 type programInput struct {
 	file     string
 	ranges   []protocol.InputRange
-	merge    func() io.ReadCloser
 	describe string
 }
 
 // String names the input in error messages: the file, or the split's
 // ranges as path:start+length.
 func (in programInput) String() string {
-	if in.merge != nil {
+	if in.describe != "" {
 		return in.describe
 	}
 	if in.ranges != nil {
@@ -69,13 +68,6 @@ type stdin struct {
 
 // open opens the input.
 func (in programInput) open() (*stdin, error) {
-	if in.merge != nil {
-		// The merge's error, if any, is the read's: io.Copy into the
-		// program's stdin stops at it.
-		m := &mergeReader{rc: in.merge()}
-		c := &countingReader{r: m}
-		return &stdin{reader: c, position: m.read.Load, err: m.err, close: m.rc.Close, count: c.lines}, nil
-	}
 	if in.ranges != nil {
 		r := split.NewReader(in.ranges)
 		c := &countingReader{r: r}
