@@ -35,7 +35,7 @@ func main() {
 	pflag.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "how many executables to run at once")
 	pflag.StringVar(&cfg.LocalDir, "local-dir", "", "the worker's own directory, for the runs it keeps for the shuffle; wiped when the worker starts, so it must be missing, empty or a worker's (default: mapreduce-worker-PORT in the temporary directory)")
 	pflag.BoolVar(&cfg.KeepIntermediates, "keep-intermediates", false, "keep a job's runs in --local-dir after the job ends")
-	pflag.BoolVar(&cfg.Shuffle, "shuffle", false, "take part in the shuffle between workers: keep map outputs in --local-dir and fetch reducers' inputs from the workers that hold them, so that workers share no var directory (a job uses it when every live worker has it)")
+	pflag.BoolVar(&cfg.Shuffle, "shuffle", cfg.Shuffle, "take part in the shuffle between workers: keep map outputs in --local-dir and fetch reducers' inputs from the workers that hold them, so that workers share no var directory (a job uses it when every live worker has it; --shuffle=false for the reference path's sort tasks and merge)")
 	pflag.Var((*bytesize.Size)(&cfg.SortMemory), "sort-memory", "how much of its lines a sort task holds in memory before spilling sorted runs to disk (bytes, or 256MiB, 1GiB...)")
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.IntVar(&cfg.DropTasks, "drop-tasks", 0, "for tests: drop the first N task messages, as a network that loses them would")

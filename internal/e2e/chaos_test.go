@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -146,6 +147,7 @@ func TestChaos(t *testing.T) {
 	t.Logf("CHAOS_SEED=%d", seed)
 	t.Run("plain", func(t *testing.T) { chaos(t, seed, false) })
 	t.Run("combiner", func(t *testing.T) { chaos(t, seed, true) })
+	t.Run("shuffle", func(t *testing.T) { chaosShuffle(t, seed) })
 }
 
 // chaos runs the chaos scenario. Every program writes half its output,
@@ -399,6 +401,13 @@ func (c *cluster) jobInfo(id int) protocol.JobInfo {
 // task ended before the next began: no task ran on two live workers at once.
 func checkNoOverlap(t *testing.T, info protocol.JobInfo) {
 	t.Helper()
+	checkNoOverlapAllowing(t, info, nil)
+}
+
+// checkNoOverlapAllowing is checkNoOverlap where a task of a phase may also
+// run again after an attempt that ended with one of again[phase].
+func checkNoOverlapAllowing(t *testing.T, info protocol.JobInfo, again map[string][]string) {
+	t.Helper()
 	for _, task := range info.Tasks {
 		for i := 1; i < len(task.Attempts); i++ {
 			prev, next := task.Attempts[i-1], task.Attempts[i]
@@ -406,7 +415,7 @@ func checkNoOverlap(t *testing.T, info protocol.JobInfo) {
 				t.Errorf("%s task %d: attempt on %d (%s) overlaps attempt on %d", task.Phase, task.Index, prev.WorkerPID, prev.Outcome, next.WorkerPID)
 			}
 			// A lost attempt never reached its worker.
-			if prev.Outcome != "worker_dead" && prev.Outcome != "lost" {
+			if prev.Outcome != "worker_dead" && prev.Outcome != "lost" && !slices.Contains(again[task.Phase], prev.Outcome) {
 				t.Errorf("%s task %d: attempt on %d ended %q yet the task ran again", task.Phase, task.Index, prev.WorkerPID, prev.Outcome)
 			}
 		}

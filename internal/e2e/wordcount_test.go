@@ -120,18 +120,58 @@ func TestShutdown(t *testing.T) {
 // worker the record names, and the reducers' inputs made of the
 // combiners' output.
 func TestCombiner(t *testing.T) {
-	// The reducers' inputs are looked at once each job is done.
-	c := newCluster(t, "--keep-intermediates")
-	c.startWorker()
-	c.startWorker()
-	scratch := t.TempDir()
-	for _, p := range programs[:2] {
-		marks := filepath.Join(scratch, p.name+"-marks")
-		combiner := stagedProgram(t, scratch, p.name+"-combine", c.repoPath(p.reducer), "", marks)
-		j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: combiner, mappers: 4, reducers: 3}
-		id, out := c.submit(j)
-		info := c.waitDone(j, id, out)
-		c.checkCombined(p.name, j, info, readMarks(t, marks))
+	for _, shuffle := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reference path", true: "shuffle"}[shuffle], func(t *testing.T) {
+			// The reducers' inputs are looked at once each job is done.
+			c := newCluster(t, "--keep-intermediates")
+			flags := []string{fmt.Sprintf("--shuffle=%t", shuffle)}
+			c.startWorkerWith(flags)
+			c.startWorkerWith(flags)
+			scratch := t.TempDir()
+			for _, p := range programs[:2] {
+				marks := filepath.Join(scratch, p.name+"-marks")
+				combiner := stagedProgram(t, scratch, p.name+"-combine", c.repoPath(p.reducer), "", marks)
+				j := job{input: "input", mapper: p.mapper, reducer: p.reducer, combiner: combiner, mappers: 4, reducers: 3}
+				id, out := c.submit(j)
+				info := c.waitDone(j, id, out)
+				if shuffle {
+					c.checkCombinedInMaps(p.name, j, info, readMarks(t, marks))
+				} else {
+					c.checkCombined(p.name, j, info, readMarks(t, marks))
+				}
+			}
+		})
+	}
+}
+
+// checkCombinedInMaps checks that job j, which ran the shuffle and has
+// ended as info, ran its combiner once in each map attempt, and that the
+// reducers read what the combiner runs wrote.
+func (c *cluster) checkCombinedInMaps(name string, j job, info protocol.JobInfo, runs []mark) {
+	c.t.Helper()
+	attempts := map[int]int{} // map attempts by worker pid
+	for _, task := range info.Tasks {
+		if task.Phase == "combine" || task.Phase == "sort" {
+			c.t.Errorf("%s: a %s task in a job that ran the shuffle: %+v", name, task.Phase, task)
+		}
+		if task.Phase != "map" {
+			continue
+		}
+		for _, a := range task.Attempts {
+			attempts[a.WorkerPID]++
+		}
+	}
+	ran := map[int]int{} // combiner runs by worker pid
+	combined := 0        // lines the combiner runs wrote
+	for _, m := range runs {
+		ran[m.worker]++
+		combined += m.total
+	}
+	if !maps.Equal(ran, attempts) {
+		c.t.Errorf("%s: combiner runs by worker %v, map attempts by worker in the master's record %v", name, ran, attempts)
+	}
+	if got := info.Counters[protocol.CounterGroup]["reduce_input_records"]; got != int64(combined) {
+		c.t.Errorf("%s: the reducers read %d lines, the combiner runs wrote %d", name, got, combined)
 	}
 }
 

@@ -57,9 +57,9 @@ type Config struct {
 	// debugging.
 	KeepIntermediates bool
 	// Shuffle announces protocol.CapShuffle: map outputs stay in LocalDir
-	// and reducers fetch them from the workers that made them. Off by
-	// default while the rest of the test suite still assumes the
-	// reference path.
+	// and reducers fetch them from the workers that made them. On by
+	// default; off, the worker takes only the reference path's tasks (and
+	// splits).
 	Shuffle bool
 	// Transport carries messages; nil means TCP, authenticated with Secret
 	// if it is set.
@@ -88,6 +88,7 @@ func DefaultConfig(masterPort, port int) Config {
 		RegisterTimeout:   DefaultRegisterTimeout,
 		Parallel:          runtime.NumCPU(),
 		SortMemory:        DefaultSortMemory,
+		Shuffle:           true,
 	}
 }
 
