@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"mapreduce/internal/layout"
 	"mapreduce/internal/testutil"
+	"mapreduce/protocol"
 )
 
 // privateMount is the wrapper that runs a program in a mount namespace of
@@ -274,4 +276,62 @@ func TestShuffleSharesOnlyInputAndOutput(t *testing.T) {
 	j.reducer = "exec/word_count/reduce.py" // the truth pipeline's, which the gated one runs
 	c.waitDone(j, id, out)
 	c.checkPrivate()
+}
+
+// startShuffler starts a --shuffle worker on host of lab l with flags
+// common and args, its local directory on a tmpfs of its own when mount
+// namespaces are allowed, so that the other hosts reach its runs only
+// through it.
+func (c *cluster) startShuffler(l *lab, host string, common []string, args ...string) *proc {
+	c.t.Helper()
+	args = append(append(slices.Clone(common), "--shuffle"), args...)
+	binary := filepath.Join(binDir, "worker")
+	if why := privateMounts(); why != "" {
+		c.t.Logf("the %s worker's local directory is on the shared file system: %s", host, why)
+		cmd := l.command(host, binary, append([]string{"--local-dir", filepath.Join(c.t.TempDir(), "local")}, args...)...)
+		return c.start(host, cmd[0], cmd[1:]...)
+	}
+	private := filepath.Join(c.dir, "private-"+host)
+	if err := os.Mkdir(private, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { unmountLeaked(c.t, private) })
+	cmd := l.command(host, "unshare", privateCommand(private, binary, append([]string{"--local-dir", filepath.Join(private, "local")}, args...)...)[1:]...)
+	return c.start(host, cmd[0], cmd[1:]...)
+}
+
+// checkShuffledAcross asserts that job info ran the shuffle with its map
+// tasks' runs kept on every one of workers, so that each reduce task read
+// a run of another worker, and that no fetch was refused or failed.
+func (c *cluster) checkShuffledAcross(info protocol.JobInfo, workers ...*proc) {
+	c.t.Helper()
+	if !c.logged(c.master, "map tasks planned", fmt.Sprintf(`"job":%d,`, info.ID), `"shuffle":true`) {
+		c.t.Fatalf("job %d did not run the shuffle", info.ID)
+	}
+	holders, reducers := map[int]bool{}, 0
+	for _, task := range info.Tasks {
+		for _, a := range task.Attempts {
+			if a.Outcome == "finished" && task.Phase == "map" {
+				holders[a.WorkerPID] = true
+			}
+			if a.Outcome == "finished" && task.Phase == "reduce" {
+				reducers++
+			}
+		}
+	}
+	for _, w := range workers {
+		if !holders[w.pid()] {
+			c.t.Errorf("job %d: worker %d made no run (runs made on %v), so no reducer had to fetch one of its", info.ID, w.pid(), holders)
+		}
+	}
+	if reducers == 0 {
+		c.t.Errorf("job %d: no reduce task finished: %+v", info.ID, info.Tasks)
+	}
+	for _, w := range workers {
+		for _, what := range []string{"fetch refused", "fetch failed"} {
+			if c.logged(w, what) {
+				c.t.Errorf("worker %d logged %q", w.pid(), what)
+			}
+		}
+	}
 }
