@@ -17,7 +17,10 @@ import (
 // own address, all with the secret; one worker listens on every address
 // and advertises its own. Messages from a fourth host without the secret
 // change nothing; a worker's link cut mid-job is declared dead and the job
-// still ends correct; its link restored, the worker is back.
+// still ends correct; its link restored, the worker is back. Then --shuffle
+// workers take their place on the same hosts, each with a local directory
+// the other cannot see (where mount namespaces are allowed), and a job's
+// reducers fetch the runs from the other host: word count still right.
 func TestMultiHost(t *testing.T) {
 	l := newLab(t, "master", "worker1", "worker2", "client")
 	c := newScratch(t) // after the lab: its processes are killed before the lab goes
