@@ -17,7 +17,10 @@ import (
 // own address, all with the secret; one worker listens on every address
 // and advertises its own. Messages from a fourth host without the secret
 // change nothing; a worker's link cut mid-job is declared dead and the job
-// still ends correct; its link restored, the worker is back.
+// still ends correct; its link restored, the worker is back. Then --shuffle
+// workers take their place on the same hosts, each with a local directory
+// the other cannot see (where mount namespaces are allowed), and a job's
+// reducers fetch the runs from the other host: word count still right.
 func TestMultiHost(t *testing.T) {
 	l := newLab(t, "master", "worker1", "worker2", "client")
 	c := newScratch(t) // after the lab: its processes are killed before the lab goes
@@ -86,6 +89,25 @@ func TestMultiHost(t *testing.T) {
 	if w1.exited() || w2.exited() || c.master.exited() {
 		t.Fatal("a process exited")
 	}
+
+	// The same hosts with --shuffle workers: each reducer fetches the runs
+	// of the other host's worker from its address, with the secret.
+	w1.kill()
+	w2.kill()
+	testutil.WaitFor(t, 10*time.Second, "the workers without --shuffle declared dead", func() bool {
+		return c.workerState(w1).State == "dead" && c.workerState(w2).State == "dead"
+	})
+	var shufflers []*proc
+	for _, host := range []string{"worker1", "worker2"} {
+		s := c.startShuffler(l, host, common, "--host", l.addrs[host], "--master-host", c.host, strconv.Itoa(masterPort), strconv.Itoa(workerPort+1))
+		c.waitRegistered(s)
+		shufflers = append(shufflers, s)
+	}
+	c.workers = append(c.workers, shufflers...)
+	j = job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 4, reducers: 2}
+	id, out = c.submit(j)
+	info = c.waitDone(j, id, out)
+	c.checkShuffledAcross(info, shufflers...)
 }
 
 // workerState is the master's record of worker p.
