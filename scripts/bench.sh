@@ -15,7 +15,8 @@
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
 # unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
-# workers (--shuffle).
+# workers (--shuffle=false for the reference path); MAPPER and REDUCER, the
+# job's programs (word count's by default; /bin/cat for an identity job).
 #
 # The input goes to $BENCH_DIR/input-SIZE and is reused while the generator
 # and its flags are unchanged (see input-SIZE.stamp). Everything else of a
@@ -46,8 +47,8 @@ worker_ports=${WORKER_PORTS:-"6101 6102"}
 num_mappers=${NUM_MAPPERS:-8}
 num_reducers=${NUM_REDUCERS:-4}
 combiner=${COMBINER:-}
-mapper=$repo/exec/word_count/map.py
-reducer=$repo/exec/word_count/reduce.py
+mapper=${MAPPER:-$repo/exec/word_count/map.py}
+reducer=${REDUCER:-$repo/exec/word_count/reduce.py}
 sendjob=$repo/bin/sendjob
 
 if ! [[ $size =~ ^[0-9]+[KMGkmg]?$ ]]; then
