@@ -1,6 +1,10 @@
 package protocol
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Job states reported in JobInfo.State.
 const (
@@ -56,6 +60,17 @@ type JobInfo struct {
 	CountersDropped int      `json:"counters_dropped,omitempty"`
 	// Logs: the master keeps logs of the job's tasks (task_logs).
 	Logs bool `json:"logs,omitempty"`
+}
+
+// Progress sums up what a brief answer says of the job's progress, for
+// JobStatusRequest.Seen: its state, its phases' counts and its errors.
+func (j JobInfo) Progress() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s %d", j.ID, j.State, len(j.Errors))
+	for _, p := range j.Phases {
+		fmt.Fprintf(&b, " %s %d/%d", p.Name, p.Done, p.Total)
+	}
+	return b.String()
 }
 
 // PhaseInfo counts a phase's tasks.

@@ -11,6 +11,8 @@
 // unknown field. docs/protocol.md describes every message.
 package protocol
 
+import "time"
+
 // Message is one protocol message. Type is the message_type that Encode
 // stamps on the wire and that Decode dispatches on.
 type Message interface{ Type() string }
@@ -240,7 +242,19 @@ type JobStatusRequest struct {
 	// Brief leaves the jobs' tasks out of the answer: what a client that
 	// polls for progress needs, at a small cost however large the job.
 	Brief bool `json:"brief,omitempty"`
+	// WaitMS and Seen ask for one job's answer only once its progress
+	// (JobInfo.Progress) is no longer Seen, or after WaitMS milliseconds
+	// (at most MaxStatusWait): a client following a job asks again at
+	// once, and the master answers as things change rather than as often
+	// as the client asks. A master that does not know them answers at
+	// once.
+	WaitMS int    `json:"wait_ms,omitempty"`
+	Seen   string `json:"seen,omitempty"`
 }
+
+// MaxStatusWait bounds how long a master holds a job_status answer for
+// WaitMS, well within the time a request may take.
+const MaxStatusWait = 5 * time.Second
 
 // TaskLogsRequest asks the master for the logs kept of job JobID's tasks:
 // of every task, or of the one Task names (as TaskLog.Task does). The

@@ -98,10 +98,14 @@ func main() {
 	}
 }
 
-// Polls come a tenth of the time waited so far apart, within these bounds:
-// a job's end is seen within 20 ms, a short job's at once. A poll asks for
-// the job without its tasks (brief), which costs the master little.
+// --wait asks for the job's progress with wait_ms: our master answers as
+// soon as it changes, or after statusWait. A master that answers at once
+// whatever wait_ms says is polled instead, a tenth of the time waited so
+// far apart, within these bounds: a job's end is seen within 20 ms, a
+// short job's at once. A poll asks for the job without its tasks (brief),
+// which costs the master little.
 const (
-	minPoll = 5 * time.Millisecond
-	maxPoll = 20 * time.Millisecond
+	statusWait = 2000 // ms
+	minPoll    = 5 * time.Millisecond
+	maxPoll    = 20 * time.Millisecond
 )

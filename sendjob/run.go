@@ -107,7 +107,12 @@ func (o *options) submit() (int, error) {
 }
 
 func (o *options) query(id *int, brief bool) (protocol.ClusterStatus, error) {
-	reply, err := o.tcp.Request(o.addr(), protocol.JobStatusRequest{JobID: id, Brief: brief}, 10*time.Second)
+	return o.ask(protocol.JobStatusRequest{JobID: id, Brief: brief})
+}
+
+// ask sends a job_status request and returns the answer.
+func (o *options) ask(req protocol.JobStatusRequest) (protocol.ClusterStatus, error) {
+	reply, err := o.tcp.Request(o.addr(), req, 10*time.Second)
 	if err != nil {
 		return protocol.ClusterStatus{}, err
 	}
@@ -127,14 +132,19 @@ func (o *options) waitFor(out io.Writer, id int) error {
 	if o.timeout > 0 {
 		deadline = time.Now().Add(o.timeout)
 	}
-	last := ""
+	last, seen := "", ""
 	start := time.Now()
 	for {
-		status, err := o.query(&id, true)
+		// Our master holds the answer until the job's progress changes
+		// (wait_ms); one that does not answers at once, and the pause
+		// below paces the polls.
+		status, err := o.ask(protocol.JobStatusRequest{JobID: &id, Brief: true, WaitMS: statusWait, Seen: seen})
 		if err != nil {
 			return err
 		}
 		job := status.Jobs[0]
+		changed := job.Progress() != seen
+		seen = job.Progress()
 		line := progressLine(job)
 		if line != last {
 			if o.terminal {
@@ -171,7 +181,9 @@ func (o *options) waitFor(out io.Writer, id int) error {
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			return fmt.Errorf("job %d still %s after %s", id, job.State, o.timeout)
 		}
-		time.Sleep(min(max(time.Since(start)/10, minPoll), maxPoll))
+		if !changed {
+			time.Sleep(min(max(time.Since(start)/10, minPoll), maxPoll))
+		}
 	}
 }
 

@@ -25,7 +25,7 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 	case protocol.NewMasterJob:
 		s.reply(reply, s.submit(m))
 	case protocol.JobStatusRequest:
-		s.reply(reply, s.status(m.JobID, m.Brief))
+		s.reply(reply, s.statusWhenChanged(m))
 	case protocol.CancelJob:
 		s.reply(reply, s.cancel(m.JobID))
 	case protocol.TaskLogsRequest:
@@ -67,9 +67,40 @@ func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
 	return protocol.JobAccepted{JobID: id}
 }
 
+// statusWhenChanged answers a job_status request: at once, or, for one
+// job with wait_ms, once the job's progress is no longer what the client
+// has seen, or after the wait.
+func (s *Server) statusWhenChanged(req protocol.JobStatusRequest) protocol.Message {
+	if req.WaitMS <= 0 || req.JobID == nil {
+		return s.status(req.JobID, req.Brief)
+	}
+	deadline := time.NewTimer(min(time.Duration(req.WaitMS)*time.Millisecond, protocol.MaxStatusWait))
+	defer deadline.Stop()
+	for {
+		// Taken before the look, so that no change between the two is missed.
+		changed, done := s.nextChange()
+		answer := s.status(req.JobID, req.Brief)
+		status, ok := answer.(protocol.ClusterStatus)
+		if !ok || len(status.Jobs) != 1 || status.Jobs[0].Progress() != req.Seen {
+			done()
+			return answer
+		}
+		select {
+		case <-changed:
+			done()
+		case <-deadline.C:
+			done()
+			return answer
+		case <-s.shutdown:
+			done()
+			return answer
+		}
+	}
+}
+
 // status answers a job_status request.
 func (s *Server) status(jobID *int, brief bool) protocol.Message {
-	answer, err := ask(s, func(time.Time) (protocol.Message, []scheduler.Action) {
+	answer, err := read(s, func(time.Time) (protocol.Message, []scheduler.Action) {
 		status, ok := s.sched.Snapshot(jobID, brief)
 		if !ok {
 			return protocol.Error{Error: fmt.Sprintf("no job %d", *jobID)}, nil

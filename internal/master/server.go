@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +39,15 @@ type Server struct {
 	transport protocol.Transport
 	sched     *scheduler.Scheduler
 	events    chan event
+	// reads are events that change nothing (a status request's look):
+	// they wake no status request that waits for a change.
+	reads chan event
+	// changed is closed, and made anew, after each event that may change
+	// a job (not a heartbeat, not a read) while status requests wait for
+	// one (waiting counts them).
+	changedMu sync.Mutex
+	changed   chan struct{}
+	waiting   atomic.Int32
 	beats     chan protocol.Heartbeat
 	shutdown  chan struct{}
 	stop      sync.Once
@@ -71,6 +81,8 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		transport: cfg.Transport,
 		sched:     scheduler.New(cfg.Scheduler, log),
 		events:    make(chan event),
+		reads:     make(chan event),
+		changed:   make(chan struct{}),
 		beats:     make(chan protocol.Heartbeat, pendingBeats),
 		shutdown:  make(chan struct{}),
 		done:      make(chan struct{}),
@@ -148,19 +160,51 @@ func (s *Server) Stop() {
 }
 
 // post hands ev to the loop; it is dropped once the master is stopping.
-func (s *Server) post(ev event) {
+func (s *Server) post(ev event) { s.postTo(s.events, ev) }
+
+func (s *Server) postTo(events chan event, ev event) {
 	select {
-	case s.events <- ev:
+	case events <- ev:
 	case <-s.shutdown:
 	}
+}
+
+// announce wakes the status requests waiting for a change.
+func (s *Server) announce() {
+	if s.waiting.Load() == 0 {
+		return
+	}
+	s.changedMu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.changedMu.Unlock()
+}
+
+// nextChange returns a channel closed after the next event that may change
+// a job; done must be called once the caller no longer waits on it.
+func (s *Server) nextChange() (ch <-chan struct{}, done func()) {
+	s.waiting.Add(1)
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	return s.changed, func() { s.waiting.Add(-1) }
 }
 
 // ask runs f on the loop and returns its answer, or errStopping. The
 // answer goes out once f's actions are carried out: a job is accepted
 // once its directories exist.
 func ask[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
+	return askOn(s, s.events, f)
+}
+
+// read is ask for f that changes nothing, which wakes no waiting status
+// request.
+func read[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
+	return askOn(s, s.reads, f)
+}
+
+func askOn[T any](s *Server, events chan event, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
 	answers := make(chan T, 1)
-	s.post(func(now time.Time) []scheduler.Action {
+	s.postTo(events, func(now time.Time) []scheduler.Action {
 		answer, actions := f(now)
 		s.execute(actions)
 		answers <- answer
@@ -187,6 +231,9 @@ func (s *Server) loop() {
 		select {
 		case ev := <-s.events:
 			s.execute(ev(time.Now()))
+			s.announce()
+		case ev := <-s.reads:
+			s.execute(ev(time.Now()))
 		case hb := <-s.beats:
 			s.execute(s.sched.Heartbeat(time.Now(), hb))
 		case <-tick.C:
@@ -196,6 +243,7 @@ func (s *Server) loop() {
 			// its own delay for the workers' silence.
 			s.takeBeats()
 			s.execute(s.sched.Tick(time.Now()))
+			s.announce()
 		case <-s.shutdown:
 			s.stopServing()
 			return
