@@ -236,3 +236,34 @@ func TestFetchSlots(t *testing.T) {
 		t.Errorf("%d runs opened, want 16", opened.Load())
 	}
 }
+
+// TestStoppedWorkerRemovesItsRuns: once a worker has stopped, its runs are
+// gone (no master can have them fetched any more): its default local
+// directory whole, a given one but for its marker.
+func TestStoppedWorkerRemovesItsRuns(t *testing.T) {
+	m := newFakeMaster(t, 0)
+	m.listen()
+	t.Setenv("TMPDIR", t.TempDir())
+	cfg := m.config()
+	cfg.LocalDir = ""
+	w := m.start(cfg)
+	dflt := worker.LocalDir(w)
+	mkdir(t, dflt, "job-0")
+
+	given := t.TempDir()
+	cfg = m.config()
+	cfg.LocalDir, cfg.PID = given, workerPID+1
+	v := m.start(cfg)
+	mkdir(t, given, "job-0")
+
+	for _, x := range []*worker.Worker{w, v} {
+		x.Stop()
+		x.Wait()
+	}
+	if _, err := os.Stat(dflt); !os.IsNotExist(err) {
+		t.Errorf("the default local directory %s is still there after the worker stopped (%v)", dflt, err)
+	}
+	if got := testutil.ListDir(t, given); !slices.Equal(got, []string{".mapreduce-worker-local"}) {
+		t.Errorf("the given local directory holds %v after the worker stopped, want only its marker", got)
+	}
+}

@@ -60,3 +60,26 @@ func (w *Worker) jobEnded(id int) {
 	}
 	w.log.Debug().Int("job", id).Msg("job ended: its runs are removed")
 }
+
+// removeRuns removes, once the worker has stopped, the runs it kept: no
+// master can have them fetched from a stopped worker. The default local
+// directory, this process's own, goes whole; one given with --local-dir
+// keeps its marker. --keep-intermediates keeps everything.
+func (w *Worker) removeRuns() {
+	dir := w.localDir()
+	if dir == "" || w.cfg.KeepIntermediates {
+		return
+	}
+	if w.cfg.LocalDir == "" {
+		if err := os.RemoveAll(dir); err != nil {
+			w.log.Warn().Err(err).Str("local_dir", dir).Msg("could not remove the local directory")
+		}
+		return
+	}
+	jobs, _ := filepath.Glob(filepath.Join(dir, "job-*"))
+	for _, j := range jobs {
+		if err := os.RemoveAll(j); err != nil {
+			w.log.Warn().Err(err).Str("dir", j).Msg("could not remove a job's runs")
+		}
+	}
+}

@@ -145,6 +145,7 @@ func (w *Worker) Wait() {
 	w.stopping = true
 	w.mu.Unlock()
 	w.tasks.Wait()
+	w.removeRuns()
 }
 
 // Stop stops the worker as a shutdown message would: it stops listening
