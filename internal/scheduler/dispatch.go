@@ -12,9 +12,16 @@ import (
 // not timed out and that has served the job's runs when asked; else one on
 // which the task has not timed out. A task waits for a worker that
 // announced what it needs.
-func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
+//
+// Each event asks to dispatch, but a stage has pending tasks only when
+// it is planned, or when tasks come back (a worker died, an input was
+// lost): one with none is not read through.
+func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
+	if st.count[taskPending] == 0 {
+		return nil
+	}
 	var actions []Action
-	for _, t := range ts {
+	for _, t := range st.tasks {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
@@ -56,7 +63,7 @@ func (s *Scheduler) inputsReady(t *task) bool {
 
 // assign starts an attempt of t on w.
 func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
-	t.state = taskRunning
+	t.setState(taskRunning)
 	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now})
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
@@ -86,15 +93,13 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 
 // speculate gives each idle worker a copy of the longest-running task of
 // the stage that has run past the threshold, once no task is pending.
-func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
-	if !s.cfg.Speculate {
+func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
+	if !s.cfg.Speculate || st.count[taskPending] > 0 {
 		return nil
 	}
+	ts := st.tasks
 	var durations []time.Duration
 	for _, t := range ts {
-		if t.state == taskPending {
-			return nil
-		}
 		for _, a := range t.attempts {
 			if a.outcome == OutcomeFinished {
 				durations = append(durations, a.end.Sub(a.start))

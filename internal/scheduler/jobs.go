@@ -120,7 +120,7 @@ func (s *Scheduler) succeed(now time.Time, j *job) []Action {
 	for _, st := range j.stages {
 		for _, t := range st.tasks {
 			if t.state == taskCancelled && slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.outcome == OutcomeFinished }) {
-				t.state = taskDone // its output served the job
+				t.setState(taskDone) // its output served the job
 			}
 		}
 	}
@@ -155,7 +155,7 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 				}
 			}
 			if t.state == taskPending || t.state == taskRunning {
-				t.state = taskCancelled
+				t.setState(taskCancelled)
 			}
 		}
 	}

@@ -2,7 +2,10 @@ package scheduler
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,6 +135,7 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 		})
 		c.sampleHeap()
 	}
+	checkCounts(b, c.s, "the job")
 	if info := jobInfoOf(c.s, c.jobID); info.State != protocol.JobDone {
 		b.Fatalf("job %s: %v", info.State, info.Errors)
 	}
@@ -231,4 +235,48 @@ func (c *cluster) sampleHeap() {
 func jobInfoOf(s *Scheduler, id int) protocol.JobInfo {
 	status, _ := s.Snapshot(&id, true)
 	return status.Jobs[0]
+}
+
+// TestStageCounts plays every scenario and checks, after each event, that
+// each stage's counts of tasks by state (kept as tasks change) match its
+// tasks.
+func TestStageCounts(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txt"), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1}
+			for _, line := range strings.Split(string(data), "\n") {
+				if strings.HasPrefix(line, "> ") {
+					sc.play(strings.Fields(line[2:]))
+					checkCounts(t, sc.s, line)
+				}
+			}
+		})
+	}
+}
+
+// checkCounts fails t if a stage's counts do not match its tasks.
+func checkCounts(t testing.TB, s *Scheduler, after string) {
+	t.Helper()
+	if s == nil {
+		return
+	}
+	for _, j := range s.jobs {
+		for _, st := range j.stages {
+			var want [taskCancelled + 1]int
+			for _, task := range st.tasks {
+				want[task.state]++
+			}
+			if st.count != want {
+				t.Fatalf("after %q: job %d's %s stage counts %v, its tasks %v", after, j.id, st.kind, st.count, want)
+			}
+		}
+	}
 }

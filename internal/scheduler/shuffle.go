@@ -153,12 +153,13 @@ func (s *Scheduler) loseRuns(w *worker, why string) {
 	if j == nil || !j.shuffle {
 		return
 	}
-	if red := j.stage(stageReduce); red.planned && allDone(red.tasks) {
+	if red := j.stage(stageReduce); red.planned && red.allDone() {
 		return
 	}
 	for _, t := range j.stage(stageMap).tasks {
 		if t.state == taskDone && t.holder == w {
-			t.state, t.holder, t.samples = taskPending, nil, nil
+			t.setState(taskPending)
+			t.holder, t.samples = nil, nil
 			t.logger(s.log.Warn()).Int("worker", w.pid).Str("reason", why).Msg("run lost: the map task runs again")
 		}
 	}
@@ -186,7 +187,7 @@ func (s *Scheduler) fetchFailed(t *task, lost []protocol.Piece) {
 
 // mapsDone reports whether every map task of j is done: a reduce task of
 // the shuffle reads every run.
-func (j *job) mapsDone() bool { return allDone(j.stage(stageMap).tasks) }
+func (j *job) mapsDone() bool { return j.stage(stageMap).allDone() }
 
 // endShuffle is what ending job j asks of the shuffle: workers drop the
 // job's runs, and the outputs of a job that did not commit are removed.

@@ -106,11 +106,11 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 				// count them all from the start.
 				p.Total = j.spec.NumReducers
 			}
-			for _, t := range st.tasks {
-				if t.state == taskDone {
-					p.Done++
-				}
-				if withTasks {
+			// Counted as tasks change: sendjob --wait asks every few
+			// milliseconds.
+			p.Done = st.count[taskDone]
+			if withTasks {
+				for _, t := range st.tasks {
 					info.Tasks = append(info.Tasks, t.info())
 				}
 			}

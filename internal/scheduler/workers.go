@@ -235,7 +235,7 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 			log.Msg("task goes on in its other attempt")
 			continue
 		}
-		t.state = taskPending
+		t.setState(taskPending)
 		log.Msg("task back to pending")
 	}
 }
