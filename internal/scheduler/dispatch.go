@@ -21,11 +21,15 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 		return nil
 	}
 	var actions []Action
+	var r *roster
 	for _, t := range st.tasks {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
-		live := s.liveWorkersWhere(t.takes)
+		if needs := taskKinds[t.kind].needs; r == nil || r.needs != needs {
+			r = s.roster(needs)
+		}
+		live := r.workers
 		if len(live) == 0 {
 			if !t.job.kindWait && len(s.liveWorkers()) > 0 {
 				// Say once why the job does not move: the live workers
@@ -36,13 +40,12 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 			}
 			continue
 		}
-		w := live[0]
-		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] }); i >= 0 {
-			w = live[i]
-		} else if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
-			w = live[i]
+		at := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] })
+		if at < 0 {
+			at = max(slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }), 0)
 		}
-		actions = append(actions, s.assign(now, t, w))
+		actions = append(actions, s.assign(now, t, live[at]))
+		r.took(at)
 	}
 	return actions
 }
