@@ -37,6 +37,9 @@ type job struct {
 	// cuts are the reducers' key ranges, once chosen.
 	shuffle bool
 	cuts    [][]byte
+	// pieces are where the runs are, for the reduce tasks' messages
+	// (runPieces); nil until asked for once every run is made.
+	pieces []protocol.Piece
 	// unservable are the workers from which a reducer could not fetch
 	// one of the job's runs: the runs they hold are made again, elsewhere
 	// if there is another worker.
