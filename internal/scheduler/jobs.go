@@ -44,9 +44,10 @@ type job struct {
 	// one of the job's runs: the runs they hold are made again, elsewhere
 	// if there is another worker.
 	unservable map[*worker]bool
-	// counterSum, the sum of the tasks' counters, is nil until asked for
-	// after a task's counters change; counterSumDropped counts what the
-	// bounds refused, in the tasks' counters and in the sum.
+	// counterSum, the sum of the tasks' counters, is nil until asked for,
+	// and after a task's counters change in a way adding cannot follow
+	// (addToCounterSum); counterSumDropped counts what the bounds refused,
+	// in the tasks' counters and in the sum.
 	counterSum        protocol.Counters
 	counterSumDropped int
 }
