@@ -74,6 +74,9 @@ func (s *Scheduler) expire(now time.Time) []Action {
 	}
 	var actions []Action
 	for _, st := range j.stages {
+		if st.live == 0 {
+			continue // a finished stage of 100,000 tasks is not read every tick
+		}
 		for _, t := range st.tasks {
 			for i, a := range t.attempts {
 				if !a.live() || s.current != j {

@@ -68,6 +68,7 @@ func (s *Scheduler) inputsReady(t *task) bool {
 func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 	t.setState(taskRunning)
 	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now})
+	t.stage.live++
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
 	return s.send(w, s.message(t, w), 0)
@@ -97,7 +98,10 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 // speculate gives each idle worker a copy of the longest-running task of
 // the stage that has run past the threshold, once no task is pending.
 func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
-	if !s.cfg.Speculate || st.count[taskPending] > 0 {
+	if !s.cfg.Speculate || st.count[taskPending] > 0 || !s.idleWorker() {
+		// Most events find a worker for every task, or every worker busy:
+		// the median of the stage's tasks, which reads them all, is not
+		// needed.
 		return nil
 	}
 	ts := st.tasks
@@ -136,4 +140,21 @@ func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
 		actions = append(actions, s.assign(now, straggler, w))
 	}
 	return actions
+}
+
+// idleWorker reports whether a worker that liveWorkers lists holds no
+// task, without sorting them.
+func (s *Scheduler) idleWorker() bool {
+	usable, idle, idleUnusable := false, false, false
+	for _, w := range s.workers {
+		switch {
+		case w.dead:
+		case w.unusable:
+			idleUnusable = idleUnusable || len(w.held) == 0
+		default:
+			usable = true
+			idle = idle || len(w.held) == 0
+		}
+	}
+	return idle || !usable && idleUnusable
 }

@@ -219,7 +219,13 @@ func (c *cluster) heartbeat(pid, round int) protocol.Heartbeat {
 	hb := protocol.Heartbeat{WorkerPID: pid, WorkerID: fmt.Sprintf("worker-%04d", pid)}
 	for _, send := range c.queued[pid] {
 		msg := send.Msg.(protocol.NewWorkerJob)
-		hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: finished(send).Files()[0], Task: msg.Task, Progress: int64(round)})
+		p := protocol.TaskProgress{Task: msg.Task, Progress: int64(round)}
+		if msg.MapOutput != nil {
+			p.Output = msg.MapOutput.Run
+		} else {
+			p.Output = msg.ReduceInput.OutputFile
+		}
+		hb.Tasks = append(hb.Tasks, p)
 	}
 	return hb
 }
@@ -238,8 +244,8 @@ func jobInfoOf(s *Scheduler, id int) protocol.JobInfo {
 }
 
 // TestStageCounts plays every scenario and checks, after each event, that
-// each stage's counts of tasks by state (kept as tasks change) match its
-// tasks.
+// each stage's counts of tasks by state and of live attempts (kept as
+// they change) match its tasks.
 func TestStageCounts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	if err != nil || len(files) == 0 {
@@ -271,11 +277,14 @@ func checkCounts(t testing.TB, s *Scheduler, after string) {
 	for _, j := range s.jobs {
 		for _, st := range j.stages {
 			var want [taskCancelled + 1]int
+			live := 0
 			for _, task := range st.tasks {
 				want[task.state]++
+				live += task.running()
 			}
-			if st.count != want {
-				t.Fatalf("after %q: job %d's %s stage counts %v, its tasks %v", after, j.id, st.kind, st.count, want)
+			if st.count != want || st.live != live {
+				t.Fatalf("after %q: job %d's %s stage counts %v and %d live attempts, its tasks %v and %d",
+					after, j.id, st.kind, st.count, st.live, want, live)
 			}
 		}
 	}

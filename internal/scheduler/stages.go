@@ -102,6 +102,9 @@ type stage struct {
 	// events ask whether a stage is done or has pending tasks far more
 	// often than its tasks change, and a stage may hold 100,000 tasks.
 	count [taskCancelled + 1]int
+	// live counts the live attempts at its tasks: each tick looks for
+	// attempts past their deadlines only in stages that have some.
+	live int
 }
 
 // allDone reports whether every task of st is done.

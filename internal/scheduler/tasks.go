@@ -246,6 +246,7 @@ func (t *task) running() int {
 func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
+	t.stage.live--
 	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
 }
 
