@@ -48,6 +48,7 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(float64(r.events), "events")
 			b.ReportMetric(float64(r.peakHeap)/(1<<20), "peak-heap-MiB")
 			b.ReportMetric(float64(r.reduceMsg)/(1<<20), "reduce-msg-MiB")
+			b.ReportMetric(float64(r.fullStatus.Microseconds())/1000, "full-status-ms")
 		})
 	}
 }
@@ -62,6 +63,10 @@ type clusterResult struct {
 	// reduceMsg is the size of the first reduce task's message on the
 	// wire: it lists one piece per map task.
 	reduceMsg int
+	// fullStatus is how long a job_status for every job with tasks took
+	// halfway through the map stage (the status page's): it is not
+	// counted among the events.
+	fullStatus time.Duration
 }
 
 // tasksPerRound is how many tasks a simulated worker finishes per round.
@@ -133,6 +138,9 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 			}
 			return nil
 		})
+		if round == size.maps/(2*size.workers*tasksPerRound) {
+			c.timeFullStatus()
+		}
 		c.sampleHeap()
 	}
 	checkCounts(b, c.s, "the job")
@@ -230,6 +238,13 @@ func (c *cluster) heartbeat(pid, round int) protocol.Heartbeat {
 	return hb
 }
 
+// timeFullStatus times a job_status for every job, with their tasks.
+func (c *cluster) timeFullStatus() {
+	start := time.Now()
+	c.s.Snapshot(nil, false)
+	c.res.fullStatus = time.Since(start)
+}
+
 // sampleHeap notes the heap in use, if it is the most yet.
 func (c *cluster) sampleHeap() {
 	var m runtime.MemStats
@@ -286,6 +301,27 @@ func checkCounts(t testing.TB, s *Scheduler, after string) {
 				t.Fatalf("after %q: job %d's %s stage counts %v and %d live attempts, its tasks %v and %d",
 					after, j.id, st.kind, st.count, st.live, want, live)
 			}
+		}
+	}
+}
+
+// TestMinTaskJSON checks that minTaskJSON and minAttemptJSON are lower
+// bounds: the shortest task and attempt the status can hold, each with
+// its comma, are no shorter.
+func TestMinTaskJSON(t *testing.T) {
+	task := protocol.TaskInfo{Phase: protocol.PhaseMap, State: taskStateNames[taskDone]}
+	if n := jsonSize(task); n < minTaskJSON {
+		t.Errorf("a task of %d bytes of JSON, below minTaskJSON %d", n, minTaskJSON)
+	}
+	task.Attempts = []protocol.AttemptInfo{{}}
+	withAttempt := jsonSize(task)
+	task.Attempts = append(task.Attempts, protocol.AttemptInfo{})
+	if n := jsonSize(task) - withAttempt; n < minAttemptJSON {
+		t.Errorf("an attempt of %d bytes of JSON, below minAttemptJSON %d", n, minAttemptJSON)
+	}
+	for _, name := range taskStateNames {
+		if len(name) < len(taskStateNames[taskDone]) {
+			t.Errorf("state %q is shorter than %q", name, taskStateNames[taskDone])
 		}
 	}
 }
