@@ -2,9 +2,11 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +51,11 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(float64(r.peakHeap)/(1<<20), "peak-heap-MiB")
 			b.ReportMetric(float64(r.reduceMsg)/(1<<20), "reduce-msg-MiB")
 			b.ReportMetric(float64(r.fullStatus.Microseconds())/1000, "full-status-ms")
+			b.Logf("the slowest event: %s, %s", r.slowestEvent, r.slowest)
+			for _, name := range slices.Sorted(maps.Keys(r.byEvent)) {
+				b.Logf("%-16s %7d calls, %8.1f us each", name, r.countByEvent[name],
+					float64(r.byEvent[name].Nanoseconds())/float64(r.countByEvent[name])/1000)
+			}
 		})
 	}
 }
@@ -56,10 +63,16 @@ func BenchmarkCluster(b *testing.B) {
 type clusterSize struct{ workers, maps, reducers int }
 
 type clusterResult struct {
-	events   int
-	spent    time.Duration // in the scheduler's methods
-	slowest  time.Duration // the longest single call
-	peakHeap uint64
+	events  int
+	spent   time.Duration // in the scheduler's methods
+	slowest time.Duration // the longest single call
+	// slowestEvent names it.
+	slowestEvent string
+	// byEvent and countByEvent are the time and number of the calls of
+	// each method.
+	byEvent      map[string]time.Duration
+	countByEvent map[string]int
+	peakHeap     uint64
 	// reduceMsg is the size of the first reduce task's message on the
 	// wire: it lists one piece per map task.
 	reduceMsg int
@@ -89,6 +102,7 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 	cfg := DefaultConfig()
 	cfg.VarDir, cfg.WorkDir = "/v", "/w"
 	c := &cluster{b: b, s: New(cfg, zerolog.Nop()), now: t0, queued: map[int][]Send{}}
+	c.res.byEvent, c.res.countByEvent = map[string]time.Duration{}, map[string]int{}
 	// Files of 64 MiB, a hundred per map task: split.Plan gives each map
 	// task a balanced share of them, 64 MiB in at most two ranges.
 	const fileSize = 64 << 20
@@ -103,14 +117,14 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 
 	caps := []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapShuffle}
 	for pid := 1; pid <= size.workers; pid++ {
-		c.event(func() []Action {
+		c.event("Register", func() []Action {
 			return c.s.Register(c.now, protocol.Register{WorkerHost: fmt.Sprintf("host%04d", pid), WorkerPort: 7000,
 				WorkerPID: pid, WorkerID: fmt.Sprintf("worker-%04d", pid), Capabilities: caps})
 		})
 	}
 	spec := spec(size.maps, size.reducers)
 	spec.OutputDirectory = "/out"
-	c.event(func() []Action {
+	c.event("Submit", func() []Action {
 		id, actions := c.s.Submit(c.now, spec)
 		c.jobID = id
 		return actions
@@ -125,14 +139,14 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 			finishing := c.queued[pid][:n]
 			c.queued[pid] = c.queued[pid][n:]
 			for _, send := range finishing {
-				c.event(func() []Action { return c.s.StatusReceived(c.now, c.status(send)) })
+				c.event("StatusReceived", func() []Action { return c.s.StatusReceived(c.now, c.status(send)) })
 			}
 		}
 		for pid := 1; pid <= size.workers; pid++ {
-			c.event(func() []Action { return c.s.Heartbeat(c.now, c.heartbeat(pid, round)) })
+			c.event("Heartbeat", func() []Action { return c.s.Heartbeat(c.now, c.heartbeat(pid, round)) })
 		}
-		c.event(func() []Action { return c.s.Tick(c.now) })
-		c.event(func() []Action {
+		c.event("Tick", func() []Action { return c.s.Tick(c.now) })
+		c.event("Snapshot", func() []Action {
 			if _, ok := c.s.Snapshot(&c.jobID, true); !ok {
 				b.Fatal("no job to report")
 			}
@@ -151,13 +165,17 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 }
 
 // event calls the scheduler, times the call and carries out what it asks.
-func (c *cluster) event(call func() []Action) {
+func (c *cluster) event(name string, call func() []Action) {
 	start := time.Now()
 	actions := call()
 	took := time.Since(start)
 	c.res.events++
+	c.res.byEvent[name] += took
+	c.res.countByEvent[name]++
 	c.res.spent += took
-	c.res.slowest = max(c.res.slowest, took)
+	if took > c.res.slowest {
+		c.res.slowest, c.res.slowestEvent = took, name
+	}
 	c.carryOut(actions)
 	if len(actions) > 100 {
 		c.sampleHeap() // a large batch of task messages, held at once
@@ -181,9 +199,9 @@ func (c *cluster) carryOut(actions []Action) {
 				c.b.Fatalf("unexpected %s to worker %d", msg.Type(), a.PID)
 			}
 		case ScanInput:
-			c.event(func() []Action { return c.s.InputScanned(c.now, a.Job, c.scan, nil) })
+			c.event("InputScanned", func() []Action { return c.s.InputScanned(c.now, a.Job, c.scan, nil) })
 		case CommitOutputs:
-			c.event(func() []Action { return c.s.OutputsCommitted(c.now, a.Job, nil) })
+			c.event("OutputsCommitted", func() []Action { return c.s.OutputsCommitted(c.now, a.Job, nil) })
 			c.done = true
 		case MakeJobDirs, RemoveJobDir:
 		default:
