@@ -51,6 +51,7 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(float64(r.peakHeap)/(1<<20), "peak-heap-MiB")
 			b.ReportMetric(float64(r.reduceMsg)/(1<<20), "reduce-msg-MiB")
 			b.ReportMetric(float64(r.fullStatus.Microseconds())/1000, "full-status-ms")
+			b.ReportMetric(float64(r.jobStatus)/(1<<20), "job-status-MiB")
 			b.Logf("the slowest event: %s, %s", r.slowestEvent, r.slowest)
 			for _, name := range slices.Sorted(maps.Keys(r.byEvent)) {
 				b.Logf("%-16s %7d calls, %8.1f us each", name, r.countByEvent[name],
@@ -80,6 +81,9 @@ type clusterResult struct {
 	// halfway through the map stage (the status page's): it is not
 	// counted among the events.
 	fullStatus time.Duration
+	// jobStatus is the size on the wire of a job_status for the job with
+	// its tasks, once it is done.
+	jobStatus int
 }
 
 // tasksPerRound is how many tasks a simulated worker finishes per round.
@@ -158,6 +162,7 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 		c.sampleHeap()
 	}
 	checkCounts(b, c.s, "the job")
+	c.sizeJobStatus()
 	if info := jobInfoOf(c.s, c.jobID); info.State != protocol.JobDone {
 		b.Fatalf("job %s: %v", info.State, info.Errors)
 	}
@@ -261,6 +266,16 @@ func (c *cluster) timeFullStatus() {
 	start := time.Now()
 	c.s.Snapshot(nil, false)
 	c.res.fullStatus = time.Since(start)
+}
+
+// sizeJobStatus notes the size of a job_status for the job with its tasks.
+func (c *cluster) sizeJobStatus() {
+	status, _ := c.s.Snapshot(&c.jobID, false)
+	data, err := protocol.Encode(status)
+	if err != nil {
+		c.b.Fatalf("encode the job's status: %v", err)
+	}
+	c.res.jobStatus = len(data)
 }
 
 // sampleHeap notes the heap in use, if it is the most yet.
