@@ -21,7 +21,8 @@ import (
 // scheduler on a simulated cluster: workers that announce every
 // capability register, the job's input is listed, and every task sent is
 // answered with a finished status (a map task's with a run of four
-// samples, keys spread over the key space); each simulated round of a heartbeat interval (2 s) every
+// samples, keys spread over the key space; a speculative copy that lost
+// is dropped); each simulated round of a heartbeat interval (2 s) every
 // worker finishes its first tasksPerRound queued tasks, then every worker
 // heartbeats with the tasks it still holds, the master ticks and a client
 // asks for the job's brief status (as `sendjob --wait` does, if far less
@@ -39,8 +40,14 @@ func BenchmarkCluster(b *testing.B) {
 		{workers: 10, maps: 1_000, reducers: 10},
 		{workers: 100, maps: 10_000, reducers: 100},
 		{workers: 1000, maps: 100_000, reducers: 1000},
+		{workers: 100, maps: 10_000, reducers: 100, speculate: true},
+		{workers: 1000, maps: 100_000, reducers: 1000, speculate: true},
 	} {
-		b.Run(fmt.Sprintf("workers=%d,maps=%d,reducers=%d", size.workers, size.maps, size.reducers), func(b *testing.B) {
+		name := fmt.Sprintf("workers=%d,maps=%d,reducers=%d", size.workers, size.maps, size.reducers)
+		if size.speculate {
+			name += ",speculate"
+		}
+		b.Run(name, func(b *testing.B) {
 			var r clusterResult
 			for b.Loop() {
 				r = runCluster(b, size)
@@ -52,6 +59,7 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(float64(r.reduceMsg)/(1<<20), "reduce-msg-MiB")
 			b.ReportMetric(float64(r.fullStatus.Microseconds())/1000, "full-status-ms")
 			b.ReportMetric(float64(r.jobStatus)/(1<<20), "job-status-MiB")
+			b.ReportMetric(float64(r.tasksSent-size.maps-size.reducers), "copies")
 			b.Logf("the slowest event: %s, %s", r.slowestEvent, r.slowest)
 			for _, name := range slices.Sorted(maps.Keys(r.byEvent)) {
 				b.Logf("%-16s %7d calls, %8.1f us each", name, r.countByEvent[name],
@@ -61,7 +69,13 @@ func BenchmarkCluster(b *testing.B) {
 	}
 }
 
-type clusterSize struct{ workers, maps, reducers int }
+// clusterSize is a simulated cluster and its job. With speculate, the
+// master speculates, and every tenth worker is slow: it finishes one task
+// a round, so that the others are idle long before the stage ends.
+type clusterSize struct {
+	workers, maps, reducers int
+	speculate               bool
+}
 
 type clusterResult struct {
 	events  int
@@ -81,6 +95,9 @@ type clusterResult struct {
 	// halfway through the map stage (the status page's): it is not
 	// counted among the events.
 	fullStatus time.Duration
+	// tasksSent counts the task messages: past one a task, speculative
+	// copies.
+	tasksSent int
 	// jobStatus is the size on the wire of a job_status for the job with
 	// its tasks, once it is done.
 	jobStatus int
@@ -105,6 +122,7 @@ type cluster struct {
 func runCluster(b *testing.B, size clusterSize) clusterResult {
 	cfg := DefaultConfig()
 	cfg.VarDir, cfg.WorkDir = "/v", "/w"
+	cfg.Speculate = size.speculate
 	c := &cluster{b: b, s: New(cfg, zerolog.Nop()), now: t0, queued: map[int][]Send{}}
 	c.res.byEvent, c.res.countByEvent = map[string]time.Duration{}, map[string]int{}
 	// Files of 64 MiB, a hundred per map task: split.Plan gives each map
@@ -139,7 +157,11 @@ func runCluster(b *testing.B, size clusterSize) clusterResult {
 		}
 		c.now = c.now.Add(cfg.HeartbeatInterval)
 		for pid := 1; pid <= size.workers; pid++ {
-			n := min(tasksPerRound, len(c.queued[pid]))
+			n := tasksPerRound
+			if size.speculate && pid%10 == 0 {
+				n = 1
+			}
+			n = min(n, len(c.queued[pid]))
 			finishing := c.queued[pid][:n]
 			c.queued[pid] = c.queued[pid][n:]
 			for _, send := range finishing {
@@ -196,9 +218,15 @@ func (c *cluster) carryOut(actions []Action) {
 			switch msg := a.Msg.(type) {
 			case protocol.NewWorkerJob:
 				c.queued[a.PID] = append(c.queued[a.PID], a)
+				c.res.tasksSent++
 				if msg.ReduceInput != nil && c.res.reduceMsg == 0 {
 					c.measure(msg)
 				}
+			case protocol.CancelTask:
+				// A speculative copy lost: its worker drops it.
+				c.queued[a.PID] = slices.DeleteFunc(c.queued[a.PID], func(q Send) bool {
+					return *q.Msg.(protocol.NewWorkerJob).Task == *msg.Task
+				})
 			case protocol.RegisterAck, protocol.JobEnded:
 			default:
 				c.b.Fatalf("unexpected %s to worker %d", msg.Type(), a.PID)

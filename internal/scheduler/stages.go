@@ -105,6 +105,9 @@ type stage struct {
 	// live counts the live attempts at its tasks: each tick looks for
 	// attempts past their deadlines only in stages that have some.
 	live int
+	// took holds the durations of its tasks' finished attempts, for
+	// speculation.
+	took median
 }
 
 // allDone reports whether every task of st is done.

@@ -40,6 +40,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// (a reference worker) finished it after all: its output is as
 		// good as any copy's.
 		late.end, late.outcome = now, OutcomeFinished
+		t.stage.noteFinished(late)
 		log.Info().Msg("a timed-out attempt finished after all")
 		if t.kind == kindShuffleMap {
 			t.keepRun(w, msg.Run)

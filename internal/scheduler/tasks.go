@@ -247,6 +247,9 @@ func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
 	t.stage.live--
+	if outcome == OutcomeFinished {
+		t.stage.noteFinished(a)
+	}
 	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
 }
 
