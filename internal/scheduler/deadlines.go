@@ -74,6 +74,9 @@ func (s *Scheduler) expire(now time.Time) []Action {
 	}
 	var actions []Action
 	for _, st := range j.stages {
+		if st.live == 0 {
+			continue // a finished stage of 100,000 tasks is not read every tick
+		}
 		for _, t := range st.tasks {
 			for i, a := range t.attempts {
 				if !a.live() || s.current != j {
@@ -106,12 +109,12 @@ func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Durat
 		return actions
 	}
 	if len(timedOut) >= s.cfg.MaxAttempts {
-		t.state = taskFailed
+		t.setState(taskFailed)
 		return append(actions, s.fail(now, t.job, fmt.Sprintf(
 			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt; the attempts' logs, which our workers send once killed: task %s",
 			t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout, t.taskName()))...)
 	}
-	t.state = taskPending
+	t.setState(taskPending)
 	return actions
 }
 
@@ -127,7 +130,7 @@ func (s *Scheduler) lose(now time.Time, t *task, a *attempt) []Action {
 	actions := s.cancelAttempt(t, a)
 	t.endAttempt(now, a, OutcomeLost)
 	if t.running() == 0 {
-		t.state = taskPending
+		t.setState(taskPending)
 	}
 	return actions
 }

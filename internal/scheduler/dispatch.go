@@ -12,13 +12,24 @@ import (
 // not timed out and that has served the job's runs when asked; else one on
 // which the task has not timed out. A task waits for a worker that
 // announced what it needs.
-func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
+//
+// Each event asks to dispatch, but a stage has pending tasks only when
+// it is planned, or when tasks come back (a worker died, an input was
+// lost): one with none is not read through.
+func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
+	if st.count[taskPending] == 0 {
+		return nil
+	}
 	var actions []Action
-	for _, t := range ts {
+	var r *roster
+	for _, t := range st.tasks {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
-		live := s.liveWorkersWhere(t.takes)
+		if needs := taskKinds[t.kind].needs; r == nil || r.needs != needs {
+			r = s.roster(needs)
+		}
+		live := r.workers
 		if len(live) == 0 {
 			if !t.job.kindWait && len(s.liveWorkers()) > 0 {
 				// Say once why the job does not move: the live workers
@@ -29,13 +40,12 @@ func (s *Scheduler) dispatch(now time.Time, ts []*task) []Action {
 			}
 			continue
 		}
-		w := live[0]
-		if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] }); i >= 0 {
-			w = live[i]
-		} else if i := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }); i >= 0 {
-			w = live[i]
+		at := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] })
+		if at < 0 {
+			at = max(slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }), 0)
 		}
-		actions = append(actions, s.assign(now, t, w))
+		actions = append(actions, s.assign(now, t, live[at]))
+		r.took(at)
 	}
 	return actions
 }
@@ -56,8 +66,9 @@ func (s *Scheduler) inputsReady(t *task) bool {
 
 // assign starts an attempt of t on w.
 func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
-	t.state = taskRunning
+	t.setState(taskRunning)
 	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now})
+	t.stage.live++
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
 	return s.send(w, s.message(t, w), 0)
@@ -82,50 +93,4 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.outputs[0]}
 	}
 	return msg
-}
-
-// speculate gives each idle worker a copy of the longest-running task of
-// the stage that has run past the threshold, once no task is pending.
-func (s *Scheduler) speculate(now time.Time, ts []*task) []Action {
-	if !s.cfg.Speculate {
-		return nil
-	}
-	var durations []time.Duration
-	for _, t := range ts {
-		if t.state == taskPending {
-			return nil
-		}
-		for _, a := range t.attempts {
-			if a.outcome == OutcomeFinished {
-				durations = append(durations, a.end.Sub(a.start))
-			}
-		}
-	}
-	threshold := s.cfg.SpeculateAfter
-	if len(durations) > 0 {
-		slices.Sort(durations)
-		threshold = max(threshold, durations[len(durations)/2]*3/2)
-	}
-	var actions []Action
-	for _, w := range s.liveWorkers() {
-		if len(w.held) > 0 {
-			break // live workers come least loaded first
-		}
-		var straggler *task
-		var longest time.Duration
-		for _, t := range ts {
-			if t.state != taskRunning || t.running() != 1 || !t.takes(w) {
-				continue
-			}
-			if ran := now.Sub(t.liveAttempt().start); ran > threshold && ran > longest {
-				straggler, longest = t, ran
-			}
-		}
-		if straggler == nil {
-			continue // another idle worker may take a straggler this one cannot
-		}
-		straggler.logger(s.log.Info()).Stringer("running", longest).Stringer("threshold", threshold).Msg("speculative copy")
-		actions = append(actions, s.assign(now, straggler, w))
-	}
-	return actions
 }

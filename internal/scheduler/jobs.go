@@ -37,13 +37,17 @@ type job struct {
 	// cuts are the reducers' key ranges, once chosen.
 	shuffle bool
 	cuts    [][]byte
+	// pieces are where the runs are, for the reduce tasks' messages
+	// (runPieces); nil until asked for once every run is made.
+	pieces []protocol.Piece
 	// unservable are the workers from which a reducer could not fetch
 	// one of the job's runs: the runs they hold are made again, elsewhere
 	// if there is another worker.
 	unservable map[*worker]bool
-	// counterSum, the sum of the tasks' counters, is nil until asked for
-	// after a task's counters change; counterSumDropped counts what the
-	// bounds refused, in the tasks' counters and in the sum.
+	// counterSum, the sum of the tasks' counters, is nil until asked for,
+	// and after a task's counters change in a way adding cannot follow
+	// (addToCounterSum); counterSumDropped counts what the bounds refused,
+	// in the tasks' counters and in the sum.
 	counterSum        protocol.Counters
 	counterSumDropped int
 }
@@ -120,7 +124,7 @@ func (s *Scheduler) succeed(now time.Time, j *job) []Action {
 	for _, st := range j.stages {
 		for _, t := range st.tasks {
 			if t.state == taskCancelled && slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.outcome == OutcomeFinished }) {
-				t.state = taskDone // its output served the job
+				t.setState(taskDone) // its output served the job
 			}
 		}
 	}
@@ -155,7 +159,7 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 				}
 			}
 			if t.state == taskPending || t.state == taskRunning {
-				t.state = taskCancelled
+				t.setState(taskCancelled)
 			}
 		}
 	}

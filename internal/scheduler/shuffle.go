@@ -123,12 +123,26 @@ func (s *Scheduler) shuffleMessage(t *task, w *worker) protocol.NewWorkerJob {
 	lo, hi, empty := partition.Range(t.job.cuts, t.index)
 	if !empty {
 		in.Lo, in.Hi = lo, hi
-		for _, m := range t.job.stage(stageMap).tasks {
-			in.Pieces = append(in.Pieces, protocol.Piece{Holder: m.holder.addr(), HolderID: m.holder.id, Run: m.runName()})
-		}
+		in.Pieces = t.job.runPieces()
 	}
 	msg.ReduceInput = in
 	return msg
+}
+
+// runPieces lists where each map task's run is, as a reduce task's
+// message does. It is built once and shared by the messages of every
+// reduce task, which read it only: the 1000 reduce tasks of a job of
+// 100,000 map tasks, sent at once, built 100,000 pieces each, gigabytes.
+// Making or losing a run drops it (keepRun, loseRuns).
+func (j *job) runPieces() []protocol.Piece {
+	if j.pieces == nil {
+		maps := j.stage(stageMap).tasks
+		j.pieces = make([]protocol.Piece, 0, len(maps))
+		for _, m := range maps {
+			j.pieces = append(j.pieces, protocol.Piece{Holder: m.holder.addr(), HolderID: m.holder.id, Run: m.runName()})
+		}
+	}
+	return j.pieces
 }
 
 // keepRun records the run that map task t's accepted attempt kept on w:
@@ -136,6 +150,7 @@ func (s *Scheduler) shuffleMessage(t *task, w *worker) protocol.NewWorkerJob {
 func (t *task) keepRun(w *worker, run *protocol.RunInfo) {
 	t.holder = w
 	t.samples = nil
+	t.job.pieces = nil
 	if run == nil {
 		return
 	}
@@ -153,12 +168,14 @@ func (s *Scheduler) loseRuns(w *worker, why string) {
 	if j == nil || !j.shuffle {
 		return
 	}
-	if red := j.stage(stageReduce); red.planned && allDone(red.tasks) {
+	if red := j.stage(stageReduce); red.planned && red.allDone() {
 		return
 	}
 	for _, t := range j.stage(stageMap).tasks {
 		if t.state == taskDone && t.holder == w {
-			t.state, t.holder, t.samples = taskPending, nil, nil
+			t.setState(taskPending)
+			t.holder, t.samples = nil, nil
+			j.pieces = nil
 			t.logger(s.log.Warn()).Int("worker", w.pid).Str("reason", why).Msg("run lost: the map task runs again")
 		}
 	}
@@ -186,7 +203,7 @@ func (s *Scheduler) fetchFailed(t *task, lost []protocol.Piece) {
 
 // mapsDone reports whether every map task of j is done: a reduce task of
 // the shuffle reads every run.
-func (j *job) mapsDone() bool { return allDone(j.stage(stageMap).tasks) }
+func (j *job) mapsDone() bool { return j.stage(stageMap).allDone() }
 
 // endShuffle is what ending job j asks of the shuffle: workers drop the
 // job's runs, and the outputs of a job that did not commit are removed.

@@ -50,7 +50,7 @@ func (s *Scheduler) allJobs(budget int, brief bool) (jobs []protocol.JobInfo, om
 	jobs = []protocol.JobInfo{}
 	for i := len(s.jobs) - 1; i >= 0; i-- {
 		j := s.jobs[i]
-		detailed := !brief && (len(s.jobs)-i <= DetailedJobs || !j.over())
+		detailed := !brief && (len(s.jobs)-i <= DetailedJobs || !j.over()) && j.minTasksJSON() <= budget
 		info := j.info(detailed)
 		size := jsonSize(info)
 		if size > budget && detailed {
@@ -66,6 +66,28 @@ func (s *Scheduler) allJobs(budget int, brief bool) (jobs []protocol.JobInfo, om
 	}
 	slices.Reverse(jobs)
 	return jobs, omitted
+}
+
+// Lower bounds on the JSON of a TaskInfo and of an AttemptInfo, each with
+// its comma: {"phase":"map","index":0,"state":"done","attempts":null} and
+// {"worker_pid":0,"start":"0001-01-01T00:00:00Z"} are the shortest.
+const (
+	minTaskJSON    = 50
+	minAttemptJSON = 45
+)
+
+// minTasksJSON is a lower bound on the bytes of j's tasks in JSON: a job
+// whose tasks cannot fit in the budget is listed without them at once,
+// rather than after they are listed and encoded, which for 100,000 tasks
+// holds the loop for most of a second.
+func (j *job) minTasksJSON() int {
+	n := 0
+	for _, st := range j.stages {
+		for _, t := range st.tasks {
+			n += minTaskJSON + minAttemptJSON*len(t.attempts)
+		}
+	}
+	return n
 }
 
 // jsonSize is the length of v in JSON, plus one for the comma that
@@ -106,11 +128,11 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 				// count them all from the start.
 				p.Total = j.spec.NumReducers
 			}
-			for _, t := range st.tasks {
-				if t.state == taskDone {
-					p.Done++
-				}
-				if withTasks {
+			// Counted as tasks change: sendjob --wait asks every few
+			// milliseconds.
+			p.Done = st.count[taskDone]
+			if withTasks {
+				for _, t := range st.tasks {
 					info.Tasks = append(info.Tasks, t.info())
 				}
 			}

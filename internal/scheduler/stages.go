@@ -98,7 +98,20 @@ type stage struct {
 	// moved and their commit asked for.
 	planned        bool
 	started, ended time.Time
+	// count is how many of tasks are in each state, kept by task.setState:
+	// events ask whether a stage is done or has pending tasks far more
+	// often than its tasks change, and a stage may hold 100,000 tasks.
+	count [taskCancelled + 1]int
+	// live counts the live attempts at its tasks: each tick looks for
+	// attempts past their deadlines only in stages that have some.
+	live int
+	// took holds the durations of its tasks' finished attempts, for
+	// speculation.
+	took median
 }
+
+// allDone reports whether every task of st is done.
+func (st *stage) allDone() bool { return st.count[taskDone] == len(st.tasks) }
 
 func (st *stage) def() stageDef  { return stageDefs[st.kind] }
 func (st *stage) begun() bool    { return !st.started.IsZero() }
@@ -161,7 +174,7 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 				s.log.Info().Int("job", j.id).Str("stage", st.kind.String()).Msg("stage begins")
 				actions = append(actions, st.def().begin(s, j, st)...)
 				changed = true
-			case st.begun() && !st.finished() && st.def().onWorkers && st.planned && allDone(st.tasks) &&
+			case st.begun() && !st.finished() && st.def().onWorkers && st.planned && st.allDone() &&
 				(prev == nil || prev.finished()):
 				st.ended = now
 				changed = true
@@ -179,11 +192,11 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 		// must be produced again. While the master's own work runs, only
 		// the stage that began with it does (reduce, during the merge).
 		if st.begun() && st.def().onWorkers && (cur.def().onWorkers && i <= curAt || !cur.def().onWorkers && i > curAt) {
-			actions = append(actions, s.dispatch(now, st.tasks)...)
+			actions = append(actions, s.dispatch(now, st)...)
 		}
 	}
 	if cur.def().onWorkers {
-		actions = append(actions, s.speculate(now, cur.tasks)...)
+		actions = append(actions, s.speculate(now, cur)...)
 	}
 	return actions
 }
@@ -451,6 +464,7 @@ func (s *Scheduler) add(t *task) {
 		panic(fmt.Sprintf("%s task %d added as task %d", t.stage.kind, t.index, len(t.stage.tasks)))
 	}
 	t.stage.tasks = append(t.stage.tasks, t)
+	t.stage.count[t.state]++
 	if !taskKinds[t.kind].files {
 		return
 	}

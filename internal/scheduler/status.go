@@ -40,6 +40,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		// (a reference worker) finished it after all: its output is as
 		// good as any copy's.
 		late.end, late.outcome = now, OutcomeFinished
+		t.stage.noteFinished(late)
 		log.Info().Msg("a timed-out attempt finished after all")
 		if t.kind == kindShuffleMap {
 			t.keepRun(w, msg.Run)
@@ -77,7 +78,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		t.fetchRetries++
 		t.endAttempt(now, a, OutcomeRetry)
 		if t.running() == 0 {
-			t.state = taskPending
+			t.setState(taskPending)
 		}
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
 			Msg("reduce task could not fetch runs; they are made again, then it runs again")
@@ -86,7 +87,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)
 		if t.running() == 0 {
-			t.state = taskPending
+			t.setState(taskPending)
 		}
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Strs("missing", clipFiles(msg.MissingFiles)).
 			Msg("task failed for a missing input; running it again")
@@ -100,13 +101,13 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 			f = s.abs(f)
 			p := t.job.byOutput[f]
 			if p != nil && p != t && p.state == taskDone && inputs[f] {
-				p.state = taskPending
+				p.setState(taskPending)
 				log.Warn().Str("producer_stage", p.stage.kind.String()).Int("producer", p.index).Msg("input lost; its task runs again")
 			}
 		}
 	default:
 		t.endAttempt(now, a, OutcomeFailed)
-		t.state = taskFailed
+		t.setState(taskFailed)
 		text := msg.Error
 		if text == "" {
 			text = fmt.Sprintf("status %q", clip(msg.Status, maxLoggedText))
@@ -130,7 +131,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 // speculative copy, or the next attempt of a task whose timed-out attempt
 // finished after all. It returns the actions that kill them.
 func (s *Scheduler) done(now time.Time, t *task, log zerolog.Logger) []Action {
-	t.state = taskDone
+	t.setState(taskDone)
 	var kills []Action
 	for _, other := range t.attempts {
 		if other.live() {

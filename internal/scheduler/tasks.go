@@ -246,14 +246,16 @@ func (t *task) running() int {
 func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
+	t.stage.live--
+	if outcome == OutcomeFinished {
+		t.stage.noteFinished(a)
+	}
 	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
 }
 
-func allDone(ts []*task) bool {
-	for _, t := range ts {
-		if t.state != taskDone {
-			return false
-		}
-	}
-	return true
+// setState moves t to state, keeping its stage's counts.
+func (t *task) setState(state taskState) {
+	t.stage.count[t.state]--
+	t.stage.count[state]++
+	t.state = state
 }

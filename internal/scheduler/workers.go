@@ -235,7 +235,7 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 			log.Msg("task goes on in its other attempt")
 			continue
 		}
-		t.state = taskPending
+		t.setState(taskPending)
 		log.Msg("task back to pending")
 	}
 }
@@ -264,12 +264,7 @@ func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 		// not wait for good on a cluster whose every worker lost one.
 		live = unusable
 	}
-	slices.SortFunc(live, func(a, b *worker) int {
-		if d := len(a.held) - len(b.held); d != 0 {
-			return d
-		}
-		return a.incarnation - b.incarnation
-	})
+	slices.SortFunc(live, byLoad)
 	return live
 }
 
