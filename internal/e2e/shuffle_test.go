@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,6 +34,29 @@ func TestShuffleWordCount(t *testing.T) {
 		}
 	}
 
+	// The identity job: the outputs, read in partition order, are the
+	// input sorted, as `LC_ALL=C sort` sorts it (the input's lines hold
+	// no byte below a tab, where the two orders could differ).
+	ident := job{input: "input", mapper: "/bin/cat", reducer: "/bin/cat", mappers: 5, reducers: 4}
+	id, out := c.submit(ident)
+	c.waitDone(ident, id, out)
+	var got []byte
+	for i := range ident.reducers {
+		data, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("input_%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, data...)
+	}
+	sorted := exec.Command("bash", "-c", "cat "+c.repoPath("input")+"/* | LC_ALL=C sort")
+	want, err := sorted.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the identity job's outputs in partition order are not its input sorted (%d bytes, want %d)", len(got), len(want))
+	}
+
 	gate := filepath.Join(t.TempDir(), "gate")
 	reducer := filepath.Join(t.TempDir(), "reduce.sh")
 	script := "#!/bin/sh\nwhile [ ! -e " + gate + " ]; do sleep 0.02; done\nexec " + c.repoPath("exec/word_count/reduce.py") + "\n"
@@ -39,7 +64,7 @@ func TestShuffleWordCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := job{input: "input", mapper: "exec/word_count/map.py", reducer: reducer, mappers: 6, reducers: 3}
-	id, out := c.submit(j)
+	id, out = c.submit(j)
 	c.waitLog(c.master, "reducers' key ranges chosen", fmt.Sprintf(`"job":%d,`, id))
 	victim := c.workers[0]
 	victim.kill()
