@@ -190,5 +190,18 @@ func TestTasksFoundByIdentity(t *testing.T) {
 		if id := again[0].Msg.(protocol.NewWorkerJob).Task; id == nil || id.Attempt != 2 {
 			t.Errorf("task sent again as %+v, want attempt 2", id)
 		}
+		// The first attempt's status, late, is not the second's.
+		stale := failed(sendsOf(acts, protocol.TypeNewWorkerJob)[0], "the first attempt failed")
+		stale.WorkerID, stale.Task = "a", &protocol.TaskIdentity{JobID: 0, Stage: "map", Index: 0, Attempt: 1}
+		s.StatusReceived(at(12*sec), stale)
+		if j := jobInfo(t, s, 0); j.State != protocol.JobMapping {
+			t.Errorf("job %s after the first attempt's late failure, want it still mapping: %v", j.State, j.Errors)
+		}
+		st := finished(again[0])
+		st.WorkerID = "a"
+		s.StatusReceived(at(13*sec), st)
+		if j := jobInfo(t, s, 0); j.Phases[0].Done != 1 {
+			t.Errorf("map %d/%d done after the second attempt finished", j.Phases[0].Done, j.Phases[0].Total)
+		}
 	})
 }

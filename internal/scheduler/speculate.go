@@ -28,8 +28,9 @@ func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
 			break // live workers come least loaded first
 		}
 		// The longest-running straggler that w can run and that has no
-		// copy yet.
-		i := slices.IndexFunc(stragglers, func(t *task) bool { return t != nil && t.takes(w) })
+		// copy yet, whose inputs still exist (a reduce task of the shuffle
+		// waits while a lost run is made again).
+		i := slices.IndexFunc(stragglers, func(t *task) bool { return t != nil && t.takes(w) && s.inputsReady(t) })
 		if i < 0 {
 			continue // another idle worker may take a straggler this one cannot
 		}

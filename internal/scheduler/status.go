@@ -34,8 +34,11 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	}
 	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
 	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
-	if late := t.timedOutOn(w); late != nil && msg.Status == protocol.StatusFinished &&
-		(t.state == taskRunning || t.state == taskPending) && t.attemptOn(w) == nil {
+	if msg.Status == protocol.StatusFinished && t.kind == kindShuffleMap && msg.Run == nil {
+		msg.Status, msg.Error = protocol.StatusFailed, "a map task of the shuffle finished without describing the run it kept"
+	}
+	if late := t.timedOutOn(w); late != nil && w != nil && !w.dead && msg.Status == protocol.StatusFinished &&
+		(t.state == taskRunning || t.state == taskPending) && t.attemptOn(w) == nil && sameAttempt(msg.Task, t, late) {
 		// A worker that could not be told to stop a task that timed out
 		// (a reference worker) finished it after all: its output is as
 		// good as any copy's.
@@ -57,12 +60,11 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 	if w != nil && !w.dead {
 		a = t.attemptOn(w)
 	}
-	if a == nil {
-		log.Info().Msg("ignored status: the task is not running on this worker")
+	if a == nil || !sameAttempt(msg.Task, t, a) {
+		// Another attempt of the task on this worker (one that timed out
+		// before the task came back to it) is not the one running now.
+		log.Info().Msg("ignored status: the attempt is not running on this worker")
 		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
-	}
-	if msg.Status == protocol.StatusFinished && t.kind == kindShuffleMap && msg.Run == nil {
-		msg.Status, msg.Error = protocol.StatusFailed, "a map task of the shuffle finished without describing the run it kept"
 	}
 	actions := s.record(t, a, msg.Report, msg.Status == protocol.StatusFinished)
 	switch {
@@ -83,7 +85,7 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
 			Msg("reduce task could not fetch runs; they are made again, then it runs again")
 		s.fetchFailed(t, msg.LostPieces)
-	case msg.Retry && t.retries < maxRetries:
+	case msg.Retry && len(msg.LostPieces) == 0 && t.retries < maxRetries:
 		t.retries++
 		t.endAttempt(now, a, OutcomeRetry)
 		if t.running() == 0 {
@@ -141,4 +143,10 @@ func (s *Scheduler) done(now time.Time, t *task, log zerolog.Logger) []Action {
 		}
 	}
 	return kills
+}
+
+// sameAttempt reports whether a message naming the task by id (nil from a
+// reference worker, which names none) is about attempt a of t.
+func sameAttempt(id *protocol.TaskIdentity, t *task, a *attempt) bool {
+	return id == nil || id.Attempt == t.attemptNumber(a)
 }
