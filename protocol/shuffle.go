@@ -18,6 +18,11 @@ const (
 	TypeJobEnded = "job_ended"
 )
 
+// BusyPrefix begins the text of an error that answers a fetch_run the
+// holder cannot serve yet (every fetch slot is taken): the fetcher tries
+// again later, and does not take the run for lost.
+const BusyPrefix = "busy: "
+
 // CapShuffle: the worker takes the map_output and reduce_input fields of
 // new_worker_job, serves fetch_run and takes job_ended.
 const CapShuffle = "shuffle"

@@ -120,7 +120,7 @@ func (m *streamMerger) fail(src source, err error) error {
 
 // mergeToTemp merges sources into a new temporary file.
 func (m *streamMerger) mergeToTemp(sources []source) (source, error) {
-	f, err := os.CreateTemp(m.tmpDir, "merge-*")
+	f, err := os.CreateTemp(m.tmpDir, ".merge-*")
 	if err != nil {
 		return source{}, fmt.Errorf("merge streams: %w", err)
 	}

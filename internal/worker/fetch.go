@@ -63,7 +63,7 @@ func (w *Worker) serveFetch(from string, m protocol.FetchRun, reply func(protoco
 	case w.fetches <- struct{}{}:
 		defer func() { <-w.fetches }()
 	case <-wait.C:
-		refuse(fmt.Errorf("%s: busy, %d fetches being served", what, maxFetches))
+		refuse(fmt.Errorf("%s%s: %d fetches being served", protocol.BusyPrefix, what, maxFetches))
 		return
 	}
 	r, err := openRange(path, m.Lo, m.Hi)

@@ -83,3 +83,23 @@ func (w *Worker) removeRuns() {
 		}
 	}
 }
+
+// dropOtherJobs removes the runs the worker keeps for jobs other than job,
+// unless it keeps intermediates.
+func (w *Worker) dropOtherJobs(job int) {
+	dir := w.localDir()
+	if dir == "" || w.cfg.KeepIntermediates {
+		return
+	}
+	jobs, _ := filepath.Glob(filepath.Join(dir, "job-*"))
+	for _, j := range jobs {
+		if j == layout.LocalJob(dir, job) {
+			continue
+		}
+		if err := os.RemoveAll(j); err != nil {
+			w.log.Warn().Err(err).Str("dir", j).Msg("could not remove another job's runs")
+		} else {
+			w.log.Info().Str("dir", j).Msg("another job's runs removed")
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ func (w *Worker) runShuffleTask(job protocol.NewWorkerJob, r *running) {
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: job.Task}
 	var counts ioCounts
 	var err error
+	if job.Task != nil {
+		// The master runs one job at a time: the runs of any other job
+		// (one that ended while this worker was taken for dead, or of an
+		// earlier master) are no longer wanted.
+		w.dropOtherJobs(job.Task.JobID)
+	}
 	switch {
 	case job.Task == nil:
 		err = errors.New("a task of the shuffle came without its identity")
@@ -66,8 +73,13 @@ func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunI
 	if err := os.MkdirAll(filepath.Dir(run), 0o755); err != nil {
 		return nil, ioCounts{}, fmt.Errorf("local directory: %w", err)
 	}
-	// Temporaries beside the run, named so that no run can be named so.
-	mapped, combined := filepath.Join(filepath.Dir(run), ".map-"+out.Run), filepath.Join(filepath.Dir(run), ".combine-"+out.Run)
+	// Temporaries beside the run, named so that no run can be named so,
+	// and apart for each attempt: an earlier attempt of the task on this
+	// worker, cancelled, may still be finishing its sort.
+	tmp := func(what string) string {
+		return filepath.Join(filepath.Dir(run), fmt.Sprintf(".%s-%s-%d", what, out.Run, job.Task.Attempt))
+	}
+	mapped, combined := tmp("map"), tmp("combine")
 	defer os.Remove(mapped)
 	defer os.Remove(combined)
 	in := programInput{ranges: job.Split.Ranges}
@@ -180,50 +192,51 @@ func mergePieces(red *protocol.ReduceInput, fetched []string, merged, tmpDir str
 	return err
 }
 
-// fetchPieces copies the pieces other workers hold into files in dir, a
-// few at a time, each tried fetchTries times; fetched[i] is piece i's
-// file, "" for a piece this worker holds. A piece that cannot be fetched
-// is a *group.StreamError with its index.
+// fetchPieces copies the pieces other workers hold into files in dir,
+// parallelFetches at a time; fetched[i] is piece i's file, "" for a piece
+// this worker holds. A piece that cannot be fetched is a
+// *group.StreamError with its index, reported once the fetches under way
+// end: no more start after the first failure.
 func (w *Worker) fetchPieces(r *running, id *protocol.TaskIdentity, red *protocol.ReduceInput, dir string) (fetched []string, err error) {
 	fetched = make([]string, len(red.Pieces))
+	var remote []int
+	for i, p := range red.Pieces {
+		if p.HolderID == "" || p.HolderID != w.cfg.ID {
+			fetched[i] = filepath.Join(dir, fmt.Sprintf(".fetch-%s-%d-%d-%d", id.Stage, id.Index, id.Attempt, i))
+			remote = append(remote, i)
+		}
+	}
 	var mu sync.Mutex
 	var first error
-	sem := make(chan struct{}, parallelFetches)
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return first != nil || r.ctx.Err() != nil
+	}
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for i, p := range red.Pieces {
-		if p.HolderID != "" && p.HolderID == w.cfg.ID {
-			continue
-		}
-		path := filepath.Join(dir, fmt.Sprintf(".fetch-%s-%d-%d-%d", id.Stage, id.Index, id.Attempt, i))
-		fetched[i] = path
+	for range min(parallelFetches, len(remote)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-r.ctx.Done():
-				return
-			}
-			var err error
-			for try := range fetchTries {
-				if err = w.fetchPiece(id.JobID, p, red.Lo, red.Hi, path); err == nil || r.ctx.Err() != nil {
-					break
+			for i := range next {
+				if err := w.fetchPieceTrying(r, id.JobID, red.Pieces[i], red.Lo, red.Hi, fetched[i]); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = &group.StreamError{Index: i, Err: err}
+					}
+					mu.Unlock()
 				}
-				select {
-				case <-time.After(time.Duration(try+1) * 200 * time.Millisecond):
-				case <-r.ctx.Done():
-				}
-			}
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = &group.StreamError{Index: i, Err: err}
-				}
-				mu.Unlock()
 			}
 		}()
 	}
+	for _, i := range remote {
+		if failed() {
+			break
+		}
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	if first == nil && r.ctx.Err() != nil {
 		first = r.ctx.Err()
@@ -231,11 +244,45 @@ func (w *Worker) fetchPieces(r *running, id *protocol.TaskIdentity, red *protoco
 	return fetched, first
 }
 
-// How many pieces a reduce task fetches at once, and how often it tries
-// one before it reports the piece lost.
+// fetchPieceTrying fetches a piece, trying fetchTries times, and for as
+// long as busyWait while its holder answers that it is busy.
+func (w *Worker) fetchPieceTrying(r *running, job int, p protocol.Piece, lo, hi []byte, path string) error {
+	busySince := time.Time{}
+	var err error
+	for try := 0; try < fetchTries; {
+		if err = w.fetchPiece(job, p, lo, hi, path); err == nil || r.ctx.Err() != nil {
+			return err
+		}
+		pause := time.Duration(try+1) * 200 * time.Millisecond
+		var remote *protocol.RemoteError
+		if errors.As(err, &remote) && strings.HasPrefix(remote.Err, protocol.BusyPrefix) {
+			// The holder is there and has the run: wait for a slot.
+			if busySince.IsZero() {
+				busySince = time.Now()
+			}
+			if time.Since(busySince) > busyWait {
+				return err
+			}
+			pause = time.Second
+		} else {
+			try++
+		}
+		select {
+		case <-time.After(pause):
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
+	}
+	return err
+}
+
+// How many pieces a reduce task fetches at once; how often it tries one
+// before it reports the piece lost; how long it waits for a holder that
+// says it is busy.
 const (
 	parallelFetches = 4
 	fetchTries      = 3
+	busyWait        = 2 * time.Minute
 )
 
 // fetchPiece copies piece p's lines in [lo, hi) into path.

@@ -63,8 +63,16 @@ func TestShuffleMapAndReduce(t *testing.T) {
 		}
 		return st
 	}
+	// Runs of another job, which ended while b was taken for dead, say.
+	stale := filepath.Join(worker.LocalDir(b), "job-5")
+	if err := os.MkdirAll(stale, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	mapTask(a, 0, inputs[0], "")
 	mapTask(b, 1, inputs[1], combiner)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("another job's runs are still on the worker once it runs a task of job 7 (%v)", err)
+	}
 
 	pieces := []protocol.Piece{{Holder: a.Addr(), HolderID: "a", Run: "map-0"}, {Holder: b.Addr(), HolderID: "b", Run: "map-1"}}
 	reduce := func(i int, lo, hi string, pieces []protocol.Piece) protocol.Status {
