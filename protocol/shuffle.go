@@ -1,5 +1,11 @@
 package protocol
 
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
 // The shuffle between workers, our extension (capability CapShuffle): map
 // tasks keep their output on the worker that made them, as one sorted run
 // in the worker's own local directory, and reduce tasks fetch the key range
@@ -61,11 +67,75 @@ type Sample struct {
 // reads: the lines of every run in Pieces whose key is at least Lo and
 // below Hi (a nil bound is open), merged in one sorted stream. The reducer's
 // output goes to OutputFile, made whole once the reducer succeeds.
+//
+// Piece i is map task i's run, named RunName(i). On the wire each holder
+// is listed once and each piece is the index of its holder (see
+// MarshalJSON): a job of 100,000 map tasks sends 1000 reduce tasks each
+// naming every piece, and a piece written out whole, with its holder's
+// address and id, would make each message some 7 MB.
 type ReduceInput struct {
-	Lo         []byte  `json:"lo,omitempty"`
-	Hi         []byte  `json:"hi,omitempty"`
-	Pieces     []Piece `json:"pieces"`
-	OutputFile string  `json:"output_file"`
+	Lo         []byte
+	Hi         []byte
+	Pieces     []Piece
+	OutputFile string
+}
+
+// reduceInputWire is ReduceInput as it travels.
+type reduceInputWire struct {
+	Lo         []byte   `json:"lo,omitempty"`
+	Hi         []byte   `json:"hi,omitempty"`
+	Holders    []Holder `json:"holders"`
+	HeldBy     []int    `json:"held_by"`
+	OutputFile string   `json:"output_file"`
+}
+
+// Holder is a worker that holds runs: its address and id, as it
+// registered.
+type Holder struct {
+	Addr string `json:"addr"`
+	ID   string `json:"id,omitempty"`
+}
+
+// RunName is the name of map task i's run.
+func RunName(i int) string { return "map-" + strconv.Itoa(i) }
+
+// MarshalJSON lists each holder once, and for piece i the index of its
+// holder. Piece i must be run RunName(i).
+func (in ReduceInput) MarshalJSON() ([]byte, error) {
+	w := reduceInputWire{Lo: in.Lo, Hi: in.Hi, Holders: []Holder{}, HeldBy: make([]int, len(in.Pieces)), OutputFile: in.OutputFile}
+	index := map[Holder]int{}
+	for i, p := range in.Pieces {
+		if p.Run != RunName(i) {
+			return nil, fmt.Errorf("reduce input: piece %d is run %q, not %q", i, p.Run, RunName(i))
+		}
+		h := Holder{Addr: p.Holder, ID: p.HolderID}
+		n, ok := index[h]
+		if !ok {
+			n = len(w.Holders)
+			index[h] = n
+			w.Holders = append(w.Holders, h)
+		}
+		w.HeldBy[i] = n
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a holder index out of range
+// is an error.
+func (in *ReduceInput) UnmarshalJSON(data []byte) error {
+	var w reduceInputWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	pieces := make([]Piece, len(w.HeldBy))
+	for i, n := range w.HeldBy {
+		if n < 0 || n >= len(w.Holders) {
+			return fmt.Errorf("reduce input: piece %d held by holder %d of %d", i, n, len(w.Holders))
+		}
+		pieces[i] = Piece{Holder: w.Holders[n].Addr, HolderID: w.Holders[n].ID, Run: RunName(i)}
+	}
+	*in = ReduceInput{Lo: w.Lo, Hi: w.Hi, Pieces: pieces, OutputFile: w.OutputFile}
+	return nil
 }
 
 // Piece is one map task's run as a reducer finds it: the worker that holds

@@ -76,7 +76,7 @@ func samplesPerRun(spec protocol.NewMasterJob, maps int) int {
 // a split and keeps its output as a run on its worker.
 func (s *Scheduler) addShuffleMapTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
 	s.add(&task{job: j, stage: st, index: i, kind: kindShuffleMap, inputs: split.Files(ranges), ranges: ranges,
-		outputs: []string{layout.TaskName(stageMap.String(), i)}})
+		outputs: []string{protocol.RunName(i)}})
 }
 
 // runName is the name of the run map task t keeps on its worker.

@@ -15,7 +15,7 @@ import (
 // sorted run in their local directories and describe it; a reduce task on
 // one of them merges its key range of both runs, one read locally and one
 // fetched from the other worker, into its reducer; a run that cannot be
-// fetched fails the reduce task for retry, naming the piece.
+// read fails the reduce task for retry, naming the piece.
 func TestShuffleMapAndReduce(t *testing.T) {
 	m := newFakeMaster(t, 0)
 	m.listen()
@@ -105,7 +105,7 @@ func TestShuffleMapAndReduce(t *testing.T) {
 		}
 	}
 
-	lost := protocol.Piece{Holder: b.Addr(), HolderID: "b", Run: "map-9"}
+	lost := protocol.Piece{Holder: a.Addr(), HolderID: "a", Run: "map-1"} // a holds map-0 alone
 	st := reduce(2, "", "", []protocol.Piece{pieces[0], lost})
 	if st.Status != protocol.StatusFailed || !st.Retry || len(st.LostPieces) != 1 || st.LostPieces[0] != lost {
 		t.Errorf("reduce over a missing run: status %+v, want failed for retry naming the piece %+v", st, lost)
