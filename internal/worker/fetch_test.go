@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -265,5 +266,84 @@ func TestStoppedWorkerRemovesItsRuns(t *testing.T) {
 	}
 	if got := testutil.ListDir(t, given); !slices.Equal(got, []string{".mapreduce-worker-local"}) {
 		t.Errorf("the given local directory holds %v after the worker stopped, want only its marker", got)
+	}
+}
+
+// lockedBuffer is a log that the test reads while a worker writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.WriteString(string(p))
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestReduceWaitsForABusyHolder: a holder whose fetch slots are all taken
+// refuses a reduce task's fetch as busy; the reduce task waits and asks
+// again instead of reporting the run lost, and finishes once a slot frees.
+func TestReduceWaitsForABusyHolder(t *testing.T) {
+	release := make(chan struct{})
+	var opened atomic.Int64
+	worker.SetFetchHooks(t, func(path string, _, _ []byte) (io.ReadCloser, error) {
+		if opened.Add(1) <= 16 {
+			<-release // the first 16 fetches hold every slot
+		}
+		return os.Open(path)
+	}, 100*time.Millisecond)
+	m := newFakeMaster(t, 0)
+	m.listen()
+	var holderLog lockedBuffer
+	cfg := m.config()
+	cfg.ID = "holder"
+	holder, err := worker.Start(cfg, zerolog.New(&holderLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(holder.Stop)
+	cfg = m.config()
+	cfg.ID, cfg.PID = "reducer", workerPID+1
+	reducer := m.start(cfg)
+	writeInputs(t, mkdir(t, worker.LocalDir(holder), "job-3"), []string{"map-0"}, func(string) string { return run0 })
+
+	p := protocol.Piece{Holder: holder.Addr(), HolderID: "holder", Run: "map-0"}
+	done := make(chan error, 16)
+	for range 16 {
+		go func() {
+			_, err := readPiece(t, reducer, p, "", "")
+			done <- err
+		}()
+	}
+	testutil.WaitFor(t, 5*time.Second, "every fetch slot taken", func() bool { return opened.Load() == 16 })
+
+	out := filepath.Join(t.TempDir(), "input_0")
+	m.send(t, reducer, protocol.NewWorkerJob{InputFiles: []string{}, Executable: "cat", OutputDirectory: filepath.Dir(out), WorkerPID: workerPID + 1,
+		Task:        &protocol.TaskIdentity{JobID: 3, Stage: "reduce", Index: 0, Attempt: 1},
+		ReduceInput: &protocol.ReduceInput{Pieces: []protocol.Piece{p}, OutputFile: out}})
+	// As many refusals as a fetch has tries: a holder taken for lost would
+	// have been reported by now.
+	testutil.WaitFor(t, 10*time.Second, "the reduce task's fetch refused as busy, again and again", func() bool {
+		return strings.Count(holderLog.String(), protocol.BusyPrefix) >= 4
+	})
+	close(release)
+	st := m.status(t)
+	if st.Status != protocol.StatusFinished || len(st.LostPieces) > 0 {
+		t.Fatalf("reduce status %+v, want finished: a busy holder is not a lost one", st)
+	}
+	if got := readFile(t, out); got != run0 {
+		t.Errorf("reduce output %q, want %q", got, run0)
+	}
+	for range 16 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

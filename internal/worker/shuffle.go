@@ -19,7 +19,8 @@ import (
 // The worker's side of the shuffle (protocol.CapShuffle): a map task keeps
 // its output in the worker's local directory as a sorted run and reports
 // its samples; a reduce task merges its key range of every run, fetched
-// from the workers that hold them (fetch.go), into the reducer's stdin.
+// from the workers that hold them (fetch.go), into a local file that the
+// reducer reads.
 
 // mergeFanIn bounds the runs a reduce task reads at once: more are merged
 // into local files first, so memory and connections stay bounded however
