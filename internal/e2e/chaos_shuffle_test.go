@@ -57,14 +57,7 @@ func chaosShuffle(t *testing.T, seed uint64) {
 		t.Fatal("the job does not run the shuffle")
 	}
 	pause()
-	killed := c.halfWritten(id, "map", mapper.marks, rng, nil)
-	t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())
-	killed.kill()
-	c.waitDeadAndReassigned(id, killed)
-	frozen := c.halfWritten(id, "map", mapper.marks, rng, nil)
-	t.Logf("map phase: SIGSTOP %s %d", frozen.name, frozen.pid())
-	frozen.signal(syscall.SIGSTOP)
-	c.waitDeadAndReassigned(id, frozen)
+	frozen := c.killAndFreezeMappers(id, mapper.marks, rng, nil)
 	c.startWorkerWith(slots)
 	openGate(t, mapper.gate)
 

@@ -195,14 +195,7 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 		t.Error("the map tasks are not splits")
 	}
 	pause()
-	killed := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
-	t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())
-	killed.kill()
-	c.waitDeadAndReassigned(id, killed)
-	frozen := c.halfWritten(id, "map", mapper.marks, rng, refWorker)
-	t.Logf("map phase: SIGSTOP %s %d", frozen.name, frozen.pid())
-	frozen.signal(syscall.SIGSTOP)
-	c.waitDeadAndReassigned(id, frozen)
+	frozen := c.killAndFreezeMappers(id, mapper.marks, rng, refWorker)
 	openGate(t, mapper.gate)
 
 	// Group phase: the reference worker sits on its sort task until killed.
@@ -275,6 +268,23 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	testutil.WaitFor(t, 20*time.Second, "a worker back", func() bool { return c.liveWorkers() > 0 })
 	id, out = c.submit(j)
 	c.waitDone(j, id, out)
+}
+
+// killAndFreezeMappers kills one of our workers whose mapper has half
+// written, then freezes another such (not skip), and waits each time
+// until the master has declared it dead and given its tasks to others. It
+// returns the frozen worker.
+func (c *cluster) killAndFreezeMappers(id int, marks string, rng *rand.Rand, skip *proc) *proc {
+	c.t.Helper()
+	killed := c.halfWritten(id, "map", marks, rng, skip)
+	c.t.Logf("map phase: SIGKILL %s %d", killed.name, killed.pid())
+	killed.kill()
+	c.waitDeadAndReassigned(id, killed)
+	frozen := c.halfWritten(id, "map", marks, rng, skip)
+	c.t.Logf("map phase: SIGSTOP %s %d", frozen.name, frozen.pid())
+	frozen.signal(syscall.SIGSTOP)
+	c.waitDeadAndReassigned(id, frozen)
+	return frozen
 }
 
 // attemptsEnded lists the workers of the attempts that ended with outcome.
