@@ -13,11 +13,11 @@ import (
 func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.Register:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.Register(now, m) })
+		s.post(func(now time.Time) []scheduler.Action { return s.step(now, scheduler.RegisterEvent{Msg: m}) })
 	case protocol.Status:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.StatusReceived(now, m) })
+		s.post(func(now time.Time) []scheduler.Action { return s.step(now, scheduler.StatusEvent{Msg: m}) })
 	case protocol.AttemptLog:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.AttemptLogReceived(now, m) })
+		s.post(func(now time.Time) []scheduler.Action { return s.step(now, scheduler.AttemptLogEvent{Msg: m}) })
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.
@@ -60,7 +60,10 @@ func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
 		s.log.Warn().Err(err).Msg("refused job")
 		return protocol.Error{Error: "bad job: " + err.Error()}
 	}
-	id, err := ask(s, func(now time.Time) (int, []scheduler.Action) { return s.sched.Submit(now, spec) })
+	id, err := ask(s, func(now time.Time) (int, []scheduler.Action) {
+		actions, r := s.sched.Step(now, scheduler.SubmitEvent{Spec: spec})
+		return r.Job, actions
+	})
 	if err != nil {
 		return protocol.Error{Error: err.Error()}
 	}
@@ -116,8 +119,8 @@ func (s *Server) status(jobID *int, brief bool) protocol.Message {
 // cancel answers a cancel_job request with the job's status once cancelled.
 func (s *Server) cancel(jobID int) protocol.Message {
 	err, stopErr := ask(s, func(now time.Time) (error, []scheduler.Action) {
-		actions, err := s.sched.Cancel(now, jobID)
-		return err, actions
+		actions, r := s.sched.Step(now, scheduler.CancelEvent{Job: jobID})
+		return r.Err, actions
 	})
 	if err == nil {
 		err = stopErr

@@ -235,20 +235,26 @@ func (s *Server) loop() {
 		case ev := <-s.reads:
 			s.execute(ev(time.Now()))
 		case hb := <-s.beats:
-			s.execute(s.sched.Heartbeat(time.Now(), hb))
+			s.execute(s.step(time.Now(), scheduler.HeartbeatEvent{Msg: hb}))
 		case <-tick.C:
 			// Heartbeats that arrived while the loop was busy count before
 			// it judges who is dead: a loop held up (by a flood of
 			// messages, a slow disk, the garbage collector) must not take
 			// its own delay for the workers' silence.
 			s.takeBeats()
-			s.execute(s.sched.Tick(time.Now()))
+			s.execute(s.step(time.Now(), scheduler.TickEvent{}))
 			s.announce()
 		case <-s.shutdown:
 			s.stopServing()
 			return
 		}
 	}
+}
+
+// step passes ev, which answers nothing, to the scheduler.
+func (s *Server) step(now time.Time, ev scheduler.Event) []scheduler.Action {
+	actions, _ := s.sched.Step(now, ev)
+	return actions
 }
 
 // stopServing closes the listeners and, for a shutdown, forwards it to
@@ -276,7 +282,7 @@ func (s *Server) stopServing() {
 // takeBeats passes the heartbeats waiting for the loop to the scheduler.
 func (s *Server) takeBeats() {
 	for range len(s.beats) {
-		s.execute(s.sched.Heartbeat(time.Now(), <-s.beats))
+		s.execute(s.step(time.Now(), scheduler.HeartbeatEvent{Msg: <-s.beats}))
 	}
 }
 
