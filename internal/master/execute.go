@@ -37,30 +37,22 @@ func (s *Server) execute(actions []scheduler.Action) {
 		case scheduler.ScanInput:
 			go func() {
 				files, err := scanInput(a.Dir, a.Executables, a.OutputDir, s.cfg.Scheduler.VarDir)
-				s.post(func(now time.Time) []scheduler.Action {
-					return s.step(now, scheduler.InputScannedEvent{Job: a.Job, Files: files, Err: err})
-				})
+				s.post(scheduler.InputScannedEvent{Job: a.Job, Files: files, Err: err})
 			}()
 		case scheduler.Merge:
 			go func() {
 				start := time.Now()
 				ready := func(partition int) {
-					s.post(func(now time.Time) []scheduler.Action {
-						return s.step(now, scheduler.PartitionMergedEvent{Job: a.Job, Partition: partition})
-					})
+					s.post(scheduler.PartitionMergedEvent{Job: a.Job, Partition: partition})
 				}
 				resorted, err := group.MergePartition(a.Inputs, a.OutputDir, a.Reducers, ready)
 				s.log.Info().Int("job", a.Job).Stringer("took", time.Since(start)).Strs("resorted", resorted).Err(err).Msg("merged sorted files")
-				s.post(func(now time.Time) []scheduler.Action {
-					return s.step(now, scheduler.MergedEvent{Job: a.Job, Err: err})
-				})
+				s.post(scheduler.MergedEvent{Job: a.Job, Err: err})
 			}()
 		case scheduler.MoveOutputs:
 			go func() {
 				err := moveOutputs(a.Files, a.Dest, a.Temp)
-				s.post(func(now time.Time) []scheduler.Action {
-					return s.step(now, scheduler.OutputsMovedEvent{Job: a.Job, Err: err})
-				})
+				s.post(scheduler.OutputsMovedEvent{Job: a.Job, Err: err})
 			}()
 		case scheduler.CommitOutputs:
 			// Here on the loop: no event comes between the scheduler's
