@@ -78,19 +78,13 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 		return append(actions, s.advance(now)...)
 	case msg.Retry && len(msg.LostPieces) > 0 && t.kind == kindShuffleReduce && t.fetchRetries < maxFetchRetries:
 		t.fetchRetries++
-		t.endAttempt(now, a, OutcomeRetry)
-		if t.running() == 0 {
-			t.setState(taskPending)
-		}
+		t.abandon(now, a, OutcomeRetry)
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
 			Msg("reduce task could not fetch runs; they are made again, then it runs again")
 		s.fetchFailed(t, msg.LostPieces)
 	case msg.Retry && len(msg.LostPieces) == 0 && t.retries < maxRetries:
 		t.retries++
-		t.endAttempt(now, a, OutcomeRetry)
-		if t.running() == 0 {
-			t.setState(taskPending)
-		}
+		t.abandon(now, a, OutcomeRetry)
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Strs("missing", clipFiles(msg.MissingFiles)).
 			Msg("task failed for a missing input; running it again")
 		// A missing input that another task produced was lost: produce it

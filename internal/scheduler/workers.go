@@ -229,13 +229,12 @@ func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 // attempt running goes back to pending.
 func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 	for _, t := range slices.Clone(w.held) {
-		t.endAttempt(now, t.attemptOn(w), outcome)
+		pending := t.abandon(now, t.attemptOn(w), outcome)
 		log := t.logger(s.log.Info()).Int("worker", w.pid)
-		if t.running() > 0 {
+		if !pending {
 			log.Msg("task goes on in its other attempt")
 			continue
 		}
-		t.setState(taskPending)
 		log.Msg("task back to pending")
 	}
 }
