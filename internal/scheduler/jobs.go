@@ -20,7 +20,7 @@ type job struct {
 	byOutput map[string]*task
 	// failed is set once the job has failed; errors say why (clipped, at
 	// most MaxJobErrors of them, and errorsDropped counts the others).
-	// cancelled is set by Cancel.
+	// cancelled is set by a CancelEvent.
 	failed        bool
 	cancelled     bool
 	errors        []string

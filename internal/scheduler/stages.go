@@ -204,7 +204,7 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 // finish ends a stage of the master's own work.
 func (s *Scheduler) finish(now time.Time, st *stage) { st.ended = now }
 
-// beginMap asks for the input to be listed; InputScanned plans the tasks.
+// beginMap asks for the input to be listed; onInputScanned plans the tasks.
 func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 	executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
 	if j.spec.CombinerExecutable != "" {
