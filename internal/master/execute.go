@@ -32,27 +32,27 @@ func (s *Server) execute(actions []scheduler.Action) {
 			s.closeOutbox(a.Incarnation)
 		case scheduler.MakeJobDirs:
 			if err := makeDirs(a.Dirs); err != nil {
-				s.execute(s.sched.JobDirsFailed(time.Now(), a.Job, err))
+				s.execute(s.step(time.Now(), scheduler.JobDirsFailedEvent{Job: a.Job, Err: err}))
 			}
 		case scheduler.ScanInput:
 			go func() {
 				files, err := scanInput(a.Dir, a.Executables, a.OutputDir, s.cfg.Scheduler.VarDir)
-				s.post(func(now time.Time) []scheduler.Action { return s.sched.InputScanned(now, a.Job, files, err) })
+				s.post(scheduler.InputScannedEvent{Job: a.Job, Files: files, Err: err})
 			}()
 		case scheduler.Merge:
 			go func() {
 				start := time.Now()
 				ready := func(partition int) {
-					s.post(func(now time.Time) []scheduler.Action { return s.sched.PartitionMerged(now, a.Job, partition) })
+					s.post(scheduler.PartitionMergedEvent{Job: a.Job, Partition: partition})
 				}
 				resorted, err := group.MergePartition(a.Inputs, a.OutputDir, a.Reducers, ready)
 				s.log.Info().Int("job", a.Job).Stringer("took", time.Since(start)).Strs("resorted", resorted).Err(err).Msg("merged sorted files")
-				s.post(func(now time.Time) []scheduler.Action { return s.sched.Merged(now, a.Job, err) })
+				s.post(scheduler.MergedEvent{Job: a.Job, Err: err})
 			}()
 		case scheduler.MoveOutputs:
 			go func() {
 				err := moveOutputs(a.Files, a.Dest, a.Temp)
-				s.post(func(now time.Time) []scheduler.Action { return s.sched.OutputsMoved(now, a.Job, err) })
+				s.post(scheduler.OutputsMovedEvent{Job: a.Job, Err: err})
 			}()
 		case scheduler.CommitOutputs:
 			// Here on the loop: no event comes between the scheduler's
@@ -61,7 +61,7 @@ func (s *Server) execute(actions []scheduler.Action) {
 			if err == nil {
 				s.log.Info().Int("job", a.Job).Str("output", a.Dest).Msg("outputs committed")
 			}
-			s.execute(s.sched.OutputsCommitted(time.Now(), a.Job, err))
+			s.execute(s.step(time.Now(), scheduler.OutputsCommittedEvent{Job: a.Job, Err: err}))
 		case scheduler.DiscardOutputs:
 			s.removals.Go(func() { s.removeDir(a.Job, a.Temp, "outputs of a commit that did not happen") })
 		case scheduler.RemoveJobDir:

@@ -3,19 +3,17 @@ package master
 import (
 	"sync"
 	"time"
-
-	"mapreduce/internal/scheduler"
 )
 
-// Busy keeps the master's loop busy with n events posted at once, each
+// Busy keeps the master's loop busy with n looks posted at once, each
 // taking each, as a flood of messages would, and returns once all are done.
 func (s *Server) Busy(n int, each time.Duration) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			s.post(func(time.Time) []scheduler.Action {
+			read(s, func() struct{} {
 				time.Sleep(each)
-				return nil
+				return struct{}{}
 			})
 		})
 	}

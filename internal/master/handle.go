@@ -13,11 +13,11 @@ import (
 func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.Register:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.Register(now, m) })
+		s.post(scheduler.RegisterEvent{Msg: m})
 	case protocol.Status:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.StatusReceived(now, m) })
+		s.post(scheduler.StatusEvent{Msg: m})
 	case protocol.AttemptLog:
-		s.post(func(now time.Time) []scheduler.Action { return s.sched.AttemptLogReceived(now, m) })
+		s.post(scheduler.AttemptLogEvent{Msg: m})
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.
@@ -60,11 +60,11 @@ func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
 		s.log.Warn().Err(err).Msg("refused job")
 		return protocol.Error{Error: "bad job: " + err.Error()}
 	}
-	id, err := ask(s, func(now time.Time) (int, []scheduler.Action) { return s.sched.Submit(now, spec) })
+	r, err := s.ask(scheduler.SubmitEvent{Spec: spec})
 	if err != nil {
 		return protocol.Error{Error: err.Error()}
 	}
-	return protocol.JobAccepted{JobID: id}
+	return protocol.JobAccepted{JobID: r.Job}
 }
 
 // statusWhenChanged answers a job_status request: at once, or, for one
@@ -100,12 +100,12 @@ func (s *Server) statusWhenChanged(req protocol.JobStatusRequest) protocol.Messa
 
 // status answers a job_status request.
 func (s *Server) status(jobID *int, brief bool) protocol.Message {
-	answer, err := read(s, func(time.Time) (protocol.Message, []scheduler.Action) {
+	answer, err := read(s, func() protocol.Message {
 		status, ok := s.sched.Snapshot(jobID, brief)
 		if !ok {
-			return protocol.Error{Error: fmt.Sprintf("no job %d", *jobID)}, nil
+			return protocol.Error{Error: fmt.Sprintf("no job %d", *jobID)}
 		}
-		return status, nil
+		return status
 	})
 	if err != nil {
 		return protocol.Error{Error: err.Error()}
@@ -115,12 +115,9 @@ func (s *Server) status(jobID *int, brief bool) protocol.Message {
 
 // cancel answers a cancel_job request with the job's status once cancelled.
 func (s *Server) cancel(jobID int) protocol.Message {
-	err, stopErr := ask(s, func(now time.Time) (error, []scheduler.Action) {
-		actions, err := s.sched.Cancel(now, jobID)
-		return err, actions
-	})
+	r, err := s.ask(scheduler.CancelEvent{Job: jobID})
 	if err == nil {
-		err = stopErr
+		err = r.Err
 	}
 	if err != nil {
 		return protocol.Error{Error: err.Error()}

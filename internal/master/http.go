@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"mapreduce/internal/scheduler"
 	"mapreduce/internal/secret"
 	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
@@ -105,8 +104,8 @@ func (s *Server) serveLogs(w http.ResponseWriter, r *http.Request) {
 
 // snapshot asks the loop for the state of every job and worker.
 func (s *Server) snapshot() (protocol.ClusterStatus, error) {
-	return ask(s, func(time.Time) (protocol.ClusterStatus, []scheduler.Action) {
+	return read(s, func() protocol.ClusterStatus {
 		status, _ := s.sched.Snapshot(nil, false)
-		return status, nil
+		return status
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/layout"
@@ -43,7 +42,7 @@ func (s *Server) keepLog(a scheduler.KeepLog) {
 // taskLogs answers a task_logs request: the logs kept of job id's tasks,
 // or of the one task named.
 func (s *Server) taskLogs(req protocol.TaskLogsRequest) protocol.Message {
-	err, askErr := ask(s, func(time.Time) (error, []scheduler.Action) { return s.sched.LogsKept(req.JobID), nil })
+	err, askErr := read(s, func() error { return s.sched.LogsKept(req.JobID) })
 	if err = cmp.Or(err, askErr); err != nil {
 		return protocol.Error{Error: err.Error()}
 	}

@@ -91,9 +91,7 @@ func (s *Server) deliver(o *outbox, pid, incarnation int) {
 		}
 		if err != nil {
 			s.log.Warn().Err(err).Int("worker", pid).Msg("send failed")
-			s.post(func(now time.Time) []scheduler.Action {
-				return s.sched.SendFailed(now, pid, incarnation, err)
-			})
+			s.post(scheduler.SendFailedEvent{PID: pid, Incarnation: incarnation, Err: err})
 			return
 		}
 	}

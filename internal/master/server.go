@@ -26,8 +26,12 @@ import (
 	"mapreduce/protocol"
 )
 
-// event is a call into the scheduler, run on the loop goroutine.
-type event func(now time.Time) []scheduler.Action
+// request is an event for the loop, and where its answer goes: reply is
+// nil for an event whose poster waits for nothing.
+type request struct {
+	ev    scheduler.Event
+	reply chan<- scheduler.Result
+}
 
 // errStopping answers whatever asks a master that is shutting down.
 var errStopping = errors.New("master is shutting down")
@@ -38,10 +42,11 @@ type Server struct {
 	log       zerolog.Logger
 	transport protocol.Transport
 	sched     *scheduler.Scheduler
-	events    chan event
-	// reads are events that change nothing (a status request's look):
-	// they wake no status request that waits for a change.
-	reads chan event
+	events    chan request
+	// reads are looks at the scheduler that change nothing (a status
+	// request's): they are not events, and wake no status request that
+	// waits for a change.
+	reads chan func()
 	// changed is closed, and made anew, after each event that may change
 	// a job (not a heartbeat, not a read) while status requests wait for
 	// one (waiting counts them).
@@ -80,8 +85,8 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		log:       log,
 		transport: cfg.Transport,
 		sched:     scheduler.New(cfg.Scheduler, log),
-		events:    make(chan event),
-		reads:     make(chan event),
+		events:    make(chan request),
+		reads:     make(chan func()),
 		changed:   make(chan struct{}),
 		beats:     make(chan protocol.Heartbeat, pendingBeats),
 		shutdown:  make(chan struct{}),
@@ -160,11 +165,11 @@ func (s *Server) Stop() {
 }
 
 // post hands ev to the loop; it is dropped once the master is stopping.
-func (s *Server) post(ev event) { s.postTo(s.events, ev) }
+func (s *Server) post(ev scheduler.Event) { s.postRequest(request{ev: ev}) }
 
-func (s *Server) postTo(events chan event, ev event) {
+func (s *Server) postRequest(req request) {
 	select {
-	case events <- ev:
+	case s.events <- req:
 	case <-s.shutdown:
 	}
 }
@@ -189,27 +194,28 @@ func (s *Server) nextChange() (ch <-chan struct{}, done func()) {
 	return s.changed, func() { s.waiting.Add(-1) }
 }
 
-// ask runs f on the loop and returns its answer, or errStopping. The
-// answer goes out once f's actions are carried out: a job is accepted
-// once its directories exist.
-func ask[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
-	return askOn(s, s.events, f)
+// ask hands ev to the loop and returns its answer, or errStopping. The
+// answer comes once ev's actions are carried out: a job is accepted once
+// its directories exist.
+func (s *Server) ask(ev scheduler.Event) (scheduler.Result, error) {
+	reply := make(chan scheduler.Result, 1)
+	s.postRequest(request{ev: ev, reply: reply})
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-s.shutdown:
+		return scheduler.Result{}, errStopping
+	}
 }
 
-// read is ask for f that changes nothing, which wakes no waiting status
-// request.
-func read[T any](s *Server, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
-	return askOn(s, s.reads, f)
-}
-
-func askOn[T any](s *Server, events chan event, f func(now time.Time) (T, []scheduler.Action)) (T, error) {
+// read runs f, which only looks at the scheduler, on the loop and returns
+// its answer, or errStopping.
+func read[T any](s *Server, f func() T) (T, error) {
 	answers := make(chan T, 1)
-	s.postTo(events, func(now time.Time) []scheduler.Action {
-		answer, actions := f(now)
-		s.execute(actions)
-		answers <- answer
-		return nil
-	})
+	select {
+	case s.reads <- func() { answers <- f() }:
+	case <-s.shutdown:
+	}
 	select {
 	case a := <-answers:
 		return a, nil
@@ -229,26 +235,37 @@ func (s *Server) loop() {
 	defer tick.Stop()
 	for {
 		select {
-		case ev := <-s.events:
-			s.execute(ev(time.Now()))
+		case req := <-s.events:
+			actions, r := s.sched.Step(time.Now(), req.ev)
+			s.execute(actions)
+			if req.reply != nil {
+				req.reply <- r // buffered: the loop never waits for the asker
+			}
 			s.announce()
-		case ev := <-s.reads:
-			s.execute(ev(time.Now()))
+		case f := <-s.reads:
+			f()
 		case hb := <-s.beats:
-			s.execute(s.sched.Heartbeat(time.Now(), hb))
+			s.execute(s.step(time.Now(), scheduler.HeartbeatEvent{Msg: hb}))
 		case <-tick.C:
 			// Heartbeats that arrived while the loop was busy count before
 			// it judges who is dead: a loop held up (by a flood of
 			// messages, a slow disk, the garbage collector) must not take
 			// its own delay for the workers' silence.
 			s.takeBeats()
-			s.execute(s.sched.Tick(time.Now()))
+			s.execute(s.step(time.Now(), scheduler.TickEvent{}))
 			s.announce()
 		case <-s.shutdown:
 			s.stopServing()
 			return
 		}
 	}
+}
+
+// step applies ev, which answers nothing, at once. Only the loop calls it:
+// for heartbeats, ticks, and the results of file work done on the loop.
+func (s *Server) step(now time.Time, ev scheduler.Event) []scheduler.Action {
+	actions, _ := s.sched.Step(now, ev)
+	return actions
 }
 
 // stopServing closes the listeners and, for a shutdown, forwards it to
@@ -276,7 +293,7 @@ func (s *Server) stopServing() {
 // takeBeats passes the heartbeats waiting for the loop to the scheduler.
 func (s *Server) takeBeats() {
 	for range len(s.beats) {
-		s.execute(s.sched.Heartbeat(time.Now(), <-s.beats))
+		s.execute(s.step(time.Now(), scheduler.HeartbeatEvent{Msg: <-s.beats}))
 	}
 }
 

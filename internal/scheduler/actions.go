@@ -15,7 +15,7 @@ type Action interface{ isAction() }
 // worker may register before its port listens) is retried for RetryFor;
 // any other failure (a frozen or busy worker) for GiveUpAfter, as long as
 // missed heartbeats take to declare the worker dead. Past that, the owner
-// calls SendFailed.
+// steps a SendFailedEvent.
 type Send struct {
 	PID         int
 	Incarnation int
@@ -32,8 +32,8 @@ type CloseOutbox struct {
 	Incarnation int
 }
 
-// MakeJobDirs creates a job's directories; on failure the owner calls
-// JobDirsFailed.
+// MakeJobDirs creates a job's directories; on failure the owner steps a
+// JobDirsFailedEvent.
 type MakeJobDirs struct {
 	Job  int
 	Dirs []string
@@ -43,8 +43,8 @@ type MakeJobDirs struct {
 // the shell's `cat Dir/*` would read them), checks that each of Executables
 // can be run and that OutputDir is new or empty (an earlier job may have
 // filled it since this one was accepted) and can be made and written, so
-// that a job that cannot succeed fails before any work; the owner calls
-// InputScanned.
+// that a job that cannot succeed fails before any work; the owner steps an
+// InputScannedEvent.
 type ScanInput struct {
 	Job         int
 	Dir         string
@@ -53,8 +53,8 @@ type ScanInput struct {
 }
 
 // Merge merges the sorted Inputs and partitions the lines by key into
-// OutputDir/input_0 … input_{Reducers-1}; the owner calls PartitionMerged
-// as each partition is complete, then Merged.
+// OutputDir/input_0 … input_{Reducers-1}; the owner steps a
+// PartitionMergedEvent as each partition is complete, then a MergedEvent.
 type Merge struct {
 	Job       int
 	Inputs    []string
@@ -66,7 +66,7 @@ type Merge struct {
 // missing and Temp, a new directory inside it, and moves Files into Temp:
 // by rename, or by copy across file systems. Nothing appears under a final
 // name yet. A move that fails removes Temp and all it holds; the owner
-// calls OutputsMoved.
+// steps an OutputsMovedEvent.
 type MoveOutputs struct {
 	Job   int
 	Files []string
@@ -80,8 +80,8 @@ type MoveOutputs struct {
 // into Dest, which is left as it was found. Renames within a directory
 // are quick and atomic: the owner carries it out at once, on the
 // goroutine that owns the Scheduler, so that no event (a cancel) comes
-// between the decision to commit and the commit; it then calls
-// OutputsCommitted.
+// between the decision to commit and the commit; it then steps an
+// OutputsCommittedEvent.
 type CommitOutputs struct {
 	Job   int
 	Temp  string

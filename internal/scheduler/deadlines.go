@@ -100,7 +100,7 @@ func (s *Scheduler) expire(now time.Time) []Action {
 // timeOut ends attempt a of t, which made no progress for limit.
 func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Duration) []Action {
 	actions := s.cancelAttempt(t, a)
-	t.endAttempt(now, a, OutcomeTimedOut)
+	pending := t.abandon(now, a, OutcomeTimedOut)
 	t.logger(s.log.Warn()).Int("worker", a.worker.pid).Stringer("timeout", limit).Msg("task timed out")
 	var timedOut []string
 	for _, b := range t.attempts {
@@ -108,17 +108,13 @@ func (s *Scheduler) timeOut(now time.Time, t *task, a *attempt, limit time.Durat
 			timedOut = append(timedOut, fmt.Sprintf("worker %d after %s", b.worker.pid, b.end.Sub(b.start).Round(time.Millisecond)))
 		}
 	}
-	if t.running() > 0 {
-		return actions
+	if !pending || len(timedOut) < s.cfg.MaxAttempts {
+		return actions // another attempt goes on, or the task runs again
 	}
-	if len(timedOut) >= s.cfg.MaxAttempts {
-		t.setState(taskFailed)
-		return append(actions, s.fail(now, t.job, fmt.Sprintf(
-			"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt; the attempts' logs, which our workers send once killed: task %s",
-			t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout, t.taskName()))...)
-	}
-	t.setState(taskPending)
-	return actions
+	t.setState(taskFailed) // from pending: no attempt is left to wait for
+	return append(actions, s.fail(now, t.job, fmt.Sprintf(
+		"%s task %d (inputs %s) made no progress in %d attempts (%s); --task-timeout %s, doubled for each attempt; the attempts' logs, which our workers send once killed: task %s",
+		t.stage.kind, t.index, t.describeInputs(), len(timedOut), strings.Join(timedOut, ", "), s.cfg.TaskTimeout, t.taskName()))...)
 }
 
 // lose ends attempt a of t, which its worker never listed although it
@@ -131,10 +127,7 @@ func (s *Scheduler) lose(now time.Time, t *task, a *attempt) []Action {
 	w.unusable = true
 	// If the message arrives after all, the task must not run twice.
 	actions := s.cancelAttempt(t, a)
-	t.endAttempt(now, a, OutcomeLost)
-	if t.running() == 0 {
-		t.setState(taskPending)
-	}
+	t.abandon(now, a, OutcomeLost)
 	return actions
 }
 

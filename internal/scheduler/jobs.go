@@ -20,7 +20,7 @@ type job struct {
 	byOutput map[string]*task
 	// failed is set once the job has failed; errors say why (clipped, at
 	// most MaxJobErrors of them, and errorsDropped counts the others).
-	// cancelled is set by Cancel.
+	// cancelled is set by a CancelEvent.
 	failed        bool
 	cancelled     bool
 	errors        []string
@@ -70,9 +70,9 @@ func (j *job) state() string {
 
 func (j *job) over() bool { return !j.ended.IsZero() }
 
-// Submit queues a validated job and returns its id. The job's directories
+// onSubmit queues a validated job and returns its id. The job's directories
 // are made before anything else happens to it.
-func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
+func (s *Scheduler) onSubmit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
 	j := &job{id: len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec)}
 	j.dir = layout.JobDir(s.cfg.VarDir, j.id)
 	s.jobs = append(s.jobs, j)
@@ -83,8 +83,8 @@ func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Ac
 	return j.id, append(actions, s.advance(now)...)
 }
 
-// JobDirsFailed fails a job whose directories could not be made.
-func (s *Scheduler) JobDirsFailed(now time.Time, jobID int, err error) []Action {
+// onJobDirsFailed fails a job whose directories could not be made.
+func (s *Scheduler) onJobDirsFailed(now time.Time, jobID int, err error) []Action {
 	j := s.job(jobID)
 	if j == nil || j.over() {
 		return nil
@@ -173,10 +173,10 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 	return append(actions, s.pruneLogs(j)...)
 }
 
-// Cancel ends job jobID as cancelled, queued or running, and returns the
+// onCancel ends job jobID as cancelled, queued or running, and returns the
 // actions that kill its attempts. It is an error to cancel a job that has
 // ended.
-func (s *Scheduler) Cancel(now time.Time, jobID int) ([]Action, error) {
+func (s *Scheduler) onCancel(now time.Time, jobID int) ([]Action, error) {
 	j := s.job(jobID)
 	if j == nil {
 		return nil, fmt.Errorf("no job %d", jobID)

@@ -138,11 +138,11 @@ func (a *attempt) noteStatusLine(line string) {
 	}
 }
 
-// AttemptLogReceived keeps the log of an attempt that cancel_task killed:
+// onAttemptLogReceived keeps the log of an attempt that cancel_task killed:
 // the last ended attempt of the task named by msg.Output on msg's worker,
 // in the current job or an ended one whose logs are kept. An attempt whose
 // log is kept already, or that finished, keeps what it has.
-func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) []Action {
+func (s *Scheduler) onAttemptLogReceived(now time.Time, msg protocol.AttemptLog) []Action {
 	return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, msg.Output, msg.Report)
 }
 

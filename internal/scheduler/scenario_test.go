@@ -155,14 +155,16 @@ func (sc *scenario) play(words []string) []string {
 	switch arg(0) {
 	case "register":
 		pid := num(1)
-		acts = sc.s.Register(sc.now, protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
-			Capabilities: words[2:]})
+		acts = sc.step(RegisterEvent{Msg: protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
+			Capabilities: words[2:]}})
 	case "submit":
 		job := spec(num(1), num(2))
 		if slices.Contains(words, "combiner") {
 			job.CombinerExecutable = "/bin/combine"
 		}
-		sc.job, acts = sc.s.Submit(sc.now, job)
+		var r Result
+		acts, r = sc.s.Step(sc.now, SubmitEvent{Spec: job})
+		sc.job = r.Job
 	case "scan":
 		files := inputFiles(num(1))
 		for i := 2; i < len(words); i++ {
@@ -172,39 +174,39 @@ func (sc *scenario) play(words []string) []string {
 			}
 			files[(i-2)%len(files)].Size = size
 		}
-		acts = sc.s.InputScanned(sc.now, sc.asked, files, nil)
+		acts = sc.step(InputScannedEvent{Job: sc.asked, Files: files})
 	case "finish":
 		st := finished(sc.send(arg(1)))
 		if len(words) > 2 { // a worker other than the last one sent it
 			st.WorkerPID = num(2)
 		}
-		acts = sc.s.StatusReceived(sc.now, st)
+		acts = sc.step(StatusEvent{Msg: st})
 	case "fail":
-		acts = sc.s.StatusReceived(sc.now, failed(sc.send(arg(1)), strings.Join(words[2:], " ")))
+		acts = sc.step(StatusEvent{Msg: failed(sc.send(arg(1)), strings.Join(words[2:], " "))})
 	case "retry":
 		snd := sc.send(arg(1))
 		missing := sc.inputOf(snd, arg(2))
-		acts = sc.s.StatusReceived(sc.now, retry(snd, "open "+missing+": no such file", missing))
+		acts = sc.step(StatusEvent{Msg: retry(snd, "open "+missing+": no such file", missing)})
 	case "lost":
-		acts = sc.s.StatusReceived(sc.now, lostRuns(sc.send(arg(1)), words[2:]...))
+		acts = sc.step(StatusEvent{Msg: lostRuns(sc.send(arg(1)), words[2:]...)})
 	case "partition":
-		acts = sc.s.PartitionMerged(sc.now, sc.asked, num(1))
+		acts = sc.step(PartitionMergedEvent{Job: sc.asked, Partition: num(1)})
 	case "merged":
-		acts = sc.s.Merged(sc.now, sc.asked, sc.failure(words))
+		acts = sc.step(MergedEvent{Job: sc.asked, Err: sc.failure(words)})
 	case "moved":
-		acts = sc.s.OutputsMoved(sc.now, sc.asked, sc.failure(words))
+		acts = sc.step(OutputsMovedEvent{Job: sc.asked, Err: sc.failure(words)})
 	case "committed":
-		acts = sc.s.OutputsCommitted(sc.now, sc.asked, sc.failure(words))
+		acts = sc.step(OutputsCommittedEvent{Job: sc.asked, Err: sc.failure(words)})
 	case "wait":
 		d, err := time.ParseDuration(arg(1))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sc.now = sc.now.Add(d)
-		acts = sc.s.Tick(sc.now)
+		acts = sc.step(TickEvent{})
 	case "beat":
 		for i := 1; i < len(words); i++ {
-			acts = append(acts, sc.s.Heartbeat(sc.now, protocol.Heartbeat{WorkerPID: num(i)})...)
+			acts = append(acts, sc.step(HeartbeatEvent{Msg: protocol.Heartbeat{WorkerPID: num(i)}})...)
 		}
 	case "progress":
 		hb := protocol.Heartbeat{WorkerPID: num(1)}
@@ -214,12 +216,12 @@ func (sc *scenario) play(words []string) []string {
 			st := finished(sc.send(name))
 			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: st.Files()[0], Task: st.Task, Progress: n})
 		}
-		acts = sc.s.Heartbeat(sc.now, hb)
+		acts = sc.step(HeartbeatEvent{Msg: hb})
 	case "cancel":
-		var err error
-		acts, err = sc.s.Cancel(sc.now, num(1))
-		if err != nil {
-			return []string{"error: " + err.Error()}
+		var r Result
+		acts, r = sc.s.Step(sc.now, CancelEvent{Job: num(1)})
+		if r.Err != nil {
+			return []string{"error: " + r.Err.Error()}
 		}
 	case "state":
 		id := sc.job
@@ -247,6 +249,13 @@ func (sc *scenario) play(words []string) []string {
 		t.Fatalf("unknown event %q", arg(0))
 	}
 	return sc.describe(acts)
+}
+
+// step plays ev at the scenario's time; the events that answer something
+// call Step themselves.
+func (sc *scenario) step(ev Event) []Action {
+	acts, _ := sc.s.Step(sc.now, ev)
+	return acts
 }
 
 // failure is the error of "EVENT fail TEXT", nil for a bare EVENT.

@@ -1,12 +1,13 @@
 // Package scheduler holds the master's state: its jobs, their stages and
 // tasks, and the workers that run them. It does no I/O and reads no clock.
-// Each event (a message, a tick, the result of some I/O) is a method call
-// that takes the time and returns the Actions the caller must carry out;
-// the results of those actions come back as further events. One goroutine
-// owns a Scheduler.
+// Each event (a message, a tick, the result of some I/O) is a value of the
+// closed set in events.go, passed with the time to Step, which returns the
+// Actions the caller must carry out; the results of those actions come back
+// as further events. One goroutine owns a Scheduler.
 //
 // Files by concern:
 //
+//	events.go    the events and Step, the one entry point for them
 //	workers.go   registration, heartbeats, death, the worker list
 //	jobs.go      submission, the job queue, a job's end
 //	stages.go    a job's pipeline of stages: what each plans and when it ends

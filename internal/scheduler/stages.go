@@ -204,7 +204,7 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 // finish ends a stage of the master's own work.
 func (s *Scheduler) finish(now time.Time, st *stage) { st.ended = now }
 
-// beginMap asks for the input to be listed; InputScanned plans the tasks.
+// beginMap asks for the input to be listed; onInputScanned plans the tasks.
 func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 	executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
 	if j.spec.CombinerExecutable != "" {
@@ -215,7 +215,7 @@ func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 	}}
 }
 
-// InputScanned plans the map tasks of a job whose input directory held
+// onInputScanned plans the map tasks of a job whose input directory held
 // files (sorted by name, with their sizes), or fails the job.
 //
 // When a live worker takes splits, the files are cut into num_mappers
@@ -223,7 +223,7 @@ func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
 // only such workers run. Otherwise, as the reference protocol has it, whole
 // files are dealt round-robin into num_mappers tasks, each input giving an
 // output of its name.
-func (s *Scheduler) InputScanned(now time.Time, jobID int, files []split.File, err error) []Action {
+func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File, err error) []Action {
 	j, st := s.underway(jobID, stageMap)
 	if st == nil || st.planned {
 		return nil
@@ -317,10 +317,10 @@ func (s *Scheduler) beginMerge(j *job, st *stage) []Action {
 	}}
 }
 
-// PartitionMerged plans the reduce task of one partition that the merge,
+// onPartitionMerged plans the reduce task of one partition that the merge,
 // still going on, has finished: partitions are key ranges written in
 // order, so reducing the first ones need not wait for the last.
-func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Action {
+func (s *Scheduler) onPartitionMerged(now time.Time, jobID, partition int) []Action {
 	j, st := s.underway(jobID, stageMerge)
 	if st == nil {
 		return nil
@@ -329,8 +329,8 @@ func (s *Scheduler) PartitionMerged(now time.Time, jobID, partition int) []Actio
 	return s.advance(now)
 }
 
-// Merged ends the merge: every reduce task is planned. Or it fails the job.
-func (s *Scheduler) Merged(now time.Time, jobID int, err error) []Action {
+// onMerged ends the merge: every reduce task is planned. Or it fails the job.
+func (s *Scheduler) onMerged(now time.Time, jobID int, err error) []Action {
 	j, st := s.underway(jobID, stageMerge)
 	if st == nil {
 		return nil
@@ -375,10 +375,10 @@ func (s *Scheduler) beginCommit(j *job, st *stage) []Action {
 
 func (j *job) commitDir() string { return layout.CommitDir(j.spec.OutputDirectory, j.id) }
 
-// OutputsMoved commits the outputs that were moved into the job's commit
+// onOutputsMoved commits the outputs that were moved into the job's commit
 // directory, or fails the job. Outputs moved for a job that ended
 // meanwhile (cancelled, or failed by a task run again) are discarded.
-func (s *Scheduler) OutputsMoved(now time.Time, jobID int, err error) []Action {
+func (s *Scheduler) onOutputsMoved(now time.Time, jobID int, err error) []Action {
 	j, st := s.underway(jobID, stageCommit)
 	if st == nil || st.planned {
 		if j := s.job(jobID); j != nil && (j.failed || j.cancelled) && err == nil {
@@ -404,10 +404,10 @@ func (s *Scheduler) commit(j *job, st *stage) []Action {
 	return []Action{CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}}
 }
 
-// OutputsCommitted ends a job whose outputs are in its output directory, or
+// onOutputsCommitted ends a job whose outputs are in its output directory, or
 // fails it and discards the outputs, which its output directory does not
 // hold.
-func (s *Scheduler) OutputsCommitted(now time.Time, jobID int, err error) []Action {
+func (s *Scheduler) onOutputsCommitted(now time.Time, jobID int, err error) []Action {
 	j, st := s.underway(jobID, stageCommit)
 	if st == nil || !st.planned {
 		return nil

@@ -8,14 +8,14 @@ import (
 	"mapreduce/protocol"
 )
 
-// StatusReceived handles a worker's status message. A status that names no
+// onStatusReceived handles a worker's status message. A status that names no
 // running task of this worker (from a dead worker, for a task that was
 // reassigned or is done, for a job that ended) is logged and ignored.
 //
 // A status may be as large as a message can be. What it costs the loop is
 // bounded: log lines and the job's errors carry its strings clipped (see
 // MaxErrorText), and its missing files are looked up once each.
-func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action {
+func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Action {
 	files := msg.Files()
 	log := s.log.With().Int("worker", msg.WorkerPID).Strs("files", clipFiles(files)).
 		Str("status", clip(msg.Status, maxLoggedText)).Logger()
@@ -78,19 +78,13 @@ func (s *Scheduler) StatusReceived(now time.Time, msg protocol.Status) []Action 
 		return append(actions, s.advance(now)...)
 	case msg.Retry && len(msg.LostPieces) > 0 && t.kind == kindShuffleReduce && t.fetchRetries < maxFetchRetries:
 		t.fetchRetries++
-		t.endAttempt(now, a, OutcomeRetry)
-		if t.running() == 0 {
-			t.setState(taskPending)
-		}
+		t.abandon(now, a, OutcomeRetry)
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Int("pieces", len(msg.LostPieces)).
 			Msg("reduce task could not fetch runs; they are made again, then it runs again")
 		s.fetchFailed(t, msg.LostPieces)
 	case msg.Retry && len(msg.LostPieces) == 0 && t.retries < maxRetries:
 		t.retries++
-		t.endAttempt(now, a, OutcomeRetry)
-		if t.running() == 0 {
-			t.setState(taskPending)
-		}
+		t.abandon(now, a, OutcomeRetry)
 		log.Warn().Str("error", clip(msg.Error, MaxErrorText)).Strs("missing", clipFiles(msg.MissingFiles)).
 			Msg("task failed for a missing input; running it again")
 		// A missing input that another task produced was lost: produce it

@@ -253,6 +253,19 @@ func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.worker.held = slices.DeleteFunc(a.worker.held, func(h *task) bool { return h == t })
 }
 
+// abandon ends attempt a of t, which did not finish, as outcome. t goes
+// back to pending unless another attempt of it is live (speculating); it
+// reports whether t went back. This is the one place an attempt that did
+// not finish gives its task back.
+func (t *task) abandon(now time.Time, a *attempt, outcome string) bool {
+	t.endAttempt(now, a, outcome)
+	if t.running() > 0 {
+		return false
+	}
+	t.setState(taskPending)
+	return true
+}
+
 // setState moves t to state, keeping its stage's counts.
 func (t *task) setState(state taskState) {
 	t.stage.count[t.state]--

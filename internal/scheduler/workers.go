@@ -79,11 +79,11 @@ func (w *worker) state() string {
 	return WorkerReady
 }
 
-// Register records a worker (again, if it is known: a restarted worker has
+// onRegister records a worker (again, if it is known: a restarted worker has
 // lost whatever it held), acknowledges it and gives it work. A reference
 // worker, which sends no id, whose pid is a live worker's on another host
 // is refused: the two could not be told apart.
-func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
+func (s *Scheduler) onRegister(now time.Time, msg protocol.Register) []Action {
 	_, actions := s.register(now, msg)
 	return append(actions, s.advance(now)...)
 }
@@ -143,14 +143,14 @@ func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Durati
 		RetryFor: refusedFor, GiveUpAfter: max(refusedFor, s.cfg.DeadAfter())}
 }
 
-// Heartbeat records a heartbeat, and the progress of the tasks it lists.
+// onHeartbeat records a heartbeat, and the progress of the tasks it lists.
 // One from a worker declared dead brings it back, as a new incarnation
 // holding nothing: it was only slow or unreachable, and a reference worker
 // never registers again by itself. One from an unknown worker that carries
 // its registration (ours, after this master restarted) registers it, and
 // kills the tasks it lists, an earlier master's; one without changes
 // nothing.
-func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
+func (s *Scheduler) onHeartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w, ok := s.workers[key]
 	if !ok {
@@ -182,9 +182,9 @@ func (s *Scheduler) Heartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 	return append(s.noteProgress(now, w, msg.Tasks, true), s.advance(now)...)
 }
 
-// Tick declares dead the workers whose heartbeats stopped, hands their
+// onTick declares dead the workers whose heartbeats stopped, hands their
 // tasks to live workers and starts any speculative copies now due.
-func (s *Scheduler) Tick(now time.Time) []Action {
+func (s *Scheduler) onTick(now time.Time) []Action {
 	var actions []Action
 	for _, key := range s.beats.Failed(now, s.cfg.DeadAfter()) {
 		actions = append(actions, s.markDead(now, s.workers[key], "missed heartbeats"))
@@ -194,9 +194,9 @@ func (s *Scheduler) Tick(now time.Time) []Action {
 	return append(actions, s.advance(now)...)
 }
 
-// SendFailed reports that a message to a worker could not be delivered: the
+// onSendFailed reports that a message to a worker could not be delivered: the
 // worker is dead now, without waiting for missed heartbeats.
-func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) []Action {
+func (s *Scheduler) onSendFailed(now time.Time, pid, incarnation int, err error) []Action {
 	w := s.incarnation(incarnation)
 	if w == nil || w.pid != pid || w.dead {
 		return nil
@@ -229,13 +229,12 @@ func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 // attempt running goes back to pending.
 func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 	for _, t := range slices.Clone(w.held) {
-		t.endAttempt(now, t.attemptOn(w), outcome)
+		pending := t.abandon(now, t.attemptOn(w), outcome)
 		log := t.logger(s.log.Info()).Int("worker", w.pid)
-		if t.running() > 0 {
+		if !pending {
 			log.Msg("task goes on in its other attempt")
 			continue
 		}
-		t.setState(taskPending)
 		log.Msg("task back to pending")
 	}
 }
