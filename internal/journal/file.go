@@ -1,0 +1,310 @@
+package journal
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"mapreduce/internal/atomicfile"
+)
+
+// The files of a journal directory.
+const (
+	snapshotFile = "snapshot.json"
+	logFile      = "log"
+	// logHeader starts a log; the version is its last byte before the
+	// newline.
+	logHeader = "mapreduce journal 1\n"
+	// frameHeader is a frame's length, checksum and sequence number.
+	frameHeader = 4 + 4 + 8
+	// MaxRecord bounds one record: a torn length must not make the replay
+	// allocate gigabytes. An Ended record holds a job's status, which
+	// sendjob's replies bound far below this.
+	MaxRecord = 64 << 20
+	// defaultCompactAt is the least size of the log at which it is folded into
+	// the snapshot; past it, the log is folded once it outgrows the
+	// snapshot, so that writing snapshots costs at most about as much as
+	// the records.
+	defaultCompactAt = 4 << 20
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Journal is an open journal directory. It is not safe for concurrent use.
+type Journal struct {
+	dir     string
+	state   State
+	log     *os.File
+	logSize int64
+	// snapshotSize is the size of the last snapshot written.
+	snapshotSize int64
+	compactAt    int64
+}
+
+// Open opens the journal in dir, making it if it is missing, and replays
+// it. A record that is torn or fails its checksum, and whatever follows
+// it, is dropped: a crash can tear the last record written, and a record
+// that was not synced was never acted on. torn says what was dropped, for
+// the log; it is empty when nothing was. The state replayed is then
+// written as the snapshot, and the log starts empty.
+func Open(dir string) (j *Journal, torn string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("journal: %w", err)
+	}
+	j = &Journal{dir: dir, state: State{Version: Version}, compactAt: defaultCompactAt}
+	if err := j.readSnapshot(); err != nil {
+		return nil, "", err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, logFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", fmt.Errorf("journal: %w", err)
+	}
+	torn = Replay(&j.state, data)
+	if err := j.compact(); err != nil {
+		return nil, "", err
+	}
+	return j, torn, nil
+}
+
+// Fresh empties the journal in dir, keeping only where job ids stopped,
+// so that they never repeat. A journal that cannot be read starts ids at
+// zero.
+func Fresh(dir string) error {
+	first := 0
+	if j, _, err := Open(dir); err == nil {
+		first = j.state.NextID()
+		j.Close()
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j := &Journal{dir: dir, state: State{Version: Version, First: first}}
+	if err := j.compact(); err != nil {
+		return err
+	}
+	return j.Close()
+}
+
+// State returns the state the journal holds. The caller must not change
+// it.
+func (j *Journal) State() *State { return &j.state }
+
+func (j *Journal) readSnapshot() error {
+	data, err := os.ReadFile(filepath.Join(j.dir, snapshotFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	// A snapshot is written whole or not at all (atomicfile): one that
+	// does not parse was damaged on disk, and replaying the log without
+	// it would lose every job it holds.
+	if err := json.Unmarshal(data, &j.state); err != nil {
+		return fmt.Errorf("journal: snapshot %s is damaged (%v): move it away, or start with --fresh", filepath.Join(j.dir, snapshotFile), err)
+	}
+	if j.state.Version != Version {
+		return fmt.Errorf("journal: snapshot %s has version %d; this master reads version %d: start with --fresh",
+			filepath.Join(j.dir, snapshotFile), j.state.Version, Version)
+	}
+	j.snapshotSize = int64(len(data))
+	return nil
+}
+
+// Replay folds the records of a log into st, skipping those st holds
+// already (a crash between writing a snapshot and emptying the log leaves
+// them in both). It stops at the first record that is torn, fails its
+// checksum, is out of sequence or does not follow from st, and returns
+// what it dropped; "" when it read the log to its end.
+func Replay(st *State, log []byte) (torn string) {
+	if len(log) == 0 {
+		return ""
+	}
+	if !bytes.HasPrefix(log, []byte(logHeader)) {
+		if bytes.HasPrefix([]byte(logHeader), log) {
+			return fmt.Sprintf("a header torn after %d bytes", len(log))
+		}
+		return "a log without the header of version 1"
+	}
+	off := len(logHeader)
+	for off < len(log) {
+		rest := log[off:]
+		drop := func(why string) string {
+			return fmt.Sprintf("%d bytes from offset %d: %s", len(rest), off, why)
+		}
+		if len(rest) < frameHeader {
+			return drop("a torn frame header")
+		}
+		size := binary.BigEndian.Uint32(rest)
+		sum := binary.BigEndian.Uint32(rest[4:])
+		seq := binary.BigEndian.Uint64(rest[8:])
+		if size > MaxRecord {
+			return drop(fmt.Sprintf("a record of %d bytes, more than %d", size, MaxRecord))
+		}
+		end := frameHeader + int(size)
+		if len(rest) < end {
+			return drop("a torn record")
+		}
+		if crc32.Checksum(rest[8:end], crcTable) != sum {
+			return drop("a record that fails its checksum")
+		}
+		if seq > st.Seq {
+			if seq != st.Seq+1 {
+				return drop(fmt.Sprintf("record %d where %d was due", seq, st.Seq+1))
+			}
+			var r Record
+			if err := json.Unmarshal(rest[frameHeader:end], &r); err != nil {
+				return drop(fmt.Sprintf("record %d does not parse: %v", seq, err))
+			}
+			if err := st.Apply(r); err != nil {
+				return drop(fmt.Sprintf("record %d: %v", seq, err))
+			}
+			st.Seq = seq
+		}
+		off += end
+	}
+	return ""
+}
+
+// Append writes records to the log and syncs it, then folds them into the
+// state. Once it returns, they survive a crash.
+func (j *Journal) Append(records []Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	seq := j.state.Seq
+	for _, r := range records {
+		seq++
+		if err := appendFrame(&buf, seq, r); err != nil {
+			return err
+		}
+	}
+	if _, err := j.log.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("journal: append: %w", err)
+	}
+	if err := j.log.Sync(); err != nil {
+		return fmt.Errorf("journal: sync: %w", err)
+	}
+	j.logSize += int64(buf.Len())
+	for _, r := range records {
+		if err := j.state.Apply(r); err != nil {
+			// The scheduler made a record that does not follow from what
+			// it made before: a bug, and the replay would stop there.
+			return fmt.Errorf("journal: %w", err)
+		}
+		j.state.Seq++
+	}
+	if j.logSize >= max(j.compactAt, j.snapshotSize) {
+		return j.compact()
+	}
+	return nil
+}
+
+// appendFrame writes r as record seq to buf.
+func appendFrame(buf *bytes.Buffer, seq uint64, r Record) error {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("journal: encode record: %w", err)
+	}
+	if len(payload) > MaxRecord {
+		return fmt.Errorf("journal: a record of %d bytes, more than %d", len(payload), MaxRecord)
+	}
+	var head [frameHeader]byte
+	binary.BigEndian.PutUint32(head[:], uint32(len(payload)))
+	binary.BigEndian.PutUint64(head[8:], seq)
+	crc := crc32.Update(crc32.Checksum(head[8:], crcTable), crcTable, payload)
+	binary.BigEndian.PutUint32(head[4:], crc)
+	buf.Write(head[:])
+	buf.Write(payload)
+	return nil
+}
+
+// compact writes the state as the snapshot, then starts the log afresh.
+// A crash between the two leaves records in both, which Replay skips by
+// their numbers.
+func (j *Journal) compact() error {
+	f, err := atomicfile.Create(filepath.Join(j.dir, snapshotFile))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	if err := json.NewEncoder(w).Encode(&j.state); err != nil {
+		f.Abort()
+		return fmt.Errorf("journal: write snapshot: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		f.Abort()
+		return fmt.Errorf("journal: write snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Abort()
+		return fmt.Errorf("journal: sync snapshot: %w", err)
+	}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if info, err := os.Stat(filepath.Join(j.dir, snapshotFile)); err == nil {
+		j.snapshotSize = info.Size()
+	}
+	if j.log != nil {
+		j.log.Close()
+	}
+	tmp, err := atomicfile.Create(filepath.Join(j.dir, logFile))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if _, err := tmp.WriteString(logHeader); err != nil {
+		tmp.Abort()
+		return fmt.Errorf("journal: start log: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Abort()
+		return fmt.Errorf("journal: start log: %w", err)
+	}
+	if err := tmp.Commit(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := syncDir(j.dir); err != nil {
+		return err
+	}
+	j.log, err = os.OpenFile(filepath.Join(j.dir, logFile), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.logSize = int64(len(logHeader))
+	return nil
+}
+
+// syncDir makes the renames in dir survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("journal: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Close closes the log.
+func (j *Journal) Close() error {
+	if j.log == nil {
+		return nil
+	}
+	err := j.log.Close()
+	j.log = nil
+	return err
+}

@@ -1,0 +1,192 @@
+// Package journal keeps what a master must not lose when it crashes: the
+// jobs it accepted, the map tasks of the running job that finished, and
+// how each job ended. The scheduler says what to keep (records); the
+// master appends them, synced, before it acts on the event that made
+// them, as etcd-io/raft's Ready puts what must be saved before the
+// messages that go out. A master started again replays the journal into a
+// State and hands it to its scheduler.
+//
+// Files by concern:
+//
+//	record.go  the records and the State they fold into
+//	file.go    the files: a snapshot and a log of framed records
+//
+// The format is in docs/journal.md.
+package journal
+
+import (
+	"fmt"
+	"time"
+
+	"mapreduce/internal/partition"
+	"mapreduce/protocol"
+)
+
+// Record is one thing to keep; exactly one field is set.
+type Record struct {
+	Accepted *Accepted `json:"accepted,omitempty"`
+	Planned  *Planned  `json:"planned,omitempty"`
+	Done     *Done     `json:"done,omitempty"`
+	Commit   *Commit   `json:"commit,omitempty"`
+	Ended    *Ended    `json:"ended,omitempty"`
+}
+
+// Accepted: a client submitted a job, which was given id Job.
+type Accepted struct {
+	Job       int                   `json:"job"`
+	Spec      protocol.NewMasterJob `json:"spec"`
+	Submitted time.Time             `json:"submitted"`
+}
+
+// The ways a job's map tasks read their input (Planned.Mode).
+const (
+	// ModeFiles: whole files, an output each (the reference protocol).
+	ModeFiles = "files"
+	// ModeSplits: byte ranges of files, an output per task.
+	ModeSplits = "splits"
+	// ModeShuffle: byte ranges, each task's output a run kept on its
+	// worker (the shuffle between workers).
+	ModeShuffle = "shuffle"
+)
+
+// Planned: the job's map tasks were planned. Files lists each task's
+// files (ModeFiles), Ranges each task's byte ranges (the other modes).
+type Planned struct {
+	Job    int                     `json:"job"`
+	Mode   string                  `json:"mode"`
+	Files  [][]string              `json:"files,omitempty"`
+	Ranges [][]protocol.InputRange `json:"ranges,omitempty"`
+}
+
+// Done: map task Index of the job finished (again, if it ran again after
+// its output was lost). Outputs are its files under the master's var;
+// Holder, for a task of the shuffle, is the worker that keeps its run, and
+// Samples are the run's sample keys.
+type Done struct {
+	Job      int                `json:"job"`
+	Index    int                `json:"index"`
+	Outputs  []string           `json:"outputs,omitempty"`
+	Counters protocol.Counters  `json:"counters,omitempty"`
+	Holder   *Holder            `json:"holder,omitempty"`
+	Samples  []partition.Sample `json:"samples,omitempty"`
+}
+
+// Holder is a worker that keeps runs, as its heartbeats name it.
+type Holder struct {
+	ID   string `json:"id"`
+	PID  int    `json:"pid"`
+	Host string `json:"host"`
+	Port int    `json:"port"`
+}
+
+// Commit: the job's outputs, in Temp, are about to be renamed into Dest
+// by Names, and the job then ends with Info. A master that crashed in
+// between finishes the commit when it starts again.
+type Commit struct {
+	Job   int              `json:"job"`
+	Temp  string           `json:"temp"`
+	Dest  string           `json:"dest"`
+	Names []string         `json:"names"`
+	Info  protocol.JobInfo `json:"info"`
+}
+
+// Ended: the job ended; Info is what job_status says of it. Logged: the
+// master kept logs of its tasks.
+type Ended struct {
+	Job    int              `json:"job"`
+	Info   protocol.JobInfo `json:"info"`
+	Logged bool             `json:"logged,omitempty"`
+}
+
+// Version is the version of the files' format.
+const Version = 1
+
+// State is what the records so far say: every job, by id, and the order
+// in which jobs ended.
+type State struct {
+	Version int `json:"version"`
+	// Seq is the number of the last record folded in.
+	Seq uint64 `json:"seq"`
+	// First is the id of Jobs[0]: a master started with --fresh keeps
+	// counting where the journal it emptied stopped, so that ids never
+	// repeat for a var directory.
+	First int    `json:"first"`
+	Jobs  []*Job `json:"jobs"`
+	// Ends are the ids of the ended jobs, in the order they ended.
+	Ends []int `json:"ends"`
+}
+
+// Job is what the records say of one job. Once it has ended, only Accepted
+// and Ended are kept.
+type Job struct {
+	Accepted
+	Plan   *Planned     `json:"plan,omitempty"`
+	Done   map[int]Done `json:"done,omitempty"`
+	Commit *Commit      `json:"commit,omitempty"`
+	Ended  *Ended       `json:"ended,omitempty"`
+}
+
+// NextID is the id the next accepted job gets.
+func (st *State) NextID() int { return st.First + len(st.Jobs) }
+
+// Job returns job id, or nil.
+func (st *State) Job(id int) *Job {
+	if id < st.First || id >= st.NextID() {
+		return nil
+	}
+	return st.Jobs[id-st.First]
+}
+
+// Apply folds r into st. A record that does not follow from st (a job
+// accepted out of turn, or a record for a job that does not exist or has
+// ended) is an error, and st is unchanged.
+func (st *State) Apply(r Record) error {
+	if r.Accepted != nil {
+		if r.Accepted.Job != st.NextID() {
+			return fmt.Errorf("job %d accepted, but the next id is %d", r.Accepted.Job, st.NextID())
+		}
+		st.Jobs = append(st.Jobs, &Job{Accepted: *r.Accepted})
+		return nil
+	}
+	id, err := r.job()
+	if err != nil {
+		return err
+	}
+	j := st.Job(id)
+	switch {
+	case j == nil:
+		return fmt.Errorf("record for job %d, which was never accepted", id)
+	case j.Ended != nil:
+		return fmt.Errorf("record for job %d, which has ended", id)
+	}
+	switch {
+	case r.Planned != nil:
+		j.Plan = r.Planned
+	case r.Done != nil:
+		if j.Done == nil {
+			j.Done = make(map[int]Done)
+		}
+		j.Done[r.Done.Index] = *r.Done
+	case r.Commit != nil:
+		j.Commit = r.Commit
+	case r.Ended != nil:
+		j.Plan, j.Done, j.Commit, j.Ended = nil, nil, nil, r.Ended
+		st.Ends = append(st.Ends, id)
+	}
+	return nil
+}
+
+// job is the id of the job r is about, or an error if r holds nothing.
+func (r Record) job() (int, error) {
+	switch {
+	case r.Planned != nil:
+		return r.Planned.Job, nil
+	case r.Done != nil:
+		return r.Done.Job, nil
+	case r.Commit != nil:
+		return r.Commit.Job, nil
+	case r.Ended != nil:
+		return r.Ended.Job, nil
+	}
+	return 0, fmt.Errorf("empty record")
+}
