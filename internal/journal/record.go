@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"time"
 
-	"mapreduce/internal/partition"
 	"mapreduce/protocol"
 )
 
@@ -63,12 +62,12 @@ type Planned struct {
 // Holder, for a task of the shuffle, is the worker that keeps its run, and
 // Samples are the run's sample keys.
 type Done struct {
-	Job      int                `json:"job"`
-	Index    int                `json:"index"`
-	Outputs  []string           `json:"outputs,omitempty"`
-	Counters protocol.Counters  `json:"counters,omitempty"`
-	Holder   *Holder            `json:"holder,omitempty"`
-	Samples  []partition.Sample `json:"samples,omitempty"`
+	Job      int               `json:"job"`
+	Index    int               `json:"index"`
+	Outputs  []string          `json:"outputs,omitempty"`
+	Counters protocol.Counters `json:"counters,omitempty"`
+	Holder   *Holder           `json:"holder,omitempty"`
+	Samples  []protocol.Sample `json:"samples,omitempty"`
 }
 
 // Holder is a worker that keeps runs, as its heartbeats name it.

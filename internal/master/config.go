@@ -34,6 +34,10 @@ type Config struct {
 	// Insecure lets a master without a Secret listen where other machines
 	// reach it.
 	Insecure bool
+	// Fresh empties the journal in VarDir, and the rest of VarDir, before
+	// the master starts: the jobs of an earlier master are forgotten (ids
+	// still count on from theirs).
+	Fresh bool
 	// AdvertiseHost is the host others reach the master at, in the
 	// addresses it prints: by default Host, or this host's name when Host
 	// is every address (netaddr.Advertised).

@@ -87,7 +87,7 @@ func TestJobDirRemovedWhenJobEnds(t *testing.T) {
 			t.Fatalf("job %s: %v", job.State, job.Errors)
 		}
 		testutil.WaitFor(t, 2*time.Second, "var/job-0 to be removed", func() bool { return !exists(c.jobDir(id)) })
-		if got := testutil.ListDir(t, c.varDir); !slices.Equal(got, []string{".mapreduce-var"}) {
+		if got := testutil.ListDir(t, c.varDir); !slices.Equal(got, freshVar) {
 			t.Errorf("var directory holds %v after the job, want only its marker", got)
 		}
 	})
@@ -377,6 +377,10 @@ func startVar(t *testing.T, dir string) (*master.Server, error) {
 	return srv, err
 }
 
+// freshVar is what a var holds once the master started: its lock, its
+// marker and its journal.
+var freshVar = []string{".mapreduce-lock", ".mapreduce-var", "journal"}
+
 func TestVarDirectory(t *testing.T) {
 	marker := ".mapreduce-var"
 	t.Run("made and marked when missing", func(t *testing.T) {
@@ -384,7 +388,7 @@ func TestVarDirectory(t *testing.T) {
 		if _, err := startVar(t, dir); err != nil {
 			t.Fatal(err)
 		}
-		if got := testutil.ListDir(t, dir); !slices.Equal(got, []string{marker}) {
+		if got := testutil.ListDir(t, dir); !slices.Equal(got, freshVar) {
 			t.Errorf("var holds %v, want only its marker", got)
 		}
 	})
@@ -393,7 +397,7 @@ func TestVarDirectory(t *testing.T) {
 		if _, err := startVar(t, dir); err != nil {
 			t.Fatal(err)
 		}
-		if got := testutil.ListDir(t, dir); !slices.Equal(got, []string{marker}) {
+		if got := testutil.ListDir(t, dir); !slices.Equal(got, freshVar) {
 			t.Errorf("var holds %v, want only its marker", got)
 		}
 	})
@@ -404,7 +408,7 @@ func TestVarDirectory(t *testing.T) {
 		if _, err := startVar(t, dir); err != nil {
 			t.Fatal(err)
 		}
-		if got := testutil.ListDir(t, dir); !slices.Equal(got, []string{marker}) {
+		if got := testutil.ListDir(t, dir); !slices.Equal(got, freshVar) {
 			t.Errorf("var holds %v, want only its marker", got)
 		}
 	})

@@ -24,7 +24,7 @@ import (
 // execute carries out the scheduler's actions. Quick ones run here on the
 // loop; slow file work runs on its own goroutine and posts its result back.
 func (s *Server) execute(actions []scheduler.Action) {
-	for _, a := range actions {
+	for _, a := range s.persist(actions) {
 		switch a := a.(type) {
 		case scheduler.Send:
 			s.outbox(a).push(a)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"mapreduce/internal/journal"
 	"mapreduce/internal/netaddr"
 	"mapreduce/internal/scheduler"
 	"mapreduce/internal/vardir"
@@ -64,6 +65,9 @@ type Server struct {
 	listeners []protocol.Listener
 	// removals are the directories being removed, waited for by Wait.
 	removals sync.WaitGroup
+	// lock holds the var directory; journal is in it (recover.go).
+	lock    *vardir.Lock
+	journal *journal.Journal
 }
 
 // Start prepares the var directory, opens the listeners and starts serving.
@@ -99,11 +103,16 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if s.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
 		return nil, err
 	}
-	// The var directory is wiped only once the ports are ours: a second
-	// master started by mistake must not wipe the running one's files.
+	// The var directory is locked before anything in it changes, and its
+	// journal read only once the ports are ours: a second master started
+	// by mistake must not touch the running one's files.
+	if s.lock, err = vardir.Open(varDir, workDir, vardir.Master); err != nil {
+		return nil, err
+	}
 	err = s.listen()
+	var kept *journal.State
 	if err == nil {
-		err = vardir.Prepare(varDir, workDir, vardir.Master)
+		kept, err = s.openJournal()
 	}
 	if err == nil && cfg.HTTPAddr != "" {
 		err = s.startHTTP(cfg.HTTPAddr)
@@ -112,8 +121,11 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		// Unblock whatever a handler posted before the loop runs.
 		s.Shutdown()
 		s.closeListeners()
+		s.closeVar()
 		return nil, err
 	}
+	// Before any event: the jobs the journal kept come first.
+	s.execute(s.step(time.Now(), scheduler.RestoreEvent{State: kept}))
 	log.Info().Str("tcp", s.listeners[0].Addr()).Str("udp", s.listeners[1].Addr()).
 		Str("advertise", s.cfg.AdvertiseHost).Bool("authenticated", cfg.Secret != nil).
 		Str("var", varDir).Msg("master listening")
@@ -231,6 +243,7 @@ const pendingBeats = 1024
 
 func (s *Server) loop() {
 	defer close(s.done)
+	defer s.closeVar()
 	tick := time.NewTicker(s.cfg.Scheduler.HeartbeatInterval / 2)
 	defer tick.Stop()
 	for {
@@ -266,6 +279,16 @@ func (s *Server) loop() {
 func (s *Server) step(now time.Time, ev scheduler.Event) []scheduler.Action {
 	actions, _ := s.sched.Step(now, ev)
 	return actions
+}
+
+// closeVar closes the journal and releases the var directory.
+func (s *Server) closeVar() {
+	if s.journal != nil {
+		if err := s.journal.Close(); err != nil {
+			s.log.Warn().Err(err).Msg("journal: close")
+		}
+	}
+	s.lock.Release()
 }
 
 // stopServing closes the listeners and, for a shutdown, forwards it to

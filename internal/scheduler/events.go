@@ -142,6 +142,8 @@ func (s *Scheduler) Step(now time.Time, ev Event) ([]Action, Result) {
 		return s.onOutputsMoved(now, ev.Job, ev.Err), Result{}
 	case OutputsCommittedEvent:
 		return s.onOutputsCommitted(now, ev.Job, ev.Err), Result{}
+	case RestoreEvent:
+		return s.onRestore(now, ev.State), Result{}
 	default:
 		panic(fmt.Sprintf("unknown event %T", ev))
 	}

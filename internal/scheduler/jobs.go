@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"mapreduce/internal/journal"
 	"mapreduce/internal/layout"
 	"mapreduce/protocol"
 )
@@ -50,11 +51,18 @@ type job struct {
 	// in the tasks' counters and in the sum.
 	counterSum        protocol.Counters
 	counterSumDropped int
+	// kept is what the journal kept of a job that had not ended when the
+	// master restarted, until its map tasks are planned again from it;
+	// frozen is the status of one that had ended (journal.go).
+	kept   *journal.Job
+	frozen *protocol.JobInfo
 }
 
 // state is the job's public state, derived from its stages.
 func (j *job) state() string {
 	switch {
+	case j.frozen != nil:
+		return j.frozen.State
 	case j.failed:
 		return protocol.JobFailed
 	case j.cancelled:
@@ -73,13 +81,13 @@ func (j *job) over() bool { return !j.ended.IsZero() }
 // onSubmit queues a validated job and returns its id. The job's directories
 // are made before anything else happens to it.
 func (s *Scheduler) onSubmit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
-	j := &job{id: len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec)}
+	j := &job{id: s.first + len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec)}
 	j.dir = layout.JobDir(s.cfg.VarDir, j.id)
 	s.jobs = append(s.jobs, j)
 	s.queue = append(s.queue, j)
 	s.log.Info().Int("job", j.id).Str("input", spec.InputDirectory).Str("output", spec.OutputDirectory).
 		Msg("job queued")
-	actions := []Action{MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(spec.CombinerExecutable != "")}}
+	actions := []Action{acceptedRecord(j), MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(spec.CombinerExecutable != "")}}
 	return j.id, append(actions, s.advance(now)...)
 }
 
@@ -120,15 +128,7 @@ func (s *Scheduler) advance(now time.Time) []Action {
 // anyway) is cancelled, so that its worker is free.
 func (s *Scheduler) succeed(now time.Time, j *job) []Action {
 	s.log.Info().Int("job", j.id).Stringer("took", now.Sub(j.started)).Msg("job done")
-	actions := s.stop(now, j)
-	for _, st := range j.stages {
-		for _, t := range st.tasks {
-			if t.state == taskCancelled && slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.outcome == OutcomeFinished }) {
-				t.setState(taskDone) // its output served the job
-			}
-		}
-	}
-	return actions
+	return s.stop(now, j)
 }
 
 // fail ends a job as failed, and returns the actions that kill its
@@ -158,7 +158,12 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 					t.endAttempt(now, a, OutcomeCancelled)
 				}
 			}
-			if t.state == taskPending || t.state == taskRunning {
+			if t.state != taskPending && t.state != taskRunning {
+				continue
+			}
+			if !j.failed && !j.cancelled && slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.outcome == OutcomeFinished }) {
+				t.setState(taskDone) // its output served the job
+			} else {
 				t.setState(taskCancelled)
 			}
 		}
@@ -170,7 +175,8 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 		actions = append(actions, RemoveJobDir{Job: j.id, Dir: string(j.dir)})
 	}
 	actions = append(actions, s.endShuffle(j)...)
-	return append(actions, s.pruneLogs(j)...)
+	actions = append(actions, s.pruneLogs(j)...)
+	return append(actions, endedRecord(j))
 }
 
 // onCancel ends job jobID as cancelled, queued or running, and returns the
@@ -190,10 +196,10 @@ func (s *Scheduler) onCancel(now time.Time, jobID int) ([]Action, error) {
 }
 
 func (s *Scheduler) job(id int) *job {
-	if id < 0 || id >= len(s.jobs) {
+	if id < s.first || id >= s.first+len(s.jobs) {
 		return nil
 	}
-	return s.jobs[id]
+	return s.jobs[id-s.first]
 }
 
 // abs makes a path a worker reported absolute, against the master's

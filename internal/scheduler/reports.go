@@ -106,11 +106,17 @@ func (s *Scheduler) pruneLogs(j *job) []Action {
 		return nil
 	}
 	s.logged = append(s.logged, j.id)
+	return s.trimLogs()
+}
+
+// trimLogs returns the actions that remove the logs of the oldest ended
+// jobs with logs, past the KeepLogs newest.
+func (s *Scheduler) trimLogs() []Action {
 	var actions []Action
 	for len(s.logged) > s.cfg.KeepLogs {
 		id := s.logged[0]
 		s.logged = s.logged[1:]
-		s.jobs[id].logsRemoved = true
+		s.job(id).logsRemoved = true
 		actions = append(actions, RemoveLogs{Job: id, Dir: layout.Logs(s.cfg.VarDir, id)})
 	}
 	return actions

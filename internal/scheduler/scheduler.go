@@ -17,6 +17,7 @@
 //	deadlines.go task deadlines: progress, timeouts, lost task messages
 //	reports.go   what tasks report: counters, status lines, logs
 //	snapshot.go  the job_status reply
+//	journal.go   what the journal keeps, and jobs rebuilt from it
 package scheduler
 
 import (
@@ -28,9 +29,12 @@ import (
 // Scheduler is the master's state. Its methods are not safe for concurrent
 // use: one goroutine owns it.
 type Scheduler struct {
-	cfg     Config
-	log     zerolog.Logger
+	cfg Config
+	log zerolog.Logger
+	// jobs are by id, from first: ids count on from those of the journal
+	// a master started with --fresh emptied.
 	jobs    []*job
+	first   int
 	queue   []*job
 	current *job
 	// workers are by workerKey.

@@ -50,7 +50,7 @@ const (
 func (s *Scheduler) shuffles() bool {
 	live := 0
 	for _, w := range s.workers {
-		if w.dead {
+		if w.dead || w.awaiting {
 			continue
 		}
 		if !w.has(protocol.CapShuffle) {
@@ -154,10 +154,7 @@ func (t *task) keepRun(w *worker, run *protocol.RunInfo) {
 	if run == nil {
 		return
 	}
-	limit := samplesPerRun(t.job.spec, len(t.job.stage(stageMap).tasks))
-	for _, smp := range run.Samples[:min(len(run.Samples), limit)] {
-		t.samples = append(t.samples, partition.Sample{Key: slices.Clone(smp.Key[:min(len(smp.Key), maxSampleKey)]), Bytes: smp.Bytes})
-	}
+	t.samples = clipSamples(run.Samples, samplesPerRun(t.job.spec, len(t.job.stage(stageMap).tasks)))
 }
 
 // loseRuns makes again the finished map tasks of the current job whose

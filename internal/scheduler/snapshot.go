@@ -82,6 +82,11 @@ const (
 // holds the loop for most of a second.
 func (j *job) minTasksJSON() int {
 	n := 0
+	if j.frozen != nil {
+		for _, t := range j.frozen.Tasks {
+			n += minTaskJSON + minAttemptJSON*len(t.Attempts)
+		}
+	}
 	for _, st := range j.stages {
 		for _, t := range st.tasks {
 			n += minTaskJSON + minAttemptJSON*len(t.attempts)
@@ -102,6 +107,9 @@ func jsonSize(v any) int {
 
 // info reports j, with its tasks and their attempts if withTasks.
 func (j *job) info(withTasks bool) protocol.JobInfo {
+	if j.frozen != nil {
+		return j.frozenInfo(withTasks)
+	}
 	info := protocol.JobInfo{
 		ID:              j.id,
 		State:           j.state(),

@@ -205,7 +205,11 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 func (s *Scheduler) finish(now time.Time, st *stage) { st.ended = now }
 
 // beginMap asks for the input to be listed; onInputScanned plans the tasks.
-func (s *Scheduler) beginMap(j *job, _ *stage) []Action {
+func (s *Scheduler) beginMap(j *job, st *stage) []Action {
+	if j.kept != nil && j.kept.Plan != nil {
+		s.replanMap(j, st)
+		return nil
+	}
 	executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
 	if j.spec.CombinerExecutable != "" {
 		executables = append(executables, j.spec.CombinerExecutable)
@@ -256,7 +260,7 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 	st.planned = true
 	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).
 		Bool("shuffle", shuffle).Msg("map tasks planned")
-	return s.advance(now)
+	return append([]Action{plannedRecord(j, st)}, s.advance(now)...)
 }
 
 // splitFiles splits files into at most n splits, round-robin, so that
@@ -401,7 +405,8 @@ func (s *Scheduler) commit(j *job, st *stage) []Action {
 	for _, f := range outputsOf(j.stage(stageReduce).tasks) {
 		names = append(names, filepath.Base(f))
 	}
-	return []Action{CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}}
+	c := CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}
+	return []Action{commitRecord(j, c), c}
 }
 
 // onOutputsCommitted ends a job whose outputs are in its output directory, or

@@ -128,7 +128,7 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 // finished after all. It returns the actions that kill them.
 func (s *Scheduler) done(now time.Time, t *task, log zerolog.Logger) []Action {
 	t.setState(taskDone)
-	var kills []Action
+	kills := doneRecord(t)
 	for _, other := range t.attempts {
 		if other.live() {
 			kills = append(kills, s.cancelAttempt(t, other)...)

@@ -16,6 +16,10 @@ const (
 	// WorkerUnusable is our state for a worker that heartbeats but lost a
 	// task it was sent: it gets no task until it registers again.
 	WorkerUnusable = "unusable"
+	// WorkerRejoining is our state for a worker that the journal names
+	// as the holder of runs, and that has not heartbeated since this
+	// master started.
+	WorkerRejoining = "rejoining"
 )
 
 // workerKey tells workers apart: by the id our worker sends, or by the pid
@@ -38,6 +42,10 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
+	// awaiting: the worker is known from the journal only (state
+	// WorkerRejoining); it gets no task, and is dead if it does not
+	// heartbeat in time.
+	awaiting bool
 	// caps are the capabilities the worker announced; progress, cancel and
 	// identity say whether they hold protocol.CapProgress,
 	// protocol.CapCancel and protocol.CapTask, which much of the
@@ -71,6 +79,8 @@ func (w *worker) state() string {
 	switch {
 	case w.dead:
 		return WorkerDead
+	case w.awaiting:
+		return WorkerRejoining
 	case w.unusable:
 		return WorkerUnusable
 	case len(w.held) > 0:
@@ -109,7 +119,9 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 		// Only a worker that announced extensions hears of ours.
 		ack.Capabilities = []string{protocol.CapProgress, protocol.CapReport}
 	}
-	if old, ok := s.workers[key]; ok && !old.dead {
+	if old, ok := s.workers[key]; ok && old.awaiting {
+		s.handOver(old, w)
+	} else if ok && !old.dead {
 		switch {
 		case msg.WorkerID != "" && old.addr() == w.addr():
 			// Our worker asks again while its ack is on the way: a random
@@ -153,7 +165,7 @@ func (s *Scheduler) send(w *worker, msg protocol.Message, refusedFor time.Durati
 func (s *Scheduler) onHeartbeat(now time.Time, msg protocol.Heartbeat) []Action {
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w, ok := s.workers[key]
-	if !ok {
+	if !ok || w.awaiting {
 		if msg.WorkerID == "" || msg.WorkerPort == 0 {
 			return nil
 		}
@@ -251,7 +263,7 @@ func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 	var live, unusable []*worker
 	for _, w := range s.workers {
 		switch {
-		case w.dead || !ok(w):
+		case w.dead || w.awaiting || !ok(w):
 		case w.unusable:
 			unusable = append(unusable, w)
 		default:

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"slices"
 	"time"
 
 	"mapreduce/internal/split"
@@ -9,7 +10,8 @@ import (
 
 // The methods below, with the names and signatures the events had before
 // Step, keep the unit tests short. Each goes through Step, as the master
-// does.
+// does, and leaves out the records for the journal, which journal_test.go
+// checks.
 
 func (s *Scheduler) Register(now time.Time, msg protocol.Register) []Action {
 	return s.apply(now, RegisterEvent{Msg: msg})
@@ -31,12 +33,12 @@ func (s *Scheduler) AttemptLogReceived(now time.Time, msg protocol.AttemptLog) [
 
 func (s *Scheduler) Submit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
 	actions, r := s.Step(now, SubmitEvent{Spec: spec})
-	return r.Job, actions
+	return r.Job, unjournaled(actions)
 }
 
 func (s *Scheduler) Cancel(now time.Time, jobID int) ([]Action, error) {
 	actions, r := s.Step(now, CancelEvent{Job: jobID})
-	return actions, r.Err
+	return unjournaled(actions), r.Err
 }
 
 func (s *Scheduler) SendFailed(now time.Time, pid, incarnation int, err error) []Action {
@@ -70,5 +72,10 @@ func (s *Scheduler) OutputsCommitted(now time.Time, jobID int, err error) []Acti
 // apply is Step for an event that answers nothing.
 func (s *Scheduler) apply(now time.Time, ev Event) []Action {
 	actions, _ := s.Step(now, ev)
-	return actions
+	return unjournaled(actions)
+}
+
+// unjournaled is actions without its Persists.
+func unjournaled(actions []Action) []Action {
+	return slices.DeleteFunc(actions, func(a Action) bool { _, ok := a.(Persist); return ok })
 }

@@ -3,6 +3,7 @@ package vardir
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,4 +29,36 @@ func TestOwnersApart(t *testing.T) {
 			t.Errorf("after the refusal: %v", err)
 		}
 	}
+}
+
+// TestOpenLocks: a second Open of a locked directory is refused and names
+// the pid that holds it; a released one opens again; a wipe keeps the lock
+// file.
+func TestOpenLocks(t *testing.T) {
+	wd := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "var")
+	l, err := Open(dir, wd, Master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, wd, Master)
+	if err == nil || !strings.Contains(err.Error(), "in use by master pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second Open: %v, want refused naming pid %d", err, os.Getpid())
+	}
+	os.WriteFile(filepath.Join(dir, "job-0"), nil, 0o644)
+	if err := Wipe(dir, Master); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockFile)); err != nil {
+		t.Fatalf("wipe removed the lock file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "job-0")); err == nil {
+		t.Fatal("wipe kept job-0")
+	}
+	l.Release()
+	l2, err := Open(dir, wd, Master)
+	if err != nil {
+		t.Fatalf("Open after Release: %v", err)
+	}
+	l2.Release()
 }

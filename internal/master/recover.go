@@ -1,0 +1,192 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"mapreduce/internal/journal"
+	"mapreduce/internal/layout"
+	"mapreduce/internal/scheduler"
+	"mapreduce/internal/vardir"
+	"mapreduce/protocol"
+)
+
+// journalDir is where the master keeps its journal, inside its var.
+const journalDir = "journal"
+
+// logsDir holds the task logs in var (layout.Logs).
+var logsDir = filepath.Base(filepath.Dir(layout.Logs("", 0)))
+
+// openJournal opens the journal in the var directory, emptied first for
+// --fresh (the var's other files with it), and readies what it kept for
+// the scheduler (recovered).
+func (s *Server) openJournal() (*journal.State, error) {
+	varDir := s.cfg.Scheduler.VarDir
+	dir := filepath.Join(varDir, journalDir)
+	if s.cfg.Fresh {
+		if err := journal.Fresh(dir); err != nil {
+			return nil, err
+		}
+		if err := vardir.Wipe(varDir, vardir.Master, journalDir); err != nil {
+			return nil, err
+		}
+	}
+	jr, torn, err := journal.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if torn != "" {
+		// What was torn was never acted on: it was not synced.
+		s.log.Warn().Str("dropped", torn).Msg("journal: the last records were torn by a crash; replayed up to them")
+	}
+	s.journal = jr
+	return s.recovered(time.Now())
+}
+
+// recovered is the journal's state as the scheduler should take it: a
+// commit that a crash interrupted is finished (or the job fails), the map
+// outputs that are no longer on disk are forgotten, and the directories
+// of jobs that ended are removed.
+func (s *Server) recovered(now time.Time) (*journal.State, error) {
+	kept := s.journal.State()
+	for _, j := range kept.Jobs {
+		if j.Ended != nil || j.Commit == nil {
+			continue
+		}
+		if err := s.journal.Append([]journal.Record{{Ended: finishCommit(now, j.Commit)}}); err != nil {
+			return nil, err
+		}
+		s.log.Info().Int("job", j.Job).Str("state", j.Ended.Info.State).Msg("journal: finished the commit a crash interrupted")
+	}
+	st := *kept
+	st.Jobs = make([]*journal.Job, len(kept.Jobs))
+	live := map[string]bool{}
+	for i, j := range kept.Jobs {
+		st.Jobs[i] = j
+		if j.Ended != nil {
+			continue
+		}
+		live[filepath.Base(string(layout.JobDir("", j.Job)))] = true
+		if len(j.Done) == 0 {
+			continue
+		}
+		copied := *j
+		copied.Done = make(map[int]journal.Done, len(j.Done))
+		for index, d := range j.Done {
+			if allExist(d.Outputs) {
+				copied.Done[index] = d
+			}
+		}
+		if gone := len(j.Done) - len(copied.Done); gone > 0 {
+			s.log.Warn().Int("job", j.Job).Int("tasks", gone).Msg("journal: map outputs no longer on disk; those tasks run again")
+		}
+		st.Jobs[i] = &copied
+	}
+	s.removeStale(live)
+	return &st, nil
+}
+
+// finishCommit renames into c.Dest the outputs still in c.Temp, then
+// writes the success marker, and returns how the job ended.
+func finishCommit(now time.Time, c *journal.Commit) *journal.Ended {
+	info := c.Info
+	info.Ended = &now
+	info.State = protocol.JobDone
+	if err := redoCommit(c.Temp, c.Dest, c.Names); err != nil {
+		info.State = protocol.JobFailed
+		info.Errors = append(info.Errors, fmt.Sprintf("finish the commit a master crash interrupted: %v", err))
+	}
+	return &journal.Ended{Job: c.Job, Info: info, Logged: info.Logs}
+}
+
+// redoCommit is commitOutputs after a crash, when some outputs may be in
+// place already.
+func redoCommit(temp, dest string, names []string) error {
+	for _, name := range names {
+		from, to := filepath.Join(temp, name), filepath.Join(dest, name)
+		err := os.Rename(from, to)
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, statErr := os.Lstat(to); statErr == nil {
+				continue // renamed before the crash
+			}
+			return fmt.Errorf("output %s is in neither %s nor %s", name, temp, dest)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(temp); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dest, layout.SuccessMarker), os.O_WRONLY|os.O_CREATE, 0o666)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func allExist(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// removeStale removes from var what no job needs: the directories of jobs
+// not in live (a crash may have come before their removal, unless they are
+// kept), and anything else but the journal and the logs.
+func (s *Server) removeStale(live map[string]bool) {
+	varDir := s.cfg.Scheduler.VarDir
+	entries, err := os.ReadDir(varDir)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("journal: cannot list the var directory")
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		id, found := strings.CutPrefix(name, "job-")
+		_, err := strconv.Atoi(id)
+		isJob := found && err == nil
+		switch {
+		case live[name], name == journalDir, name == logsDir, name == vardir.Master.Marker, name == vardir.LockFile:
+			continue
+		case isJob && s.cfg.Scheduler.KeepIntermediates:
+			continue
+		}
+		// At once, as the var was wiped before there was a journal: the
+		// master serves nothing yet.
+		if err := os.RemoveAll(filepath.Join(varDir, name)); err != nil {
+			s.log.Warn().Err(err).Msg("journal: cannot remove what no job in the journal needs")
+		}
+	}
+}
+
+// persist appends the records that actions ask for to the journal, synced,
+// and returns the other actions. A journal that cannot be written is
+// logged, and the master goes on: it can still finish its jobs, but a crash
+// now loses them.
+func (s *Server) persist(actions []scheduler.Action) []scheduler.Action {
+	var records []journal.Record
+	rest := actions[:0:0]
+	for _, a := range actions {
+		if p, ok := a.(scheduler.Persist); ok {
+			records = append(records, p.Record)
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if len(records) > 0 && s.journal != nil {
+		if err := s.journal.Append(records); err != nil {
+			s.log.Error().Err(err).Msg("journal: not written; a crash now would lose what it misses")
+		}
+	}
+	return rest
+}

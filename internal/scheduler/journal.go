@@ -1,0 +1,263 @@
+package scheduler
+
+import (
+	"slices"
+	"time"
+
+	"mapreduce/internal/journal"
+	"mapreduce/internal/layout"
+	"mapreduce/internal/partition"
+	"mapreduce/protocol"
+)
+
+// What a master keeps across a crash (package journal). The scheduler
+// asks for a record (Persist) in the same step as the event that made it,
+// before the actions that follow from that event: the owner syncs it
+// first. It asks when
+//
+//	a job is accepted          Accepted: its spec and id
+//	its map tasks are planned  Planned: each task's input
+//	a map task finishes        Done: its outputs, or where its run is
+//	its outputs are committed  Commit: what to rename, and the job's status
+//	a job ends                 Ended: its status, for job_status
+//
+// A master started again rebuilds its jobs from what was kept
+// (RestoreEvent): ended jobs answer job_status as they did; the running
+// and queued jobs queue again, in order, and the running one keeps its
+// map tasks that finished, whose outputs the owner found still on disk,
+// or whose runs' holders heartbeat again in time. Its other stages run
+// again. Attempts that were running are not kept: their workers are told
+// to kill them, as an earlier master's.
+
+// maxKeptTasks bounds the tasks an Ended record lists: a larger job is
+// kept without them, as job_status lists old jobs.
+const maxKeptTasks = 2000
+
+// Persist asks the owner to append Record to the journal and sync it
+// before it carries out the actions after it.
+type Persist struct{ Record journal.Record }
+
+func (Persist) isAction() {}
+
+// RestoreEvent: the master started on a journal that kept State. It must
+// be the first event.
+type RestoreEvent struct{ State *journal.State }
+
+func (RestoreEvent) isEvent() {}
+
+func acceptedRecord(j *job) Action {
+	return Persist{journal.Record{Accepted: &journal.Accepted{Job: j.id, Spec: j.spec, Submitted: j.submitted}}}
+}
+
+// plannedRecord keeps how j's map tasks, in st, read their input.
+func plannedRecord(j *job, st *stage) Action {
+	p := &journal.Planned{Job: j.id, Mode: journal.ModeFiles}
+	for _, t := range st.tasks {
+		switch t.kind {
+		case kindFiles:
+			p.Files = append(p.Files, t.inputs)
+		case kindSplit:
+			p.Mode = journal.ModeSplits
+			p.Ranges = append(p.Ranges, t.ranges)
+		case kindShuffleMap:
+			p.Mode = journal.ModeShuffle
+			p.Ranges = append(p.Ranges, t.ranges)
+		}
+	}
+	return Persist{journal.Record{Planned: p}}
+}
+
+// doneRecord keeps map task t, just finished; nil for a task of another
+// stage, which runs again after a restart.
+func doneRecord(t *task) []Action {
+	if t.stage.kind != stageMap {
+		return nil
+	}
+	d := &journal.Done{Job: t.job.id, Index: t.index, Counters: t.counters}
+	if t.holder != nil {
+		d.Holder = &journal.Holder{ID: t.holder.id, PID: t.holder.pid, Host: t.holder.host, Port: t.holder.port}
+		for _, smp := range t.samples {
+			d.Samples = append(d.Samples, protocol.Sample{Key: smp.Key, Bytes: smp.Bytes})
+		}
+	} else {
+		d.Outputs = t.outputs
+	}
+	return []Action{Persist{journal.Record{Done: d}}}
+}
+
+// commitRecord keeps the commit about to be asked for, and what j's
+// status will be once it is done.
+func commitRecord(j *job, c CommitOutputs) Action {
+	return Persist{journal.Record{Commit: &journal.Commit{Job: j.id, Temp: c.Temp, Dest: c.Dest, Names: c.Names,
+		Info: j.info(j.taskCount() <= maxKeptTasks)}}}
+}
+
+// endedRecord keeps how j ended.
+func endedRecord(j *job) Action {
+	return Persist{journal.Record{Ended: &journal.Ended{Job: j.id, Info: j.info(j.taskCount() <= maxKeptTasks), Logged: j.logged}}}
+}
+
+func (j *job) taskCount() int {
+	n := 0
+	for _, st := range j.stages {
+		n += len(st.tasks)
+	}
+	return n
+}
+
+// onRestore rebuilds the jobs that st kept. The holders of the running
+// job's runs are known as workers that have not heartbeated yet
+// (worker.awaiting): those that do within the time a worker has to, keep
+// their runs.
+func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
+	if len(s.jobs) > 0 || len(s.workers) > 0 {
+		s.log.Error().Msg("ignored restore: the scheduler has jobs or workers already")
+		return nil
+	}
+	var actions []Action
+	s.first = st.First
+	for _, kept := range st.Jobs {
+		j := &job{id: kept.Job, spec: kept.Spec, submitted: kept.Submitted, stages: pipeline(kept.Spec)}
+		j.dir = layout.JobDir(s.cfg.VarDir, j.id)
+		s.jobs = append(s.jobs, j)
+		if kept.Ended != nil {
+			j.freeze(now, kept.Ended)
+			continue
+		}
+		j.kept = kept
+		s.queue = append(s.queue, j)
+		actions = append(actions, MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(j.spec.CombinerExecutable != "")})
+		for _, d := range kept.Done {
+			if h := d.Holder; h != nil && s.workers[workerKey(h.ID, h.PID)] == nil {
+				key := workerKey(h.ID, h.PID)
+				s.workers[key] = &worker{key: key, id: h.ID, pid: h.PID, host: h.Host, port: h.Port, awaiting: true, lastBeat: now}
+				s.beats.Beat(key, now)
+			}
+		}
+	}
+	for _, id := range st.Ends {
+		if j := s.job(id); j != nil && j.logged {
+			s.logged = append(s.logged, id)
+		}
+	}
+	s.log.Info().Int("jobs", len(st.Jobs)).Int("queued", len(s.queue)).Int("holders", len(s.workers)).
+		Msg("jobs restored from the journal")
+	return append(actions, s.trimLogs()...)
+}
+
+// freeze makes j an ended job that answers job_status with what e kept.
+func (j *job) freeze(now time.Time, e *journal.Ended) {
+	info := e.Info
+	j.frozen = &info
+	j.logged = e.Logged
+	j.failed = info.State == protocol.JobFailed
+	j.cancelled = info.State == protocol.JobCancelled
+	j.errors = info.Errors
+	if info.Started != nil {
+		j.started = *info.Started
+	}
+	j.ended = now
+	if info.Ended != nil {
+		j.ended = *info.Ended
+	}
+}
+
+// frozenInfo is job_status of a job restored as ended.
+func (j *job) frozenInfo(withTasks bool) protocol.JobInfo {
+	info := *j.frozen
+	info.Logs = j.logged && !j.logsRemoved
+	if !withTasks {
+		info.Tasks = nil
+		return info
+	}
+	if j.logsRemoved {
+		info.Tasks = slices.Clone(info.Tasks)
+		for i := range info.Tasks {
+			attempts := slices.Clone(info.Tasks[i].Attempts)
+			for k := range attempts {
+				attempts[k].Log = false
+			}
+			info.Tasks[i].Attempts = attempts
+		}
+	}
+	return info
+}
+
+// replanMap plans j's map tasks as the journal kept them, instead of
+// listing the input again, and takes back those that finished: their
+// outputs are still there (the owner dropped those it did not find), or
+// their runs' holders are alive or may still come back.
+func (s *Scheduler) replanMap(j *job, st *stage) {
+	kept := j.kept
+	j.kept = nil
+	switch kept.Plan.Mode {
+	case journal.ModeShuffle:
+		j.shuffle = true
+		j.stages = shufflePipeline(st)
+		for i, ranges := range kept.Plan.Ranges {
+			s.addShuffleMapTask(j, st, i, ranges)
+		}
+	case journal.ModeSplits:
+		for i, ranges := range kept.Plan.Ranges {
+			s.addSplitTask(j, st, i, ranges)
+		}
+	default:
+		for i, files := range kept.Plan.Files {
+			s.addTask(j, st, i, files, j.dir.MapperOutput())
+		}
+	}
+	st.planned = true
+	restored := 0
+	for _, d := range kept.Done {
+		if d.Index < 0 || d.Index >= len(st.tasks) {
+			continue
+		}
+		t := st.tasks[d.Index]
+		if t.kind == kindShuffleMap {
+			h := d.Holder
+			if h == nil {
+				continue
+			}
+			w := s.workers[workerKey(h.ID, h.PID)]
+			if w == nil || w.dead || w.host != h.Host || w.port != h.Port {
+				continue
+			}
+			t.holder, t.samples = w, clipSamples(d.Samples, samplesPerRun(j.spec, len(st.tasks)))
+		}
+		t.counters = protocol.Counters{}
+		t.countersRefused = t.counters.AddAll(d.Counters)
+		t.setState(taskDone)
+		restored++
+	}
+	j.counterSum = nil
+	s.log.Info().Int("job", j.id).Int("tasks", len(st.tasks)).Int("done", restored).Str("mode", kept.Plan.Mode).
+		Msg("map tasks restored from the journal")
+}
+
+// clipSamples keeps at most limit samples, their keys clipped, as a
+// master keeps a run's.
+func clipSamples(samples []protocol.Sample, limit int) []partition.Sample {
+	var kept []partition.Sample
+	for _, smp := range samples[:min(len(samples), limit)] {
+		kept = append(kept, partition.Sample{Key: slices.Clone(smp.Key[:min(len(smp.Key), maxSampleKey)]), Bytes: smp.Bytes})
+	}
+	return kept
+}
+
+// handOver gives the runs that awaiting, known from the journal, holds to
+// w, the worker that has just heartbeated or registered under its name.
+func (s *Scheduler) handOver(awaiting, w *worker) {
+	j := s.current
+	if j == nil || !j.shuffle {
+		return
+	}
+	kept := 0
+	for _, t := range j.stage(stageMap).tasks {
+		if t.holder == awaiting {
+			t.holder = w
+			kept++
+		}
+	}
+	j.pieces = nil
+	s.log.Info().Int("worker", w.pid).Int("runs", kept).Msg("worker is back: it keeps the runs the journal says it holds")
+}
