@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,9 +130,13 @@ func TestBadMessages(t *testing.T) {
 	}
 	c.waitDone(j, id, out)
 	// job-0 is removed once done, and no other was ever made.
-	testutil.WaitFor(t, 5*time.Second, "var/ to hold only its marker", func() bool {
+	testutil.WaitFor(t, 5*time.Second, "var/ to hold only its marker, lock and journal", func() bool {
 		entries, _ := os.ReadDir(filepath.Join(c.dir, "var"))
-		return len(entries) == 1 && entries[0].Name() == ".mapreduce-var"
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return slices.Equal(names, []string{".mapreduce-lock", ".mapreduce-var", "journal"})
 	})
 }
 

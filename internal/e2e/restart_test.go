@@ -98,6 +98,10 @@ func TestMasterRestartMidJob(t *testing.T) {
 	c.submit(hung)
 	testutil.WaitFor(t, 10*time.Second, "the hung mapper running", func() bool { return len(running(t, "sleep "+marker)) > 0 })
 	c.master.kill()
+	// --fresh: the new master forgets the hung job, and the worker kills
+	// what an earlier master gave it (a master that keeps its journal
+	// takes the job up again: TestMasterCrashLosesNothing).
+	c.masterArgs = append(c.masterArgs, "--fresh")
 	c.startMaster()
 	testutil.WaitFor(t, 10*time.Second, "the worker back", func() bool { return c.liveWorkers() == 1 })
 	waitGone(t, "sleep "+marker)

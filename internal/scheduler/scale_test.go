@@ -333,7 +333,7 @@ func TestStageCounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc := &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1}
+			sc := newScenario(t)
 			for _, line := range strings.Split(string(data), "\n") {
 				if strings.HasPrefix(line, "> ") {
 					sc.play(strings.Fields(line[2:]))

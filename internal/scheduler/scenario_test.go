@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"mapreduce/internal/journal"
 	"mapreduce/protocol"
 )
 
@@ -25,7 +27,10 @@ import (
 // Events:
 //
 //	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
-//	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
+//	> register PID [CAPABILITY...] [id]   a worker registers, e.g. with progress cancel;
+//	                               with id, it sends a worker_id, as ours do
+//	> rejoin PID [CAPABILITY...]   a worker registered with id heartbeats a master
+//	                               that does not know it, with its registration
 //	> submit MAPPERS REDUCERS [combiner]
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
@@ -41,6 +46,10 @@ import (
 //	> cancel JOB                   sendjob --cancel
 //	> state [JOB]                  the (last submitted) job's state and phases
 //	> workers                      each worker's state and tasks held
+//	> restart                      the master restarts: a new scheduler takes what
+//	                               the journal kept of the records asked for so far
+//	> journal                      what the journal holds: each job's state, and
+//	                               its map tasks done
 //
 // A task is named by its stage and inputs' names, as actions print it:
 // map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0];
@@ -82,12 +91,20 @@ type scenario struct {
 	// of the master's own work, which scan, partition, merged and moved
 	// answer.
 	job, asked int
+	// kept folds the records the scheduler asked the journal to keep;
+	// ids are the workers that registered with a worker_id.
+	kept journal.State
+	ids  map[int]bool
+}
+
+func newScenario(t *testing.T) *scenario {
+	return &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1, ids: map[int]bool{}}
 }
 
 // runScenario plays text's events and returns text with each event's
 // actions in place of what followed it.
 func runScenario(t *testing.T, text string) string {
-	sc := &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1}
+	sc := newScenario(t)
 	var out strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		if !strings.HasPrefix(line, "> ") {
@@ -155,8 +172,30 @@ func (sc *scenario) play(words []string) []string {
 	switch arg(0) {
 	case "register":
 		pid := num(1)
-		acts = sc.step(RegisterEvent{Msg: protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid,
-			Capabilities: words[2:]}})
+		msg := protocol.Register{WorkerHost: "localhost", WorkerPort: port(pid), WorkerPID: pid, Capabilities: words[2:]}
+		if slices.Contains(words[2:], "id") {
+			msg.WorkerID, sc.ids[pid] = workerID(pid), true
+		}
+		acts = sc.step(RegisterEvent{Msg: msg})
+	case "rejoin":
+		pid := num(1)
+		sc.ids[pid] = true
+		acts = sc.step(HeartbeatEvent{Msg: protocol.Heartbeat{WorkerPID: pid, WorkerID: workerID(pid), WorkerHost: "localhost",
+			WorkerPort: port(pid), Capabilities: words[2:]}})
+	case "restart":
+		sc.s = New(sc.s.cfg, zerolog.Nop())
+		sc.sends = map[string]Send{}
+		acts = sc.step(RestoreEvent{State: &sc.kept})
+	case "journal":
+		var lines []string
+		for _, j := range sc.kept.Jobs {
+			state := "not ended"
+			if j.Ended != nil {
+				state = j.Ended.Info.State
+			}
+			lines = append(lines, fmt.Sprintf("job %d %s, map tasks done %v", j.Job, state, slices.Sorted(maps.Keys(j.Done))))
+		}
+		return lines
 	case "submit":
 		job := spec(num(1), num(2))
 		if slices.Contains(words, "combiner") {
@@ -251,9 +290,25 @@ func (sc *scenario) play(words []string) []string {
 	return sc.describe(acts)
 }
 
+// workerID is the worker_id of worker pid, when it sends one.
+func workerID(pid int) string { return fmt.Sprintf("w%d", pid) }
+
 // step plays ev at the scenario's time; the events that answer something
 // call Step themselves.
 func (sc *scenario) step(ev Event) []Action {
+	// A worker that registered with an id sends it in every message.
+	switch e := ev.(type) {
+	case StatusEvent:
+		if sc.ids[e.Msg.WorkerPID] {
+			e.Msg.WorkerID = workerID(e.Msg.WorkerPID)
+		}
+		ev = e
+	case HeartbeatEvent:
+		if sc.ids[e.Msg.WorkerPID] {
+			e.Msg.WorkerID = workerID(e.Msg.WorkerPID)
+		}
+		ev = e
+	}
 	acts, _ := sc.s.Step(sc.now, ev)
 	return acts
 }
@@ -330,7 +385,11 @@ func (sc *scenario) describe(acts []Action) []string {
 	for _, a := range acts {
 		switch a := a.(type) {
 		case Persist:
-			// What the journal keeps is checked in journal_test.go.
+			// Kept for restart and journal, not printed: a story tells
+			// what the scheduler does.
+			if err := sc.kept.Apply(a.Record); err != nil {
+				sc.t.Fatalf("journal record %+v: %v", a.Record, err)
+			}
 			continue
 		case Send:
 			what := a.Msg.Type()

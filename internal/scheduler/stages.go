@@ -168,14 +168,17 @@ func (s *Scheduler) step(now time.Time, j *job) []Action {
 		changed = false
 		for _, st := range j.stages {
 			prev := j.previous(st)
-			switch {
-			case !st.begun() && (prev == nil || prev.finished() || st.def().withPrevious && prev.begun()):
+			if !st.begun() && (prev == nil || prev.finished() || st.def().withPrevious && prev.begun()) {
 				st.started = now
 				s.log.Info().Int("job", j.id).Str("stage", st.kind.String()).Msg("stage begins")
 				actions = append(actions, st.def().begin(s, j, st)...)
 				changed = true
-			case st.begun() && !st.finished() && st.def().onWorkers && st.planned && st.allDone() &&
-				(prev == nil || prev.finished()):
+				// A begin may replace j's stages (a map stage planned
+				// again for the shuffle): look at them afresh.
+				break
+			}
+			if st.begun() && !st.finished() && st.def().onWorkers && st.planned && st.allDone() &&
+				(prev == nil || prev.finished()) {
 				st.ended = now
 				changed = true
 			}
