@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,26 +12,29 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"mapreduce/internal/backoff"
 	"mapreduce/internal/jobspec"
 	"mapreduce/protocol"
 )
 
 type options struct {
 	// tcp sends, authenticated when there is a secret.
-	tcp      protocol.TCP
-	host     string
-	port     int
-	job      protocol.NewMasterJob
-	wait     bool
-	timeout  time.Duration
-	status   bool
-	json     bool
-	jobID    *int
-	shutdown bool
-	cancel   bool
-	logs     bool
-	task     string
-	terminal bool
+	tcp     protocol.TCP
+	host    string
+	port    int
+	job     protocol.NewMasterJob
+	wait    bool
+	timeout time.Duration
+	// reconnect is how long --wait keeps trying a master it cannot reach.
+	reconnect time.Duration
+	status    bool
+	json      bool
+	jobID     *int
+	shutdown  bool
+	cancel    bool
+	logs      bool
+	task      string
+	terminal  bool
 }
 
 func (o *options) addr() string { return net.JoinHostPort(o.host, strconv.Itoa(o.port)) }
@@ -120,9 +124,41 @@ func (o *options) ask(req protocol.JobStatusRequest) (protocol.ClusterStatus, er
 	case protocol.ClusterStatus:
 		return r, nil
 	case protocol.Error:
-		return protocol.ClusterStatus{}, errors.New(r.Error)
+		return protocol.ClusterStatus{}, answerError{r.Error}
 	}
-	return protocol.ClusterStatus{}, fmt.Errorf("unexpected answer %T", reply)
+	return protocol.ClusterStatus{}, answerError{fmt.Sprintf("unexpected answer %T", reply)}
+}
+
+// answerError is an answer of the master's that refuses a request: unlike
+// a failure to reach the master, asking again does not help.
+type answerError struct{ text string }
+
+func (e answerError) Error() string { return e.text }
+
+// askAcrossRestarts is ask, tried again with backoff while the master
+// cannot be reached, as while it restarts (it keeps its jobs: its
+// journal), for at most o.reconnect.
+func (o *options) askAcrossRestarts(req protocol.JobStatusRequest) (protocol.ClusterStatus, error) {
+	var status protocol.ClusterStatus
+	told := false
+	err := backoff.Retry(context.Background(), backoff.Policy{
+		First: 100 * time.Millisecond, Max: 2 * time.Second, Deadline: time.Now().Add(o.reconnect),
+		GiveUp: func(err error) bool { return errors.As(err, new(answerError)) },
+		OnRetry: func(err error) {
+			if !told {
+				fmt.Fprintf(os.Stderr, "\nsendjob: cannot reach the master (%v); trying again for up to %s\n", err, o.reconnect)
+				told = true
+			}
+		},
+	}, func() error {
+		var err error
+		status, err = o.ask(req)
+		return err
+	})
+	if err == nil && told {
+		fmt.Fprintln(os.Stderr, "sendjob: the master answers again")
+	}
+	return status, err
 }
 
 // waitFor polls the job until it ends, printing progress: one line redrawn
@@ -138,7 +174,7 @@ func (o *options) waitFor(out io.Writer, id int) error {
 		// Our master holds the answer until the job's progress changes
 		// (wait_ms); one that does not answers at once, and the pause
 		// below paces the polls.
-		status, err := o.ask(protocol.JobStatusRequest{JobID: &id, Brief: true, WaitMS: statusWait, Seen: seen})
+		status, err := o.askAcrossRestarts(protocol.JobStatusRequest{JobID: &id, Brief: true, WaitMS: statusWait, Seen: seen})
 		if err != nil {
 			return err
 		}

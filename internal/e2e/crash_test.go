@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mapreduce/internal/testutil"
+	"mapreduce/protocol"
+)
+
+// TestMasterCrashLosesNothing kills the master with -9 at random moments
+// while a queue of three jobs with a combiner runs, and starts it again on
+// the same var each time. Each job is submitted by `sendjob --wait`, which
+// must ride the restarts and exit 0; each must end once (one "job done" in
+// all the masters' logs) with the truth pipeline's output; and no map task
+// that had finished before a kill may run again after it (the workers live
+// on, and keep its output). Once with the shuffle between workers, once on
+// the reference path. CHAOS_SEED replays a run's moments.
+func TestMasterCrashLosesNothing(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CHAOS_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("CHAOS_SEED: %v", err)
+		}
+	}
+	t.Logf("CHAOS_SEED=%d", seed)
+	t.Run("shuffle", func(t *testing.T) { crashes(t, seed, nil) })
+	t.Run("reference path", func(t *testing.T) { crashes(t, seed, []string{"--shuffle=false"}) })
+}
+
+func crashes(t *testing.T, seed uint64, workerFlags []string) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	c := newCluster(t, "--task-timeout", "30s")
+	for range 2 {
+		c.startWorkerWith(workerFlags)
+	}
+	testutil.WaitFor(t, 10*time.Second, "two workers", func() bool { return c.liveWorkers() == 2 })
+	input := chaosInput(t, 12, rng)
+	// A mapper slow enough that kills land while it runs.
+	mapper := filepath.Join(t.TempDir(), "map.sh")
+	script := fmt.Sprintf("#!/bin/sh\nsleep 0.%d\nexec %s\n", 2+rng.IntN(3), c.repoPath("exec/word_count/map.py"))
+	if err := os.WriteFile(mapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	j := job{input: input, mapper: mapper, reducer: "exec/word_count/reduce.py", combiner: "exec/word_count/reduce.py", mappers: 6, reducers: 3}
+	var clients []*proc
+	var outs []string
+	for i := range 3 {
+		out := filepath.Join(c.dir, fmt.Sprintf("out-%d", i))
+		outs = append(outs, out)
+		clients = append(clients, c.start("sendjob", filepath.Join(binDir, "sendjob"), "--wait", "--reconnect-for", "60s",
+			"--input-directory", input, "--output-directory", out, "--mapper-executable", mapper,
+			"--reducer-executable", c.repoPath(j.reducer), "--combiner-executable", c.repoPath(j.combiner),
+			"--num-mappers", strconv.Itoa(j.mappers), "--num-reducers", strconv.Itoa(j.reducers), strconv.Itoa(c.port)))
+		// Submitted in order: the next only once this one has its id.
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("job %d submitted", i), func() bool { return len(c.status().Jobs) == i+1 })
+	}
+	// doneBefore are the map tasks of each running job that had finished
+	// when the master was killed, with the time of the kill: none may run
+	// again after it.
+	doneBefore := map[int]map[int]time.Time{}
+	kills := 0
+	// At least five kills: those after the jobs ended check that ended
+	// jobs keep their status.
+	for kills < 5 || !allEnded(c) {
+		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond) // a random moment
+		st, err := c.statusOrErr()
+		if err != nil {
+			t.Fatalf("status before kill %d: %v", kills+1, err)
+		}
+		checkNoRerun(t, st, doneBefore)
+		killed := time.Now()
+		for _, job := range st.Jobs {
+			for _, task := range job.Tasks {
+				if job.Ended == nil && task.Phase == protocol.PhaseMap && task.State == "done" {
+					if doneBefore[job.ID] == nil {
+						doneBefore[job.ID] = map[int]time.Time{}
+					}
+					if _, ok := doneBefore[job.ID][task.Index]; !ok {
+						doneBefore[job.ID][task.Index] = killed
+					}
+				}
+			}
+		}
+		c.master.kill()
+		kills++
+		t.Logf("kill %d: jobs %s", kills, jobStates(st))
+		c.startMaster()
+	}
+	for i, p := range clients {
+		select {
+		case <-p.done:
+		case <-time.After(90 * time.Second):
+			t.Fatalf("sendjob --wait for job %d still waiting", i)
+		}
+		if p.err != nil {
+			c.dumpLog(p)
+			t.Fatalf("sendjob --wait for job %d: %v", i, p.err)
+		}
+	}
+	st := c.status()
+	checkNoRerun(t, st, doneBefore)
+	for i, out := range outs {
+		c.waitDone(j, i, out)
+	}
+	// Each job ended once, in whichever master's life.
+	ends := map[int]int{}
+	for _, p := range c.procs {
+		if p.name != "master" {
+			continue
+		}
+		data, _ := os.ReadFile(p.log)
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, `"message":"job done"`) {
+				for id := range 3 {
+					if strings.Contains(line, fmt.Sprintf(`"job":%d,`, id)) {
+						ends[id]++
+					}
+				}
+			}
+		}
+	}
+	for id := range 3 {
+		if ends[id] != 1 {
+			t.Errorf("job %d ended %d times in the masters' logs, want once", id, ends[id])
+		}
+	}
+	t.Logf("%d kills", kills)
+}
+
+// checkNoRerun fails if a map task in doneBefore has an attempt in st that
+// started after the kill: the master that came next should have taken it
+// back from the journal without running it.
+func checkNoRerun(t *testing.T, st protocol.ClusterStatus, doneBefore map[int]map[int]time.Time) {
+	t.Helper()
+	for _, job := range st.Jobs {
+		for _, task := range job.Tasks {
+			killed, ok := doneBefore[job.ID][task.Index]
+			if task.Phase != protocol.PhaseMap || !ok {
+				continue
+			}
+			for _, a := range task.Attempts {
+				if a.Start.After(killed) {
+					t.Errorf("job %d map-%d finished before a kill, and ran again after it: %+v", job.ID, task.Index, a)
+				}
+			}
+		}
+	}
+}
+
+func allEnded(c *cluster) bool {
+	st, err := c.statusOrErr()
+	if err != nil || len(st.Jobs) < 3 {
+		return false
+	}
+	for _, j := range st.Jobs {
+		if j.Ended == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func jobStates(st protocol.ClusterStatus) string {
+	var states []string
+	for _, j := range st.Jobs {
+		states = append(states, fmt.Sprintf("%d:%s", j.ID, j.Progress()))
+	}
+	return strings.Join(states, ", ")
+}
+
+// statusOrErr is status, with the failure to ask returned.
+func (c *cluster) statusOrErr() (protocol.ClusterStatus, error) {
+	reply, err := c.request(c.addr(), protocol.JobStatusRequest{})
+	if err != nil {
+		return protocol.ClusterStatus{}, err
+	}
+	status, ok := reply.(protocol.ClusterStatus)
+	if !ok {
+		return status, fmt.Errorf("job status: got %#v", reply)
+	}
+	return status, nil
+}
