@@ -188,3 +188,24 @@ func (c *cluster) statusOrErr() (protocol.ClusterStatus, error) {
 	}
 	return status, nil
 }
+
+// TestSecondMasterOnTheSameVar: a second master started in the same
+// directory, on another port, is refused while the first runs, names the
+// first one's pid, and leaves its var alone: the first one's job runs on.
+func TestSecondMasterOnTheSameVar(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	j := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	id, out := c.submit(j)
+	second := c.start("master", filepath.Join(binDir, "master"), "--log-format", "json", strconv.Itoa(freeMasterPort(t)))
+	select {
+	case <-second.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second master still runs")
+	}
+	if second.err == nil {
+		t.Fatal("the second master exited 0")
+	}
+	c.waitLog(second, fmt.Sprintf("is in use by master pid %d", c.master.pid()))
+	c.waitDone(j, id, out)
+}

@@ -52,8 +52,8 @@ type Journal struct {
 // it. A record that is torn or fails its checksum, and whatever follows
 // it, is dropped: a crash can tear the last record written, and a record
 // that was not synced was never acted on. torn says what was dropped, for
-// the log; it is empty when nothing was. The state replayed is then
-// written as the snapshot, and the log starts empty.
+// the log; it is empty when nothing was. The log is cut after its last
+// good record, and goes on from there.
 func Open(dir string) (j *Journal, torn string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", fmt.Errorf("journal: %w", err)
@@ -66,10 +66,25 @@ func Open(dir string) (j *Journal, torn string, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("journal: %w", err)
 	}
-	torn = Replay(&j.state, data)
-	if err := j.compact(); err != nil {
-		return nil, "", err
+	good, torn := Replay(&j.state, data)
+	if good == 0 {
+		// No log, or not even its header: start one.
+		if err := j.compact(); err != nil {
+			return nil, "", err
+		}
+		return j, torn, nil
 	}
+	j.log, err = os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_APPEND, 0)
+	if err == nil && good < len(data) {
+		err = j.log.Truncate(int64(good))
+		if err == nil {
+			err = j.log.Sync()
+		}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("journal: %w", err)
+	}
+	j.logSize = int64(good)
 	return j, torn, nil
 }
 
@@ -125,22 +140,23 @@ func (j *Journal) readSnapshot() error {
 // already (a crash between writing a snapshot and emptying the log leaves
 // them in both). It stops at the first record that is torn, fails its
 // checksum, is out of sequence or does not follow from st, and returns
-// what it dropped; "" when it read the log to its end.
-func Replay(st *State, log []byte) (torn string) {
+// how many bytes of log were good (0 if not even its header) and what it
+// dropped; "" when it read the log to its end.
+func Replay(st *State, log []byte) (good int, torn string) {
 	if len(log) == 0 {
-		return ""
+		return 0, ""
 	}
 	if !bytes.HasPrefix(log, []byte(logHeader)) {
 		if bytes.HasPrefix([]byte(logHeader), log) {
-			return fmt.Sprintf("a header torn after %d bytes", len(log))
+			return 0, fmt.Sprintf("a header torn after %d bytes", len(log))
 		}
-		return "a log without the header of version 1"
+		return 0, "a log without the header of version 1"
 	}
 	off := len(logHeader)
 	for off < len(log) {
 		rest := log[off:]
-		drop := func(why string) string {
-			return fmt.Sprintf("%d bytes from offset %d: %s", len(rest), off, why)
+		drop := func(why string) (int, string) {
+			return off, fmt.Sprintf("%d bytes from offset %d: %s", len(rest), off, why)
 		}
 		if len(rest) < frameHeader {
 			return drop("a torn frame header")
@@ -173,7 +189,7 @@ func Replay(st *State, log []byte) (torn string) {
 		}
 		off += end
 	}
-	return ""
+	return off, ""
 }
 
 // Append writes records to the log and syncs it, then folds them into the

@@ -213,3 +213,23 @@ func TestApplyRefusesRecordsThatDoNotFollow(t *testing.T) {
 		t.Error("a record for an ended job applied")
 	}
 }
+
+// Only the KeepTasks newest ended jobs keep their tasks.
+func TestOlderJobsKeptWithoutTasks(t *testing.T) {
+	var st State
+	for id := range KeepTasks + 2 {
+		r := ended(id)
+		r.Ended.Info.Tasks = []protocol.TaskInfo{{Phase: "map"}}
+		if err := st.Apply(accepted(id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[int]bool{0: false, 1: false, 2: true, KeepTasks + 1: true} {
+		if got := st.Job(id).Ended.Info.Tasks != nil; got != want {
+			t.Errorf("job %d kept with tasks: %v, want %v", id, got, want)
+		}
+	}
+}

@@ -97,6 +97,10 @@ type Ended struct {
 	Logged bool             `json:"logged,omitempty"`
 }
 
+// KeepTasks is how many of the newest ended jobs are kept with their
+// tasks.
+const KeepTasks = 100
+
 // Version is the version of the files' format.
 const Version = 1
 
@@ -171,6 +175,16 @@ func (st *State) Apply(r Record) error {
 	case r.Ended != nil:
 		j.Plan, j.Done, j.Commit, j.Ended = nil, nil, nil, r.Ended
 		st.Ends = append(st.Ends, id)
+		if n := len(st.Ends) - KeepTasks - 1; n >= 0 {
+			// Older jobs are kept without their tasks, as job_status
+			// lists them, so that the journal and a restart's time grow
+			// with the jobs, not with their tasks.
+			if old := st.Job(st.Ends[n]); old != nil && old.Ended.Info.Tasks != nil {
+				info := old.Ended.Info
+				info.Tasks = nil
+				old.Ended = &Ended{Job: old.Ended.Job, Info: info, Logged: old.Ended.Logged}
+			}
+		}
 	}
 	return nil
 }
