@@ -131,6 +131,21 @@ func TestAuthOpen(t *testing.T) {
 			i := bytes.IndexByte(f, '\n')
 			return append(append([]byte{}, f[:i-2]...), f[i:]...), purposeMessage
 		}, "64 hex digits"},
+		{"empty MAC", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			// The header ends "nonce \n": its MAC field is there, empty.
+			// A receiver that compared as many bytes as were sent would
+			// take it, and any document with it.
+			f, _ := frame(send, purposeMessage, body)
+			i := bytes.IndexByte(f, '\n')
+			mac := bytes.LastIndexByte(f[:i], ' ') + 1
+			return append(append([]byte{}, f[:mac]...), f[i:]...), purposeMessage
+		}, "64 hex digits"},
+		{"no MAC field", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frame(send, purposeMessage, body)
+			i := bytes.IndexByte(f, '\n')
+			mac := bytes.LastIndexByte(f[:i], ' ')
+			return append(append([]byte{}, f[:mac]...), f[i:]...), purposeMessage
+		}, "want timestamp, nonce and MAC"},
 		{"bad nonce", func(send, _ *Auth, _ *clock) ([]byte, string) {
 			f, nonce := frame(send, purposeMessage, body)
 			return bytes.Replace(f, []byte(nonce), []byte(strings.Repeat("z", 32)), 1), purposeMessage

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -87,6 +88,46 @@ func TestCountersNotFromLosers(t *testing.T) {
 	s.StatusReceived(at(9*sec), reported(on101, 1000, "")) // after the copy too
 	if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 12 {
 		t.Errorf("wc/lines %d, want 12: a dead worker's status counts nothing", got)
+	}
+}
+
+// TestCountersNotFromSupersededCopy: of a task and its speculative copy,
+// the one that finishes second had finished before the cancel_task sent
+// when the other won could reach it; its status, with counters and a
+// log, comes after the winner's. Its counters count for nothing: the
+// job's are the winner's, once.
+func TestCountersNotFromSupersededCopy(t *testing.T) {
+	for _, copyWins := range []bool{true, false} {
+		t.Run(fmt.Sprintf("copy wins %v", copyWins), func(t *testing.T) {
+			s := speculating(10 * sec)
+			maps := startJob(t, s, []int{101, 102}, 1, 1, 1)
+			beatAll(s, at(5*sec), 101, 102)
+			beatAll(s, at(10*sec), 101, 102)
+			copies := sendsOf(s.Tick(at(10*sec+time.Nanosecond)), protocol.TypeNewWorkerJob)
+			if len(copies) != 1 {
+				t.Fatalf("Tick past the threshold sent %d copies, want one", len(copies))
+			}
+			// Attempt 0 is the original, 1 the copy.
+			winner, loser, lost := maps[0], copies[0], 1
+			if copyWins {
+				winner, loser, lost = loser, winner, 0
+			}
+			acts := s.StatusReceived(at(11*sec), reported(winner, 10, ""))
+			if len(sendsOf(acts, protocol.TypeNewSortJob)) != 1 {
+				t.Fatalf("winner's status returned %s, want the sort task", describe(acts))
+			}
+			s.StatusReceived(at(11*sec), reported(loser, 1000, "the loser's log\n"))
+			if got := jobInfo(t, s, 0).Counters["wc"]["lines"]; got != 10 {
+				t.Errorf("wc/lines %d, want 10: the superseded copy's counters count for nothing", got)
+			}
+			task := taskOf(t, s, 0, "map", 0)
+			if task.State != "done" || len(task.Attempts) != 2 {
+				t.Fatalf("task %+v, want done after two attempts", task)
+			}
+			if task.Attempts[lost].Outcome != OutcomeSuperseded {
+				t.Errorf("loser's attempt %+v, want superseded", task.Attempts[lost])
+			}
+		})
 	}
 }
 

@@ -43,6 +43,7 @@ import (
 //	> wait DURATION                time passes; the scheduler ticks
 //	> beat PID...                  heartbeats
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
+//	> progress PID cut TASK=N...   ... whose list was cut short (tasks_cut)
 //	> cancel JOB                   sendjob --cancel
 //	> state [JOB]                  the (last submitted) job's state and phases
 //	> workers                      each worker's state and tasks held
@@ -249,7 +250,11 @@ func (sc *scenario) play(words []string) []string {
 		}
 	case "progress":
 		hb := protocol.Heartbeat{WorkerPID: num(1)}
-		for _, w := range words[2:] {
+		listed := words[2:]
+		if len(listed) > 0 && listed[0] == "cut" {
+			hb.TasksCut, listed = true, listed[1:]
+		}
+		for _, w := range listed {
 			name, count, _ := strings.Cut(w, "=")
 			n, _ := strconv.ParseInt(count, 10, 64)
 			st := finished(sc.send(name))

@@ -25,6 +25,12 @@ func TestRead(t *testing.T) {
 		{"group readable", "00112233445566778899aabbccddeeff", 0o640, "chmod 600", true},
 		{"world readable", "00112233445566778899aabbccddeeff", 0o604, "chmod 600", true},
 		{"too short", "short\n", 0o600, "fewer than 16", true},
+		// At the boundary: MinSize bytes are enough, one fewer is not,
+		// white space around them not counting.
+		{"one byte short", strings.Repeat("k", MinSize-1), 0o600, "holds 15 bytes, fewer than 16", true},
+		{"one byte short with white space", " " + strings.Repeat("k", MinSize-1) + "\n", 0o600, "holds 15 bytes, fewer than 16", true},
+		{"just long enough", strings.Repeat("k", MinSize), 0o600, strings.Repeat("k", MinSize), false},
+		{"just long enough with a newline", strings.Repeat("k", MinSize) + "\n", 0o600, strings.Repeat("k", MinSize), false},
 		{"empty", "", 0o600, "fewer than 16", true},
 		{"too long", strings.Repeat("x", maxSize+1), 0o600, "over 4096", true},
 	}

@@ -1,9 +1,14 @@
 package worker
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"mapreduce/internal/testutil"
 	"mapreduce/protocol"
 )
 
@@ -36,5 +41,44 @@ func TestFitHeartbeat(t *testing.T) {
 	small := protocol.Heartbeat{WorkerPID: 7, Tasks: all[:2]}
 	if fit := fitHeartbeat(small, 3); fit.TasksCut || len(fit.Tasks) != 2 {
 		t.Errorf("two tasks: listed %d, cut %v; want both, not cut", len(fit.Tasks), fit.TasksCut)
+	}
+}
+
+// TestTaskWaitingForSlotShowsProgress: a task whose next program waits for
+// a slot, after an earlier one ran, shows progress all the while: it is
+// not stuck, the programs holding the slots are, if anything. (One that
+// waits before its first program: TestHeartbeatsListTasksAndCancelKillsOne.)
+func TestTaskWaitingForSlotShowsProgress(t *testing.T) {
+	w := &Worker{slots: make(chan struct{}, 1)}
+	w.slots <- struct{}{} // another task's program holds the only slot
+	r := &running{output: "/out/a", stderr: newTaskStderr()}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	defer r.cancel()
+	// The task's first program read and wrote 100 bytes, and ended.
+	r.runningProgram(func() int64 { return 100 }, nil)
+	r.programDone()
+
+	returned := make(chan error, 1)
+	go func() {
+		_, err := w.runExecutable(r, "/bin/cat", programInput{file: "/dev/null"}, filepath.Join(t.TempDir(), "a"), nil)
+		returned <- err
+	}()
+	// Two changes in a row: the first might be the end of the earlier
+	// program seen late.
+	last := r.progress()
+	for i := range 2 {
+		testutil.WaitFor(t, 2*time.Second, fmt.Sprintf("change %d of the waiting task's progress", i+1), func() bool {
+			return r.progress() != last
+		})
+		last = r.progress()
+	}
+	select {
+	case err := <-returned:
+		t.Fatalf("the program ran without a slot: %v", err)
+	default:
+	}
+	r.cancel()
+	if err := <-returned; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled while waiting for a slot: %v, want context.Canceled", err)
 	}
 }

@@ -135,3 +135,44 @@ func TestTailBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestTailBufferBounded: however much is written, in pieces of any size,
+// the buffer holds at most twice its max bytes, and its memory stays
+// within a small multiple of that.
+func TestTailBufferBounded(t *testing.T) {
+	for _, size := range []int{1, 3, 7, 8, 9, 100} {
+		b := tailBuffer{max: 8}
+		piece := []byte(strings.Repeat("p", size))
+		for i := range 1000 {
+			b.Write(piece)
+			if len(b.buf) > 2*b.max || cap(b.buf) > 4*b.max {
+				t.Fatalf("pieces of %d bytes: after %d writes the buffer holds %d bytes in %d, want at most %d in %d",
+					size, i+1, len(b.buf), cap(b.buf), 2*b.max, 4*b.max)
+			}
+		}
+	}
+}
+
+// TestTaskStderrMemoryBounded: a program that writes megabytes of stderr,
+// in the 32 KiB pieces that os/exec copies, leaves the task's stderr
+// holding a bounded amount: the log's and the program's tails, and at most
+// a piece of a line.
+func TestTaskStderrMemoryBounded(t *testing.T) {
+	const piece = 32 << 10
+	s := newTaskStderr()
+	line := strings.Repeat("l", 99) + "\n"
+	chunk := []byte(strings.Repeat(line, piece/len(line)))
+	for range (4 << 20) / len(chunk) {
+		s.Write(chunk)
+		s.Write([]byte("reporter:status:" + strings.Repeat("s", 2*maxReporterLine) + "\n"))
+	}
+	if got, limit := cap(s.log.buf), 4*protocol.MaxTaskLog; got > limit {
+		t.Errorf("the log's tail takes %d bytes, want at most %d", got, limit)
+	}
+	if got, limit := cap(s.program.buf), 4*stderrTail; got > limit {
+		t.Errorf("the program's tail takes %d bytes, want at most %d", got, limit)
+	}
+	if got, limit := cap(s.line), 2*piece; got > limit {
+		t.Errorf("the line being read takes %d bytes, want at most %d", got, limit)
+	}
+}
