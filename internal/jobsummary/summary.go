@@ -158,14 +158,20 @@ func (st *Stage) skew(measured []protocol.TaskInfo) {
 	}
 }
 
-// figures sums up values; the median of an even count is the upper one.
+// figures sums up values; the median of an even count is the mean of the
+// middle two.
 func figures(values []int64) Figures {
-	if len(values) == 0 {
+	n := len(values)
+	if n == 0 {
 		return Figures{}
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
-	return Figures{N: len(sorted), Min: sorted[0], Median: sorted[len(sorted)/2], Max: sorted[len(sorted)-1]}
+	median := sorted[n/2]
+	if n%2 == 0 {
+		median = sorted[n/2-1] + (sorted[n/2]-sorted[n/2-1])/2
+	}
+	return Figures{N: n, Min: sorted[0], Median: median, Max: sorted[n-1]}
 }
 
 // Accepted returns the attempt whose output a done task kept, its last

@@ -64,10 +64,10 @@ func TestSummaryFiguresSlowestAndSkew(t *testing.T) {
 	if m.Skewed || !strings.HasSuffix(m.Skew, ": no skew") || m.Largest != "map-2" {
 		t.Errorf("map skew %q (skewed %v)", m.Skew, m.Skewed)
 	}
-	if r.BytesIn != (Figures{4, 900, 1200, 3600}) || r.BytesOut != (Figures{4, 90, 120, 360}) {
+	if r.BytesIn != (Figures{4, 900, 1100, 3600}) || r.BytesOut != (Figures{4, 90, 110, 360}) {
 		t.Errorf("reduce bytes %+v %+v", r.BytesIn, r.BytesOut)
 	}
-	if !r.Skewed || r.Largest != "reduce-2" || !strings.HasPrefix(r.Skew, "reduce-2 read 3.0× the median bytes") {
+	if !r.Skewed || r.Largest != "reduce-2" || !strings.HasPrefix(r.Skew, "reduce-2 read 3.3× the median bytes") {
 		t.Errorf("reduce skew %q (skewed %v)", r.Skew, r.Skewed)
 	}
 	if len(r.Slowest) != 3 || r.Slowest[0] != (Named{"reduce-2", s(5)}) || r.Slowest[1] != (Named{"reduce-1", s(1.5)}) {
@@ -113,8 +113,8 @@ func TestWriteText(t *testing.T) {
 	}
 	text := b.String()
 	for _, want := range []string{
-		"STAGE", "map ", "merge", "3/3", "1s / 1s / 3.5s", "900 B / 1.2 KiB / 3.5 KiB",
-		"reduce skew: reduce-2 read 3.0× the median bytes (3.5 KiB; median 1.2 KiB)\n",
+		"STAGE", "map ", "merge", "3/3", "1s / 1s / 3.5s", "900 B / 1.1 KiB / 3.5 KiB",
+		"reduce skew: reduce-2 read 3.3× the median bytes (3.5 KiB; median 1.1 KiB)\n",
 		"reduce slowest: reduce-2 5s, reduce-1 1.5s, reduce-0 500ms\n",
 		"map skew: map-2 read 1.1× the median bytes (1.1 KiB; median 1000 B): no skew\n",
 	} {
