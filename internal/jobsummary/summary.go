@@ -74,8 +74,9 @@ func Of(job protocol.JobInfo, now time.Time) Summary {
 	if job.Started != nil {
 		start = *job.Started
 	}
-	byPhase := map[string][]protocol.TaskInfo{}
-	for _, t := range job.Tasks {
+	byPhase := map[string][]*protocol.TaskInfo{}
+	for i := range job.Tasks {
+		t := &job.Tasks[i]
 		byPhase[t.Phase] = append(byPhase[t.Phase], t)
 	}
 	stages := job.Stages
@@ -105,13 +106,13 @@ func Of(job protocol.JobInfo, now time.Time) Summary {
 }
 
 // sumTasks fills in the figures of a stage's tasks.
-func (st *Stage) sumTasks(tasks []protocol.TaskInfo) {
+func (st *Stage) sumTasks(tasks []*protocol.TaskInfo) {
 	st.Tasks = len(tasks)
 	var took []Named
 	var in, out []int64
-	var measured []protocol.TaskInfo
+	var measured []*protocol.TaskInfo
 	for _, t := range tasks {
-		a := Accepted(t)
+		a := Accepted(*t)
 		if t.State != "done" || a == nil {
 			continue
 		}
@@ -133,7 +134,7 @@ func (st *Stage) sumTasks(tasks []protocol.TaskInfo) {
 }
 
 // skew names the task that read the most, and compares it with the median.
-func (st *Stage) skew(measured []protocol.TaskInfo) {
+func (st *Stage) skew(measured []*protocol.TaskInfo) {
 	if len(measured) < 2 {
 		return
 	}

@@ -24,6 +24,10 @@ var jobTemplate = template.Must(template.New("job").Parse(jobSource))
 // those that did not simply finish at the first attempt, then the slowest.
 const MaxTaskRows = 300
 
+// TasksPerRefreshSecond: the page of an active job reloads every
+// RefreshSeconds, or every second per this many tasks if that is longer.
+const TasksPerRefreshSecond = 5000
+
 // jobPage is what the job template shows: every value already formatted.
 type jobPage struct {
 	Style    template.CSS
@@ -69,7 +73,9 @@ func RenderJob(w io.Writer, job protocol.JobInfo, now time.Time) error {
 		Facts: facts(job, now), Errors: job.Errors, Timeline: drawTimeline(job, now), TasksTotal: len(job.Tasks),
 		Counters: counterRows(job.Counters), CountersDropped: job.CountersDropped}
 	if active(job) {
-		p.Refresh = RefreshSeconds
+		// Each reload has the master's loop list every task: a big job's
+		// page reloads less often.
+		p.Refresh = max(RefreshSeconds, len(job.Tasks)/TasksPerRefreshSecond)
 	}
 	for _, st := range jobsummary.Of(job, now).Stages {
 		p.Stages = append(p.Stages, stageLine(st))
@@ -89,12 +95,14 @@ func RenderJob(w io.Writer, job protocol.JobInfo, now time.Time) error {
 
 // facts lists what the job is: its directories, programs, counts and times.
 func facts(j protocol.JobInfo, now time.Time) []fact {
-	fs := []fact{{"Input directory", j.InputDirectory}, {"Output directory", j.OutputDirectory}}
+	var fs []fact
 	add := func(name, value string) {
 		if value != "" {
 			fs = append(fs, fact{name, value})
 		}
 	}
+	add("Input directory", j.InputDirectory)
+	add("Output directory", j.OutputDirectory)
 	add("Mapper", j.MapperExecutable)
 	add("Combiner", j.CombinerExecutable)
 	add("Reducer", j.ReducerExecutable)

@@ -87,8 +87,8 @@ func TestJobPageEndedJob(t *testing.T) {
 	contains(t, "timeline", html,
 		`<rect class="bar map lost" x="130" y="52" width="288" height="10"><title>map-1 attempt 1 on worker 12: 3s from 0s, lost: its worker died</title></rect>`,
 		`class="bar map killed spec"`, `<title>map-3 attempt 2 on worker 13: 1s from 5s, killed: another copy finished first, speculative copy</title>`,
-		`>worker 11 · slot 1<`, `>worker 11 · slot 2<`, `>worker 12 · slot 1<`, `>worker 13 · slot 1<`, `>10s<`)
-	if strings.Contains(html, "slot 3") || strings.Contains(html, `id="binned"`) {
+		`>worker 11 · 1<`, `>worker 11 · 2<`, `>worker 12 · 1<`, `>worker 13 · 1<`, `>10s<`)
+	if strings.Contains(html, "· 3<") || strings.Contains(html, `id="binned"`) {
 		t.Errorf("worker 11 ran two attempts at once at most; nothing is binned:\n%s", html)
 	}
 	contains(t, "map-1 row", row(t, html, "task-map-1"), "<td>2 (1 lost)</td>", ">11<", ">3s<", ">2s<", ">1000 B<", ">1.6 KiB<", ">125<", ">200<", "finished")
@@ -139,7 +139,7 @@ const maxJobPage = 512 << 10
 // 4 slots, some attempts lost, draws its lanes in bins, lists
 // MaxTaskRows tasks, and stays within maxJobPage.
 func TestJobPageTenThousandTasks(t *testing.T) {
-	j := protocol.JobInfo{ID: 9, State: protocol.JobDone, Started: at(0), Ended: at(50),
+	j := protocol.JobInfo{ID: 9, State: protocol.JobMapping, Started: at(0),
 		Stages: []protocol.StageInfo{{Name: "map", Started: at(0), Ended: at(50)}}}
 	attempts := 0
 	for i := range 10000 {
@@ -169,6 +169,8 @@ func TestJobPageTenThousandTasks(t *testing.T) {
 		t.Errorf("%d lost attempts drawn, want 100", lost)
 	}
 	// The tasks run again come first in the table.
+	// Running, it reloads every 2 s: each reload lists 10,000 tasks.
+	contains(t, "page", html, `<meta http-equiv="refresh" content="2">`)
 	contains(t, "map-9900 row", row(t, html, "task-map-9900"), "<td>2 (1 lost)</td>")
 	if n := strings.Count(html, `<tr id="task-`); n != MaxTaskRows {
 		t.Errorf("%d task rows, want %d", n, MaxTaskRows)

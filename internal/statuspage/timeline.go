@@ -32,7 +32,8 @@ const (
 )
 
 // timeline is the SVG drawing of a job's attempts: one lane per worker
-// and slot, one bar per attempt, or per bin where a lane holds too many.
+// and attempt it held at once, one bar per attempt, or per bin where a
+// lane holds too many.
 type timeline struct {
 	Width, Height float64
 	Lanes         []lane
@@ -45,7 +46,7 @@ type timeline struct {
 	Attempts, Binned, MarkedLeft, LanesLeft, AttemptsLeft int
 }
 
-// lane is one slot of one worker.
+// lane is one lane of one worker.
 type lane struct {
 	Y      float64
 	TextY  float64
@@ -66,7 +67,7 @@ type bar struct {
 	Title   string
 }
 
-// bin is a stretch of a binned lane: Opacity is how busy the slot was,
+// bin is a stretch of a binned lane: Opacity is how busy the lane was,
 // Class the stage that kept it busiest.
 type bin struct {
 	X, Y, W, Opacity float64
@@ -76,9 +77,9 @@ type bin struct {
 
 // placed is an attempt with its lane.
 type placed struct {
-	task    protocol.TaskInfo
+	task    *protocol.TaskInfo
 	index   int
-	a       protocol.AttemptInfo
+	a       *protocol.AttemptInfo
 	start   time.Duration
 	end     time.Duration
 	running bool
@@ -96,8 +97,10 @@ func drawTimeline(job protocol.JobInfo, now time.Time) timeline {
 	}
 	byWorker := map[int][]placed{}
 	tl := timeline{}
-	for _, t := range job.Tasks {
-		for i, a := range t.Attempts {
+	for k := range job.Tasks {
+		t := &job.Tasks[k]
+		for i := range t.Attempts {
+			a := &t.Attempts[i]
 			p := placed{task: t, index: i, a: a, start: a.Start.Sub(origin), end: now.Sub(origin), running: a.End == nil}
 			if a.End != nil {
 				p.end = a.End.Sub(origin)
@@ -129,7 +132,7 @@ func drawTimeline(job protocol.JobInfo, now time.Time) timeline {
 	for i, l := range lanes {
 		y := axisHeight + float64(i)*laneHeight
 		binned := len(l.attempts) > laneBars
-		tl.Lanes = append(tl.Lanes, lane{Y: y, TextY: y + barHeight, Label: fmt.Sprintf("worker %d · slot %d", l.worker, l.slot+1), Binned: binned})
+		tl.Lanes = append(tl.Lanes, lane{Y: y, TextY: y + barHeight, Label: fmt.Sprintf("worker %d · %d", l.worker, l.slot+1), Binned: binned})
 		if binned {
 			tl.Binned += len(l.attempts)
 			tl.Bins = append(tl.Bins, binLane(l.attempts, y, span, bins, x)...)
@@ -156,15 +159,16 @@ func drawTimeline(job protocol.JobInfo, now time.Time) timeline {
 	return tl
 }
 
-// slotLane is one worker's slot and the attempts it ran.
+// slotLane is one lane of a worker and the attempts it ran.
 type slotLane struct {
 	worker, slot int
 	attempts     []placed
 }
 
-// slotLanes puts each worker's attempts into slots: an attempt takes the
-// first slot free when it starts. The master does not say which slot ran
-// an attempt; as many slots are drawn as the worker ran attempts at once.
+// slotLanes puts each worker's attempts into lanes: an attempt takes the
+// first lane free when it starts. The master does not know a worker's
+// slots, nor which ran an attempt: a worker has as many lanes as it held
+// attempts at once, those its slots ran and those it queued for them.
 func slotLanes(byWorker map[int][]placed) []slotLane {
 	var lanes []slotLane
 	for _, pid := range slices.Sorted(maps.Keys(byWorker)) {
@@ -257,7 +261,7 @@ func attemptClass(p placed) string {
 	if m := mark(p.a.Outcome, p.running); m != "" {
 		class += " " + m
 	}
-	if jobsummary.Speculative(p.task, p.index) {
+	if jobsummary.Speculative(*p.task, p.index) {
 		class += " spec"
 	}
 	return class
@@ -299,7 +303,7 @@ func attemptTitle(p placed) string {
 		outcome = "running"
 	}
 	spec := ""
-	if jobsummary.Speculative(p.task, p.index) {
+	if jobsummary.Speculative(*p.task, p.index) {
 		spec = ", speculative copy"
 	}
 	return fmt.Sprintf("%s attempt %d on worker %d: %s from %s, %s%s", layout.TaskName(p.task.Phase, p.task.Index), p.index+1,
