@@ -176,3 +176,11 @@ func TestJobPageTenThousandTasks(t *testing.T) {
 		t.Errorf("%d task rows, want %d", n, MaxTaskRows)
 	}
 }
+
+func TestJobPageQueuedJob(t *testing.T) {
+	html := renderJob(t, protocol.JobInfo{ID: 2, State: protocol.JobQueued, Submitted: *at(0),
+		Stages: []protocol.StageInfo{{Name: "map"}, {Name: "sort"}, {Name: "merge"}, {Name: "reduce"}, {Name: "commit"}}})
+	contains(t, "page", html, `<meta http-equiv="refresh" content="1">`, `<p class="none">No attempt yet.</p>`, `<p class="none">No tasks yet.</p>`)
+	contains(t, "merge stage", row(t, html, "stage-merge"), "<td>merge</td><td class=\"num\">–</td><td class=\"num\">–</td>")
+	contains(t, "map stage", row(t, html, "stage-map"), ">0/0<")
+}
