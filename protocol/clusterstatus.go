@@ -60,6 +60,22 @@ type JobInfo struct {
 	CountersDropped int      `json:"counters_dropped,omitempty"`
 	// Logs: the master keeps logs of the job's tasks (task_logs).
 	Logs bool `json:"logs,omitempty"`
+	// The job as submitted, and when each of its stages (the master's
+	// own among them: merge, partition, commit) began and ended; listed
+	// with the tasks only.
+	MapperExecutable   string      `json:"mapper_executable,omitempty"`
+	ReducerExecutable  string      `json:"reducer_executable,omitempty"`
+	CombinerExecutable string      `json:"combiner_executable,omitempty"`
+	NumMappers         int         `json:"num_mappers,omitempty"`
+	NumReducers        int         `json:"num_reducers,omitempty"`
+	Stages             []StageInfo `json:"stages,omitempty"`
+}
+
+// StageInfo is when one stage of a job began and ended.
+type StageInfo struct {
+	Name    string     `json:"name"`
+	Started *time.Time `json:"started,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
 }
 
 // Progress sums up what a brief answer says of the job's progress, for
@@ -87,6 +103,35 @@ type TaskInfo struct {
 	Index    int           `json:"index"`
 	State    string        `json:"state"`
 	Attempts []AttemptInfo `json:"attempts"`
+	// IO is what the task's accepted attempt read and wrote, from its
+	// built-in counters; nil until it finished, or if its worker sends
+	// no counters (a reference-only worker).
+	IO *TaskIO `json:"io,omitempty"`
+}
+
+// TaskIO is a task's built-in counters (BuiltinCounter) for its phase.
+type TaskIO struct {
+	InputRecords  int64 `json:"input_records"`
+	InputBytes    int64 `json:"input_bytes"`
+	OutputRecords int64 `json:"output_records"`
+	OutputBytes   int64 `json:"output_bytes"`
+}
+
+// TaskIOFrom takes phase's built-in counters from c; nil if c has none.
+func TaskIOFrom(c Counters, phase string) *TaskIO {
+	g, ok := c[CounterGroup]
+	if !ok {
+		return nil
+	}
+	in, inOK := g[BuiltinCounter(phase, "input_bytes")]
+	out, outOK := g[BuiltinCounter(phase, "output_bytes")]
+	if !inOK && !outOK {
+		return nil
+	}
+	return &TaskIO{
+		InputRecords: g[BuiltinCounter(phase, "input_records")], InputBytes: in,
+		OutputRecords: g[BuiltinCounter(phase, "output_records")], OutputBytes: out,
+	}
 }
 
 // AttemptInfo is one assignment of a task to a worker.

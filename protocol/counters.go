@@ -15,15 +15,15 @@ type Counters map[string]map[string]int64
 // are the worker's own: a program's counter in this group is refused.
 const CounterGroup = "mapreduce"
 
-// BuiltinCounter names the built-in counter of stage (map, combine or
-// reduce) that counts what: input_records, input_bytes, output_records or
-// output_bytes.
+// BuiltinCounter names the built-in counter of stage (a phase: map, sort,
+// combine or reduce) that counts what: input_records, input_bytes,
+// output_records or output_bytes.
 func BuiltinCounter(stage, what string) string { return stage + "_" + what }
 
 // builtin holds BuiltinCounter's names.
 var builtin = func() map[string]bool {
 	names := map[string]bool{}
-	for _, stage := range []string{PhaseMap, PhaseCombine, PhaseReduce} {
+	for _, stage := range Phases {
 		for _, what := range []string{"input_records", "input_bytes", "output_records", "output_bytes"} {
 			names[BuiltinCounter(stage, what)] = true
 		}

@@ -10,7 +10,7 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
-  echo "NOTE: no Chromium here: the status page's browser test (TestStatusPageBrowser) will be skipped."
+  echo "NOTE: no Chromium here: the status page's browser tests (TestStatusPageBrowser, TestJobPageBrowser) will be skipped."
 fi
 go test -race -count=1 ./...
 # Fuzz budgets are counts, not durations: a duration races Go's fuzz

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"mapreduce/internal/jobsummary"
 	"mapreduce/internal/statuspage"
 	"mapreduce/protocol"
 )
@@ -38,6 +39,13 @@ func printCounters(out io.Writer, job protocol.JobInfo) {
 			fmt.Fprintf(out, "    %-*s  %*d\n", nameWidth, n, valueWidth, counters[g][n])
 		}
 	}
+}
+
+// printSummary prints a job's stages, the figures of their tasks, their
+// skew and slowest tasks, as the status page's job page shows them.
+func printSummary(out io.Writer, job protocol.JobInfo) error {
+	fmt.Fprintln(out)
+	return jobsummary.WriteText(out, jobsummary.Of(job, time.Now()))
 }
 
 // printLogs prints the logs the master kept of a job's tasks.

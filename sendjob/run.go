@@ -71,6 +71,9 @@ func (o *options) run(out io.Writer) error {
 		}
 		printStatus(out, status)
 		if o.jobID != nil {
+			if err := printSummary(out, status.Jobs[0]); err != nil {
+				return err
+			}
 			printCounters(out, status.Jobs[0])
 		}
 		return nil

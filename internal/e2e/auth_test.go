@@ -232,7 +232,7 @@ func TestStatusPageToken(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	for _, path := range []string{"/", "/api/status", "/?token=" + strings.Repeat("0", len(token)), "/api/status?token=" + token[1:]} {
+	for _, path := range []string{"/", "/api/status", "/jobs/0", "/?token=" + strings.Repeat("0", len(token)), "/api/status?token=" + token[1:]} {
 		if resp := get(path, nil); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without the token: %s, want 401", path, resp.Status)
 		}
@@ -252,6 +252,10 @@ func TestStatusPageToken(t *testing.T) {
 	}
 	if resp := get("/", http.Header{"Cookie": {cookie.String()}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET / with the cookie: %s", resp.Status)
+	}
+	// A job's page too: there is no job 0 yet.
+	if resp := get("/jobs/0", http.Header{"Cookie": {cookie.String()}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /jobs/0 with the cookie: %s, want 404: no such job", resp.Status)
 	}
 	if !strings.HasSuffix(cookie.Name, strconv.Itoa(c.httpPort(t, httpAddr))) {
 		t.Errorf("cookie %q does not name the page's port", cookie.Name)

@@ -14,8 +14,8 @@ import (
 	"mapreduce/protocol"
 )
 
-// startHTTP serves the status page at / and its data as JSON at
-// /api/status on addr until the master stops.
+// startHTTP serves the status page at /, a page per job at /jobs/ID and
+// their data as JSON at /api/status on addr until the master stops.
 func (s *Server) startHTTP(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -23,6 +23,7 @@ func (s *Server) startHTTP(addr string) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.servePage)
+	mux.HandleFunc("GET /jobs/{job}", s.serveJobPage)
 	mux.HandleFunc("GET /api/status", s.serveJSON)
 	mux.HandleFunc("GET /logs/{job}", s.serveLogs)
 	mux.HandleFunc("GET /logs/{job}/{task}", s.serveLogs)
@@ -58,6 +59,44 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	var page bytes.Buffer
 	if err := statuspage.Render(&page, status, time.Now()); err != nil {
 		s.log.Error().Err(err).Msg("status page")
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(page.Bytes())
+}
+
+// serveJobPage renders the HTML page of one job, running or ended: the
+// master keeps every job's record (its tasks' logs are what it prunes).
+func (s *Server) serveJobPage(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("job"))
+	if err != nil {
+		http.Error(w, "bad job id", http.StatusBadRequest)
+		return
+	}
+	type answer struct {
+		job protocol.JobInfo
+		ok  bool
+	}
+	a, err := read(s, func() answer {
+		status, ok := s.sched.Snapshot(&id, false)
+		if !ok {
+			return answer{}
+		}
+		return answer{status.Jobs[0], true}
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if !a.ok {
+		http.Error(w, fmt.Sprintf("no job %d", id), http.StatusNotFound)
+		return
+	}
+	var page bytes.Buffer
+	if err := statuspage.RenderJob(&page, a.job, time.Now()); err != nil {
+		s.log.Error().Err(err).Int("job", id).Msg("job page")
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

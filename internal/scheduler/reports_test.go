@@ -320,3 +320,42 @@ func TestLateStatusKeepsItsLog(t *testing.T) {
 		t.Errorf("a late status counted: %v", j.Counters)
 	}
 }
+
+// TestSnapshotOfAJobsPage: a job asked for with its tasks carries what its
+// page shows: each finished task's bytes from its built-in counters, the
+// job's programs and counts, and its stages' times; a brief one none of it.
+func TestSnapshotOfAJobsPage(t *testing.T) {
+	s := newScheduler()
+	maps := startJob(t, s, []int{101}, 2, 2, 1)
+	st := finished(maps[0])
+	st.Counters = protocol.Counters{protocol.CounterGroup: {"map_input_bytes": 120, "map_output_bytes": 300, "map_input_records": 4, "map_output_records": 12}}
+	s.StatusReceived(at(sec), st)
+	j := jobInfo(t, s, 0)
+	var io []*protocol.TaskIO
+	for _, task := range j.Tasks {
+		if task.Phase == "map" {
+			io = append(io, task.IO)
+		}
+	}
+	want := protocol.TaskIO{InputRecords: 4, InputBytes: 120, OutputRecords: 12, OutputBytes: 300}
+	if len(io) != 2 || (io[0] == nil) == (io[1] == nil) || cmpIO(io[0], io[1]) != want {
+		t.Errorf("map tasks' io %v, want one finished with %+v and one running with none", io, want)
+	}
+	if j.MapperExecutable == "" || j.ReducerExecutable == "" || j.NumMappers != 2 || j.NumReducers != 1 {
+		t.Errorf("job's programs and counts not listed: %+v", j)
+	}
+	if len(j.Stages) == 0 || j.Stages[0].Name != "map" || j.Stages[0].Started == nil || j.Stages[0].Ended != nil {
+		t.Errorf("stages %+v, want map first, begun, not ended", j.Stages)
+	}
+	brief, _ := s.Snapshot(intPtr(0), true)
+	if b := brief.Jobs[0]; b.Stages != nil || b.MapperExecutable != "" {
+		t.Errorf("a brief snapshot lists the job's stages or programs: %+v", b)
+	}
+}
+
+func cmpIO(a, b *protocol.TaskIO) protocol.TaskIO {
+	if a != nil {
+		return *a
+	}
+	return *b
+}

@@ -122,6 +122,14 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 		Logs:            j.logged && !j.logsRemoved,
 	}
 	info.Counters, info.CountersDropped = j.counters()
+	if withTasks {
+		info.MapperExecutable, info.ReducerExecutable = j.spec.MapperExecutable, j.spec.ReducerExecutable
+		info.CombinerExecutable = j.spec.CombinerExecutable
+		info.NumMappers, info.NumReducers = j.spec.NumMappers, j.spec.NumReducers
+		for _, st := range j.stages {
+			info.Stages = append(info.Stages, protocol.StageInfo{Name: st.kind.String(), Started: timePtr(st.started), Ended: timePtr(st.ended)})
+		}
+	}
 	// Every stage that runs tasks is listed, with nothing to do when the
 	// job has no such stage (a combine stage without a combiner).
 	for k, def := range stageDefs {
@@ -151,7 +159,8 @@ func (j *job) info(withTasks bool) protocol.JobInfo {
 }
 
 func (t *task) info() protocol.TaskInfo {
-	info := protocol.TaskInfo{Phase: t.stage.kind.String(), Index: t.index, State: taskStateNames[t.state]}
+	info := protocol.TaskInfo{Phase: t.stage.kind.String(), Index: t.index, State: taskStateNames[t.state],
+		IO: protocol.TaskIOFrom(t.counters, t.stage.kind.String())}
 	for _, a := range t.attempts {
 		info.Attempts = append(info.Attempts, protocol.AttemptInfo{
 			WorkerPID: a.worker.pid, Start: a.start, End: timePtr(a.end), Outcome: a.outcome,

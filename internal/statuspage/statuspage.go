@@ -1,5 +1,6 @@
 // Package statuspage renders the master's status page: one HTML page with a
-// table of jobs and a table of workers, built from a protocol.ClusterStatus.
+// table of jobs and a table of workers, built from a protocol.ClusterStatus,
+// and a page per job (jobpage.go).
 package statuspage
 
 import (
@@ -18,6 +19,13 @@ import (
 //go:embed page.html.tmpl
 var pageSource string
 
+// style is the pages' CSS, inline: a page is one request.
+//
+//go:embed style.css
+var styleSource string
+
+var style = template.CSS(styleSource)
+
 var pageTemplate = template.Must(template.New("page").Parse(pageSource))
 
 // RefreshSeconds is how often the page reloads itself while a job is queued
@@ -26,6 +34,7 @@ const RefreshSeconds = 1
 
 // page is what the template shows: every value already formatted.
 type page struct {
+	Style   template.CSS
 	Refresh int // seconds between reloads; 0 for none
 	Now     string
 	Phases  []string
@@ -79,7 +88,7 @@ type workerRow struct {
 // Render writes the status page for status as seen at now. The page reloads
 // itself every RefreshSeconds while any job is queued or running.
 func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
-	p := page{Now: now.Format("2006-01-02 15:04:05"), Phases: protocol.Phases}
+	p := page{Style: style, Now: now.Format("2006-01-02 15:04:05"), Phases: protocol.Phases}
 	for _, j := range status.Jobs {
 		if active(j) {
 			p.Refresh = RefreshSeconds

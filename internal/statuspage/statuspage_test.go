@@ -61,7 +61,7 @@ func TestPageRunningJob(t *testing.T) {
 	})
 	r := row(t, html, "job-3")
 	contains(t, "job row", r,
-		`<td class="num">3</td>`,
+		`<td class="num"><a href="/jobs/3">3</a></td>`,
 		`<td class="state reducing">reducing</td>`,
 		`8/8`, `2/2`, `<progress value="1" max="4"></progress>1/4`,
 		`1m30s`, // started 90 s before now, still running

@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -84,4 +85,29 @@ func (c *countingReader) lines() (lines, error) {
 		n.records++
 	}
 	return n, nil
+}
+
+// sortCounts counts what a sort task read and wrote: its inputs' bytes, and
+// its output's lines and bytes. A sort keeps every line, so it read as many
+// records as it wrote; the output was just written, so counting its lines
+// costs a scan of the page cache.
+func sortCounts(inputs []string, output string) (ioCounts, error) {
+	var c ioCounts
+	for _, in := range inputs {
+		fi, err := os.Stat(in)
+		if err != nil {
+			return ioCounts{}, fmt.Errorf("size of sort input: %w", err)
+		}
+		c.in.bytes += fi.Size()
+	}
+	f, err := os.Open(output)
+	if err != nil {
+		return ioCounts{}, fmt.Errorf("count sort output: %w", err)
+	}
+	defer f.Close()
+	if c.out, err = countLines(f); err != nil {
+		return ioCounts{}, fmt.Errorf("count sort output: %w", err)
+	}
+	c.in.records = c.out.records
+	return c, nil
 }

@@ -97,3 +97,28 @@ func TestKilledTaskSendsItsLog(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// TestSortTaskCountsItsBytes: a sort task reports the built-in counters of
+// the sort phase, its inputs' bytes and its output's lines and bytes, as a
+// program task does, so that the job page can show each task's bytes.
+func TestSortTaskCountsItsBytes(t *testing.T) {
+	m, w := startWorker(t)
+	base := t.TempDir()
+	inputs := writeInputs(t, base, []string{"m1", "m2"}, func(name string) string {
+		if name == "m1" {
+			return "b\t1\na\t2\n"
+		}
+		return "c\na\t1" // no newline at the end: the sort adds one
+	})
+	output := filepath.Join(base, "sorted_0")
+	m.send(t, w, protocol.NewSortJob{InputFiles: inputs, OutputFile: output, WorkerPID: workerPID,
+		Task: &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseSort, Index: 0, Attempt: 1}})
+	status := m.status(t)
+	if status.Status != protocol.StatusFinished {
+		t.Fatalf("status %+v", status)
+	}
+	want := protocol.TaskIO{InputRecords: 4, InputBytes: 13, OutputRecords: 4, OutputBytes: 14}
+	if got := protocol.TaskIOFrom(status.Counters, protocol.PhaseSort); got == nil || *got != want {
+		t.Errorf("sort counters %v, want %+v", status.Counters, want)
+	}
+}

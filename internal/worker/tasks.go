@@ -176,11 +176,28 @@ func (w *Worker) runSortTask(job protocol.NewSortJob, r *running) {
 		} else {
 			w.log.Info().Str("output", job.OutputFile).Int("inputs", len(job.InputFiles)).
 				Stringer("took", time.Since(start)).Msg("sort finished")
+			w.countSort(job, &status)
 		}
 	case <-r.ctx.Done():
 		return
 	}
 	w.report(status)
+}
+
+// countSort adds the built-in counters of a sort task that finished to its
+// status, for a master that takes them (our task identity says so). A
+// count that fails is logged, not a failure: the output is good.
+func (w *Worker) countSort(job protocol.NewSortJob, status *protocol.Status) {
+	if job.Task == nil {
+		return
+	}
+	counts, err := sortCounts(job.InputFiles, job.OutputFile)
+	if err != nil {
+		w.log.Warn().Err(err).Msg("sort's counters not counted")
+		return
+	}
+	status.Counters = protocol.Counters{}
+	counts.addTo(status.Counters, job.Task.Stage)
 }
 
 // failure describes err. A missing input makes the failure retriable: the
