@@ -26,7 +26,7 @@ import (
 //
 //	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
 //	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
-//	> submit MAPPERS REDUCERS [combiner]
+//	> submit MAPPERS REDUCERS [combiner]   REDUCERS 0: a map-only job
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
@@ -296,6 +296,9 @@ func taskName(snd Send) string {
 	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok {
 		stage = strings.TrimSuffix(filepath.Base(m.OutputDirectory), "-output")
 		stage = map[string]string{"mapper": "map", "combiner": "combine", "reducer": "reduce"}[stage]
+		if strings.HasPrefix(filepath.Base(m.OutputDirectory), "_temporary-") {
+			stage = "map" // a map-only job's, writing into its commit directory
+		}
 		if m.Task != nil {
 			stage = m.Task.Stage
 		}
