@@ -60,13 +60,17 @@ type JobInfo struct {
 	CountersDropped int      `json:"counters_dropped,omitempty"`
 	// Logs: the master keeps logs of the job's tasks (task_logs).
 	Logs bool `json:"logs,omitempty"`
+	// Waiting says why a job that has not ended cannot go on now, such
+	// as "no worker registered"; empty when it can.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // Progress sums up what a brief answer says of the job's progress, for
-// JobStatusRequest.Seen: its state, its phases' counts and its errors.
+// JobStatusRequest.Seen: its state, its phases' counts, its errors and why
+// it waits.
 func (j JobInfo) Progress() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s %d", j.ID, j.State, len(j.Errors))
+	fmt.Fprintf(&b, "%d %s %d %q", j.ID, j.State, len(j.Errors), j.Waiting)
 	for _, p := range j.Phases {
 		fmt.Fprintf(&b, " %s %d/%d", p.Name, p.Done, p.Total)
 	}

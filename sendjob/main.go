@@ -25,7 +25,7 @@ func main() {
 	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
 	pflag.StringVar(&o.job.CombinerExecutable, "combiner-executable", "", "optional combiner, run over each sorted map output before the merge (like Hadoop Streaming's -combiner)")
 	pflag.IntVar(&o.job.NumMappers, "num-mappers", 2, "number of map tasks")
-	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks")
+	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks; 0 for a map-only job, whose outputs are the mappers' (unsorted)")
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
 	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
@@ -43,6 +43,9 @@ func main() {
 	if *showVersion {
 		fmt.Println(version.String("sendjob"))
 		return
+	}
+	if o.job.NumReducers == 0 && !pflag.CommandLine.Changed("reducer-executable") {
+		o.job.ReducerExecutable = "" // a map-only job runs no reducer: none is checked
 	}
 	modes := 0
 	for _, on := range []bool{o.status, o.cancel, o.logs, o.shutdown, o.wait} {

@@ -195,6 +195,9 @@ func progressLine(job protocol.JobInfo) string {
 			fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
 		}
 	}
+	if job.Waiting != "" {
+		fmt.Fprintf(&b, "  waiting: %s", job.Waiting)
+	}
 	return b.String()
 }
 
@@ -219,7 +222,11 @@ func printStatus(out io.Writer, status protocol.ClusterStatus) {
 		}
 		// One line a job: an error's lines (a traceback) are joined.
 		errs := strings.Join(strings.Fields(strings.Join(j.Errors, "; ")), " ")
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, strings.Join(counts, ", "),
+		state := j.State
+		if j.Waiting != "" {
+			state += " (waiting: " + j.Waiting + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, state, strings.Join(counts, ", "),
 			clock(j.Started), clock(j.Ended), errs)
 	}
 	if status.JobsOmitted > 0 {

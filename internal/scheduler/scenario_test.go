@@ -39,7 +39,7 @@ import (
 //	> beat PID...                  heartbeats
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
 //	> cancel JOB                   sendjob --cancel
-//	> state [JOB]                  the (last submitted) job's state and phases
+//	> state [JOB]                  the (last submitted) job's state and phases, and why it waits
 //	> workers                      each worker's state and tasks held
 //
 // A task is named by its stage and inputs' names, as actions print it:
@@ -232,6 +232,9 @@ func (sc *scenario) play(words []string) []string {
 		line := j.State
 		for _, p := range j.Phases {
 			line += fmt.Sprintf(" %s %d/%d", p.Name, p.Done, p.Total)
+		}
+		if j.Waiting != "" {
+			line += " (waiting: " + j.Waiting + ")"
 		}
 		lines := []string{line}
 		for _, e := range j.Errors {
