@@ -323,11 +323,11 @@ func (c *cluster) submitTo(j job, out string) (int, string) {
 // jobMessage is the new_master_job of j, with output in out.
 func (c *cluster) jobMessage(j job, out string) protocol.NewMasterJob {
 	msg := protocol.NewMasterJob{
-		InputDirectory:    c.repoPath(j.input),
-		OutputDirectory:   out,
-		MapperExecutable:  c.repoPath(j.mapper),
-		NumMappers:        j.mappers,
-		NumReducers:       j.reducers,
+		InputDirectory:   c.repoPath(j.input),
+		OutputDirectory:  out,
+		MapperExecutable: c.repoPath(j.mapper),
+		NumMappers:       j.mappers,
+		NumReducers:      j.reducers,
 	}
 	if j.reducer != "" { // a map-only job may have none
 		msg.ReducerExecutable = c.repoPath(j.reducer)
