@@ -102,12 +102,15 @@ func timeWait(t *testing.T) int {
 }
 
 // tcpStates returns the states of the IPv4 TCP sockets bound to local
-// port, as /proc/net/tcp writes them (06 TIME-WAIT, 0A LISTEN).
+// port, as /proc/net/tcp writes them (06 TIME-WAIT, 0A LISTEN). It reads
+// the calling thread's view: /proc/net is the main thread's, which a test
+// of network namespaces (netns_test.go) may have left in a namespace of
+// its own.
 func tcpStates(t *testing.T, port int) map[string]bool {
 	t.Helper()
-	data, err := os.ReadFile("/proc/net/tcp")
+	data, err := os.ReadFile("/proc/thread-self/net/tcp")
 	if err != nil {
-		t.Skipf("no /proc/net/tcp: %v", err)
+		t.Skipf("no /proc/thread-self/net/tcp: %v", err)
 	}
 	states := map[string]bool{}
 	for _, line := range strings.Split(string(data), "\n")[1:] {
