@@ -191,7 +191,10 @@ func progressLine(job protocol.JobInfo) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %d %-8s", job.ID, job.State)
 	for _, p := range job.Phases {
-		if p.Total > 0 || p.Name != protocol.PhaseCombine {
+		// A phase with no tasks yet shows once it has some: a job without a
+		// combiner has no combine phase, a map-only job nothing after map,
+		// a job of the shuffle no sort.
+		if p.Total > 0 || p.Name == protocol.PhaseMap {
 			fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
 		}
 	}
