@@ -31,9 +31,14 @@ func (s *Scheduler) Snapshot(jobID *int, brief bool) (status protocol.ClusterSta
 	} else {
 		status.Jobs, status.JobsOmitted = s.allJobs(StatusBudget, brief)
 	}
-	live := s.liveWorkers()
+	var live []*worker // asked for only if a job listed has not ended
 	for i := range status.Jobs {
-		status.Jobs[i].Waiting = s.waiting(s.jobs[status.Jobs[i].ID], live)
+		if j := s.jobs[status.Jobs[i].ID]; !j.over() {
+			if live == nil {
+				live = s.liveWorkers()
+			}
+			status.Jobs[i].Waiting = s.waiting(j, live)
+		}
 	}
 	workers := slices.Collect(maps.Values(s.workers))
 	// By pid; workers whose pids repeat, in the order they registered.
