@@ -21,7 +21,10 @@ LOG_DIR=${LOG_DIR:-logs}
 
 # Every port this cluster needs must be free before anything starts: a
 # master that cannot bind dies quietly in its log, and workers would join
-# whatever cluster holds the port.
+# whatever cluster holds the port. A TCP port is free when it can be
+# listened on as our programs listen (Go sets SO_REUSEADDR): one whose only
+# sockets are in TIME-WAIT, left by a cluster just stopped, is free; one
+# with a listener is not.
 busy=$(python3 - "$MASTER_PORT" "$HTTP_PORT" $WORKER_PORTS <<'EOF_PY'
 import socket, sys
 master, http, workers = int(sys.argv[1]), int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
@@ -32,7 +35,11 @@ needs += [("tcp", p, "a worker's port (WORKER_PORTS)") for p in workers]
 for proto, port, what in needs:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     try:
+        if proto == "tcp":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+        if proto == "tcp":
+            s.listen()
     except OSError as e:
         print(f"port {port} ({what}) is in use: {e.strerror}")
     finally:
@@ -71,7 +78,10 @@ for f in "$LOG_DIR/master.log" $(for port in $WORKER_PORTS; do echo "$LOG_DIR/wo
   (umask 077 && echo "{\"message\":\"--- start.sh at $(date -Is) ---\"}" >>"$f")
   chmod 600 "$f"
 done
-bin/master "${auth[@]}" --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" 2>>"$LOG_DIR/master.log" &
+# The processes' output goes to their logs, and their stdin is /dev/null:
+# they must not hold this script's stdout, or `./start.sh | tee log` would
+# wait for them to exit.
+bin/master "${auth[@]}" --log-format json --http "localhost:$HTTP_PORT" "$MASTER_PORT" </dev/null >>"$LOG_DIR/master.log" 2>&1 &
 master=$!
 pids+=($master)
 echo "master pid $! on port $MASTER_PORT (log $LOG_DIR/master.log)"
@@ -89,7 +99,7 @@ echo "status page: $(grep -o '"addr":"http://[^"]*' "$LOG_DIR/master.log" | tail
 
 n=0
 for port in $WORKER_PORTS; do
-  bin/worker "${auth[@]}" --log-format json "$MASTER_PORT" "$port" 2>>"$LOG_DIR/worker-$port.log" &
+  bin/worker "${auth[@]}" --log-format json "$MASTER_PORT" "$port" </dev/null >>"$LOG_DIR/worker-$port.log" 2>&1 &
   pids+=($!)
   echo "worker pid $! on port $port (log $LOG_DIR/worker-$port.log)"
   n=$((n + 1))

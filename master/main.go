@@ -15,6 +15,7 @@ import (
 	"mapreduce/internal/profile"
 	"mapreduce/internal/secret"
 	"mapreduce/internal/stopsignal"
+	"mapreduce/internal/usage"
 	"mapreduce/internal/version"
 )
 
@@ -42,11 +43,7 @@ func main() {
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
-	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: master [flags] PORT\n       master --stdio\n")
-		pflag.PrintDefaults()
-	}
-	pflag.Parse()
+	usage.Parse("master", "usage: master [flags] PORT\n       master --stdio")
 	if *showVersion {
 		fmt.Println(version.String("master"))
 		return
@@ -60,13 +57,11 @@ func main() {
 		return
 	}
 	if pflag.NArg() != 1 {
-		pflag.Usage()
-		os.Exit(2)
+		usage.Fail("master", "want one argument, PORT; got %d", pflag.NArg())
 	}
 	port, err := strconv.Atoi(pflag.Arg(0))
 	if err != nil || port < 2 || port > 65535 {
-		fmt.Fprintf(os.Stderr, "master: bad PORT %q\n", pflag.Arg(0))
-		os.Exit(2)
+		usage.Fail("master", "bad PORT %q", pflag.Arg(0))
 	}
 	cfg.Port = port
 	var secretFrom string

@@ -69,6 +69,9 @@ type JobInfo struct {
 	NumMappers         int         `json:"num_mappers,omitempty"`
 	NumReducers        int         `json:"num_reducers,omitempty"`
 	Stages             []StageInfo `json:"stages,omitempty"`
+	// Waiting says why a job that has not ended cannot go on now, such
+	// as "no worker registered"; empty when it can.
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // StageInfo is when one stage of a job began and ended.
@@ -79,10 +82,11 @@ type StageInfo struct {
 }
 
 // Progress sums up what a brief answer says of the job's progress, for
-// JobStatusRequest.Seen: its state, its phases' counts and its errors.
+// JobStatusRequest.Seen: its state, its phases' counts, its errors and why
+// it waits.
 func (j JobInfo) Progress() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s %d", j.ID, j.State, len(j.Errors))
+	fmt.Fprintf(&b, "%d %s %d %q", j.ID, j.State, len(j.Errors), j.Waiting)
 	for _, p := range j.Phases {
 		fmt.Fprintf(&b, " %s %d/%d", p.Name, p.Done, p.Total)
 	}

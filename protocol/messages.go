@@ -3,8 +3,8 @@
 // document per connection and UDP heartbeats, or an in-memory network for
 // tests.
 //
-// The reference protocol is the 2017 course spec in
-// ../shared/seeds/003_010aff5d7ce425c0.txt: its eight messages are kept
+// The reference protocol is a 2017 course's project spec ("Project 4: Make
+// MapReduce Great Again", not in this repository): its eight messages are kept
 // exactly, field names included. Our extensions (extra message types, extra
 // fields, extra status values) are marked as such; a peer that knows only
 // the reference protocol never sees them, or ignores them as it ignores any

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"mapreduce/internal/secret"
+	"mapreduce/internal/usage"
 	"mapreduce/internal/version"
 	"mapreduce/protocol"
 )
@@ -25,7 +26,7 @@ func main() {
 	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
 	pflag.StringVar(&o.job.CombinerExecutable, "combiner-executable", "", "optional combiner, run over each sorted map output before the merge (like Hadoop Streaming's -combiner)")
 	pflag.IntVar(&o.job.NumMappers, "num-mappers", 2, "number of map tasks")
-	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks")
+	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks; 0 for a map-only job, whose outputs are the mappers' (unsorted)")
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
 	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
 	pflag.DurationVar(&o.reconnect, "reconnect-for", 2*time.Minute, "with --wait, keep trying a master that cannot be reached (one restarting keeps its jobs) for this long")
@@ -36,14 +37,13 @@ func main() {
 	pflag.BoolVar(&o.logs, "logs", false, "print what job ID's tasks wrote to stderr, or task TASK's (map-0, reduce-1, ...): sendjob --logs PORT ID [TASK]")
 	secretFlag := secret.AddFlag(pflag.CommandLine)
 	showVersion := pflag.Bool("version", false, "print the version and exit")
-	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: sendjob [flags] PORT\n       sendjob --status [--json] PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT\n")
-		pflag.PrintDefaults()
-	}
-	pflag.Parse()
+	usage.Parse("sendjob", "usage: sendjob [flags] PORT\n       sendjob --status [--json] PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT")
 	if *showVersion {
 		fmt.Println(version.String("sendjob"))
 		return
+	}
+	if o.job.NumReducers == 0 && !pflag.CommandLine.Changed("reducer-executable") {
+		o.job.ReducerExecutable = "" // a map-only job runs no reducer: none is checked
 	}
 	modes := 0
 	for _, on := range []bool{o.status, o.cancel, o.logs, o.shutdown, o.wait} {
@@ -53,34 +53,29 @@ func main() {
 	}
 	switch {
 	case modes > 1:
-		fmt.Fprintln(os.Stderr, "sendjob: --status, --cancel, --logs, --shutdown and --wait go one at a time")
-		os.Exit(2)
+		usage.Fail("sendjob", "--status, --cancel, --logs, --shutdown and --wait go one at a time")
 	case o.json && !o.status:
-		fmt.Fprintln(os.Stderr, "sendjob: --json goes with --status")
-		os.Exit(2)
+		usage.Fail("sendjob", "--json goes with --status")
 	case pflag.NArg() >= 2 && !o.status && !o.cancel && !o.logs:
-		fmt.Fprintf(os.Stderr, "sendjob: unexpected argument %q: a job ID goes with --status, --cancel or --logs\n", pflag.Arg(1))
-		os.Exit(2)
+		usage.Fail("sendjob", "unexpected argument %q: a job ID goes with --status, --cancel or --logs", pflag.Arg(1))
 	case (o.cancel || o.logs) && pflag.NArg() < 2:
-		fmt.Fprintln(os.Stderr, "sendjob: --cancel and --logs need the job ID after PORT")
-		os.Exit(2)
+		usage.Fail("sendjob", "--cancel and --logs need the job ID after PORT")
 	case o.logs && pflag.NArg() == 3:
 		o.task = pflag.Arg(2)
-	case pflag.NArg() < 1 || pflag.NArg() > 2:
-		pflag.Usage()
-		os.Exit(2)
+	case pflag.NArg() < 1:
+		usage.Fail("sendjob", "want the master's PORT")
+	case pflag.NArg() > 2:
+		usage.Fail("sendjob", "too many arguments: %q", pflag.Args())
 	}
 	port, err := strconv.Atoi(pflag.Arg(0))
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "sendjob: bad PORT %q\n", pflag.Arg(0))
-		os.Exit(2)
+		usage.Fail("sendjob", "bad PORT %q", pflag.Arg(0))
 	}
 	o.port = port
 	if pflag.NArg() >= 2 {
 		id, err := strconv.Atoi(pflag.Arg(1))
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "sendjob: bad job ID %q\n", pflag.Arg(1))
-			os.Exit(2)
+			usage.Fail("sendjob", "bad job ID %q", pflag.Arg(1))
 		}
 		o.jobID = &id
 	}

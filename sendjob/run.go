@@ -230,9 +230,15 @@ func progressLine(job protocol.JobInfo) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "job %d %-8s", job.ID, job.State)
 	for _, p := range job.Phases {
-		if p.Total > 0 || p.Name != protocol.PhaseCombine {
+		// A phase with no tasks yet shows once it has some: a job without a
+		// combiner has no combine phase, a map-only job nothing after map,
+		// a job of the shuffle no sort.
+		if p.Total > 0 || p.Name == protocol.PhaseMap {
 			fmt.Fprintf(&b, "  %s %s %d/%d", p.Name, bar(p.Done, p.Total), p.Done, p.Total)
 		}
+	}
+	if job.Waiting != "" {
+		fmt.Fprintf(&b, "  waiting: %s", job.Waiting)
 	}
 	return b.String()
 }
@@ -258,7 +264,11 @@ func printStatus(out io.Writer, status protocol.ClusterStatus) {
 		}
 		// One line a job: an error's lines (a traceback) are joined.
 		errs := strings.Join(strings.Fields(strings.Join(j.Errors, "; ")), " ")
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, strings.Join(counts, ", "),
+		state := j.State
+		if j.Waiting != "" {
+			state += " (waiting: " + j.Waiting + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, state, strings.Join(counts, ", "),
 			clock(j.Started), clock(j.Ended), errs)
 	}
 	if status.JobsOmitted > 0 {

@@ -15,6 +15,7 @@ import (
 	"mapreduce/internal/profile"
 	"mapreduce/internal/secret"
 	"mapreduce/internal/stopsignal"
+	"mapreduce/internal/usage"
 	"mapreduce/internal/version"
 	"mapreduce/internal/worker"
 )
@@ -43,27 +44,20 @@ func main() {
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
-	pflag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: worker [flags] MASTER_PORT WORKER_PORT\n")
-		pflag.PrintDefaults()
-	}
-	pflag.Parse()
+	usage.Parse("worker", "usage: worker [flags] MASTER_PORT WORKER_PORT")
 	if *showVersion {
 		fmt.Println(version.String("worker"))
 		return
 	}
 	if pflag.NArg() != 2 {
-		pflag.Usage()
-		os.Exit(2)
+		usage.Fail("worker", "want two arguments, MASTER_PORT and WORKER_PORT; got %d", pflag.NArg())
 	}
 	var err error
 	if cfg.MasterPort, err = strconv.Atoi(pflag.Arg(0)); err != nil {
-		fmt.Fprintf(os.Stderr, "worker: bad MASTER_PORT %q\n", pflag.Arg(0))
-		os.Exit(2)
+		usage.Fail("worker", "bad MASTER_PORT %q", pflag.Arg(0))
 	}
 	if cfg.Port, err = strconv.Atoi(pflag.Arg(1)); err != nil {
-		fmt.Fprintf(os.Stderr, "worker: bad WORKER_PORT %q\n", pflag.Arg(1))
-		os.Exit(2)
+		usage.Fail("worker", "bad WORKER_PORT %q", pflag.Arg(1))
 	}
 	var secretFrom string
 	if cfg.Secret, secretFrom, err = secretFlag.Load(); err != nil {

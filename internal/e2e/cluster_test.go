@@ -309,18 +309,7 @@ func (c *cluster) submit(j job) (int, string) {
 // submitTo posts a job whose output goes to out.
 func (c *cluster) submitTo(j job, out string) (int, string) {
 	c.t.Helper()
-	msg := protocol.NewMasterJob{
-		InputDirectory:    c.repoPath(j.input),
-		OutputDirectory:   out,
-		MapperExecutable:  c.repoPath(j.mapper),
-		ReducerExecutable: c.repoPath(j.reducer),
-		NumMappers:        j.mappers,
-		NumReducers:       j.reducers,
-	}
-	if j.combiner != "" {
-		msg.CombinerExecutable = c.repoPath(j.combiner)
-	}
-	reply, err := c.request(c.addr(), msg)
+	reply, err := c.request(c.addr(), c.jobMessage(j, out))
 	if err != nil {
 		c.t.Fatalf("submit: %v", err)
 	}
@@ -329,6 +318,24 @@ func (c *cluster) submitTo(j job, out string) (int, string) {
 		c.t.Fatalf("submit: got %#v", reply)
 	}
 	return accepted.JobID, out
+}
+
+// jobMessage is the new_master_job of j, with output in out.
+func (c *cluster) jobMessage(j job, out string) protocol.NewMasterJob {
+	msg := protocol.NewMasterJob{
+		InputDirectory:   c.repoPath(j.input),
+		OutputDirectory:  out,
+		MapperExecutable: c.repoPath(j.mapper),
+		NumMappers:       j.mappers,
+		NumReducers:      j.reducers,
+	}
+	if j.reducer != "" { // a map-only job may have none
+		msg.ReducerExecutable = c.repoPath(j.reducer)
+	}
+	if j.combiner != "" {
+		msg.CombinerExecutable = c.repoPath(j.combiner)
+	}
+	return msg
 }
 
 func (c *cluster) repoPath(p string) string {

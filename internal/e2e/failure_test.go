@@ -22,7 +22,8 @@ func script(t *testing.T, dir, name, body string, mode os.FileMode) string {
 
 // TestJobFailures runs one failing job per kind of unrecoverable error,
 // each followed by a good job; the failed job reports why, with the
-// executable's own error text, and the good job still completes.
+// executable's own error text, and the good job still completes. A job
+// whose files are wrong is refused when submitted, saying why.
 func TestJobFailures(t *testing.T) {
 	c := newCluster(t)
 	c.startWorker()
@@ -33,20 +34,42 @@ func TestJobFailures(t *testing.T) {
 	if err := os.WriteFile(notADir, []byte("x\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	refused := []struct {
+		name string
+		j    job
+		out  string
+		// want is text the refusal must contain.
+		want string
+	}{
+		{"missing input directory", job{input: filepath.Join(dir, "nope"), mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
+			"", "no such file or directory"},
+		{"unreadable input directory", job{input: notADir, mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
+			"", "not a directory"},
+		{"missing mapper", job{input: "input", mapper: filepath.Join(dir, "no-mapper"), reducer: good.reducer, mappers: 1, reducers: 1},
+			"", "no-mapper"},
+		{"mapper not executable", job{input: "input", mapper: script(t, dir, "plain-map", "cat\n", 0o644), reducer: good.reducer, mappers: 1, reducers: 1},
+			"", "not an executable"},
+		{"missing reducer", job{input: "input", mapper: good.mapper, reducer: filepath.Join(dir, "no-reducer"), mappers: 1, reducers: 1},
+			"", "no-reducer"},
+		{"output directory cannot be made", good, filepath.Join(notADir, "out"), "output directory"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			out := tc.out
+			if out == "" {
+				out = filepath.Join(t.TempDir(), "out")
+			}
+			if why := c.submitRefused(tc.j, out); !strings.Contains(why, tc.want) {
+				t.Errorf("refused with %q, want %q in it", why, tc.want)
+			}
+		})
+	}
 	cases := []struct {
 		name string
 		j    job
 		// want is text the job's errors must contain.
 		want string
 	}{
-		{"missing input directory", job{input: filepath.Join(dir, "nope"), mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
-			"no such file or directory"},
-		{"unreadable input directory", job{input: notADir, mapper: good.mapper, reducer: good.reducer, mappers: 1, reducers: 1},
-			"not a directory"},
-		{"missing mapper", job{input: "input", mapper: filepath.Join(dir, "no-mapper"), reducer: good.reducer, mappers: 1, reducers: 1},
-			"no-mapper"},
-		{"mapper not executable", job{input: "input", mapper: script(t, dir, "plain-map", "cat\n", 0o644), reducer: good.reducer, mappers: 1, reducers: 1},
-			"not an executable"},
 		{"mapper exits non-zero", job{input: "input",
 			mapper:  script(t, dir, "bad-map", "echo 'mapper: the disk is made of cheese' >&2\nexit 3\n", 0o755),
 			reducer: good.reducer, mappers: 3, reducers: 1},
@@ -70,13 +93,6 @@ func TestJobFailures(t *testing.T) {
 			c.waitDone(good, id, out)
 		})
 	}
-	t.Run("output directory cannot be made", func(t *testing.T) {
-		id, _ := c.submitTo(good, filepath.Join(notADir, "out"))
-		info := c.waitJob(id, 30*time.Second)
-		if info.State != "failed" || !strings.Contains(strings.Join(info.Errors, "\n"), "output directory") {
-			t.Fatalf("job ended %s with %q, want failed naming the output directory", info.State, info.Errors)
-		}
-	})
 }
 
 // TestSendjobWait checks sendjob --wait's exit status and what it prints.

@@ -6,7 +6,7 @@ import (
 	"unicode/utf16"
 )
 
-// The failure-detector spec's expected output (../shared/seeds/000_…) is
+// The failure-detector spec's expected output (an exercise's, not in this repository) is
 // what Python's json.dumps writes with its defaults: ", " and ": " separators, keys in insertion order and
 // ensure_ascii escaping. encoding/json spaces and escapes differently, so
 // replies are written by the few functions below.

@@ -59,12 +59,29 @@ func Resolve(spec *protocol.NewMasterJob, dir string) {
 	}
 }
 
+// MapOnly reports whether spec is a map-only job (num_reducers 0, Hadoop's
+// -numReduceTasks 0): the mappers' outputs, unsorted, are its outputs.
+func MapOnly(spec protocol.NewMasterJob) bool { return spec.NumReducers == 0 }
+
+// Programs lists the programs spec runs: a map-only job runs no reducer.
+func Programs(spec protocol.NewMasterJob) []string {
+	programs := []string{spec.MapperExecutable}
+	if !MapOnly(spec) {
+		programs = append(programs, spec.ReducerExecutable)
+	}
+	if spec.CombinerExecutable != "" {
+		programs = append(programs, spec.CombinerExecutable)
+	}
+	return programs
+}
+
 // Validate reports everything wrong with spec that can be seen without
 // looking at files: empty fields and counts out of range.
 func Validate(spec protocol.NewMasterJob) error {
 	var problems []string
 	for _, f := range fields(&spec) {
-		if *f.path == "" && f.name != "combiner_executable" {
+		optional := f.name == "combiner_executable" || f.name == "reducer_executable" && MapOnly(spec)
+		if *f.path == "" && !optional {
 			problems = append(problems, f.name+" is empty")
 		}
 		if len(*f.path) > MaxPath {
@@ -74,8 +91,12 @@ func Validate(spec protocol.NewMasterJob) error {
 	if spec.NumMappers < 1 || spec.NumMappers > MaxMappers {
 		problems = append(problems, fmt.Sprintf("num_mappers is %d, must be from 1 to %d", spec.NumMappers, MaxMappers))
 	}
-	if spec.NumReducers < 1 || spec.NumReducers > MaxReducers {
-		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 1 to %d", spec.NumReducers, MaxReducers))
+	if spec.NumReducers < 0 || spec.NumReducers > MaxReducers {
+		problems = append(problems, fmt.Sprintf("num_reducers is %d, must be from 0 (a map-only job) to %d", spec.NumReducers, MaxReducers))
+	}
+	if MapOnly(spec) && spec.CombinerExecutable != "" {
+		// Hadoop ignores it; saying so beats a combiner that silently never runs.
+		problems = append(problems, "a map-only job (num_reducers 0) has no combiner: its map outputs are its outputs")
 	}
 	if len(problems) > 0 {
 		return errors.New("bad job: " + strings.Join(problems, "; "))

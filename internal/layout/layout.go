@@ -66,6 +66,11 @@ func (j Job) SplitOutput(i int) string {
 	return filepath.Join(j.MapperOutput(), fmt.Sprintf("split_%d", i))
 }
 
+// MapOnlyOutputName is the name of map task i's output in a map-only job
+// that reads splits: part-m-00000 …, as Hadoop names them, so that the
+// shell lists them in order.
+func MapOnlyOutputName(i int) string { return fmt.Sprintf("part-m-%05d", i) }
+
 // ReduceInput is reduce task i's input file, written by the merge.
 func (j Job) ReduceInput(i int) string { return filepath.Join(j.GrouperOutput(), ReduceInputName(i)) }
 

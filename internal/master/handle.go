@@ -47,16 +47,14 @@ func (s *Server) reply(reply func(protocol.Message) error, msg protocol.Message)
 }
 
 // submit validates a job, makes its paths absolute against the master's
-// working directory, checks its output directory, and queues it.
+// working directory, checks its files, and queues it.
 func (s *Server) submit(spec protocol.NewMasterJob) protocol.Message {
 	if err := jobspec.Validate(spec); err != nil {
 		s.log.Warn().Err(err).Msg("refused job")
 		return protocol.Error{Error: err.Error()}
 	}
 	jobspec.Resolve(&spec, s.cfg.Scheduler.WorkDir)
-	// Checked again when the job starts: a job queued before it may fill
-	// the same output directory.
-	if err := checkOutputDir(spec.InputDirectory, spec.OutputDirectory, s.cfg.Scheduler.VarDir); err != nil {
+	if err := checkSubmitted(spec, s.cfg.Scheduler.VarDir); err != nil {
 		s.log.Warn().Err(err).Msg("refused job")
 		return protocol.Error{Error: "bad job: " + err.Error()}
 	}

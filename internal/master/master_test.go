@@ -513,7 +513,7 @@ func TestBadJobIsRefusedAndMasterKeepsServing(t *testing.T) {
 		{"empty reducer", func(j *protocol.NewMasterJob) { j.ReducerExecutable = "" }, []string{"reducer_executable is empty"}},
 		{"no mappers", func(j *protocol.NewMasterJob) { j.NumMappers = 0 }, []string{"num_mappers is 0"}},
 		{"negative mappers", func(j *protocol.NewMasterJob) { j.NumMappers = -2 }, []string{"num_mappers is -2"}},
-		{"no reducers", func(j *protocol.NewMasterJob) { j.NumReducers = 0 }, []string{"num_reducers is 0"}},
+		{"negative reducers", func(j *protocol.NewMasterJob) { j.NumReducers = -1 }, []string{"num_reducers is -1"}},
 		{"too many reducers", func(j *protocol.NewMasterJob) { j.NumReducers = 1001 }, []string{"num_reducers is 1001"}},
 		{"empty directories", func(j *protocol.NewMasterJob) { j.InputDirectory, j.OutputDirectory = "", "" },
 			[]string{"input_directory is empty", "output_directory is empty"}},

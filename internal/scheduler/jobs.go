@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"mapreduce/internal/jobspec"
 	"mapreduce/internal/journal"
 	"mapreduce/internal/layout"
 	"mapreduce/protocol"
@@ -38,6 +39,10 @@ type job struct {
 	// cuts are the reducers' key ranges, once chosen.
 	shuffle bool
 	cuts    [][]byte
+	// commitDirMade: the job's tasks write its outputs straight into its
+	// commit directory (the shuffle's reducers, a map-only job's mappers),
+	// which is discarded if the job does not commit.
+	commitDirMade bool
 	// pieces are where the runs are, for the reduce tasks' messages
 	// (runPieces); nil until asked for once every run is made.
 	pieces []protocol.Piece
@@ -70,11 +75,16 @@ func (j *job) state() string {
 	case j.started.IsZero():
 		return protocol.JobQueued
 	}
-	if cur := j.current(); cur != nil {
-		return cur.def().state
+	for cur := j.current(); cur != nil; cur = j.previous(cur) {
+		if state := cur.def().state; state != "" {
+			return state
+		}
 	}
 	return protocol.JobDone
 }
+
+// mapOnly: the job has no reducers; its map outputs are its outputs.
+func (j *job) mapOnly() bool { return jobspec.MapOnly(j.spec) }
 
 func (j *job) over() bool { return !j.ended.IsZero() }
 
@@ -175,6 +185,9 @@ func (s *Scheduler) stop(now time.Time, j *job) []Action {
 		actions = append(actions, RemoveJobDir{Job: j.id, Dir: string(j.dir)})
 	}
 	actions = append(actions, s.endShuffle(j)...)
+	if (j.failed || j.cancelled) && j.commitDirMade {
+		actions = append(actions, DiscardOutputs{Job: j.id, Temp: j.commitDir()})
+	}
 	actions = append(actions, s.pruneLogs(j)...)
 	return append(actions, endedRecord(j))
 }

@@ -187,9 +187,15 @@ func (j *job) frozenInfo(withTasks bool) protocol.JobInfo {
 // listing the input again, and takes back those that finished: their
 // outputs are still there (the owner dropped those it did not find), or
 // their runs' holders are alive or may still come back.
-func (s *Scheduler) replanMap(j *job, st *stage) {
+func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 	kept := j.kept
 	j.kept = nil
+	var actions []Action
+	out := j.dir.MapperOutput()
+	if j.mapOnly() {
+		out = j.commitDir()
+		actions = append(actions, s.makeCommitDir(j))
+	}
 	switch kept.Plan.Mode {
 	case journal.ModeShuffle:
 		j.shuffle = true
@@ -199,11 +205,11 @@ func (s *Scheduler) replanMap(j *job, st *stage) {
 		}
 	case journal.ModeSplits:
 		for i, ranges := range kept.Plan.Ranges {
-			s.addSplitTask(j, st, i, ranges)
+			s.addSplitTask(j, st, i, ranges, out)
 		}
 	default:
 		for i, files := range kept.Plan.Files {
-			s.addTask(j, st, i, files, j.dir.MapperOutput())
+			s.addTask(j, st, i, files, out)
 		}
 	}
 	st.planned = true
@@ -232,6 +238,7 @@ func (s *Scheduler) replanMap(j *job, st *stage) {
 	j.counterSum = nil
 	s.log.Info().Int("job", j.id).Int("tasks", len(st.tasks)).Int("done", restored).Str("mode", kept.Plan.Mode).
 		Msg("map tasks restored from the journal")
+	return actions
 }
 
 // clipSamples keeps at most limit samples, their keys clipped, as a

@@ -31,7 +31,7 @@ import (
 //	                               with id, it sends a worker_id, as ours do
 //	> rejoin PID [CAPABILITY...]   a worker registered with id heartbeats a master
 //	                               that does not know it, with its registration
-//	> submit MAPPERS REDUCERS [combiner]
+//	> submit MAPPERS REDUCERS [combiner]   REDUCERS 0: a map-only job
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
@@ -45,7 +45,7 @@ import (
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
 //	> progress PID cut TASK=N...   ... whose list was cut short (tasks_cut)
 //	> cancel JOB                   sendjob --cancel
-//	> state [JOB]                  the (last submitted) job's state and phases
+//	> state [JOB]                  the (last submitted) job's state and phases, and why it waits
 //	> workers                      each worker's state and tasks held
 //	> restart                      the master restarts: a new scheduler takes what
 //	                               the journal kept of the records asked for so far
@@ -277,6 +277,9 @@ func (sc *scenario) play(words []string) []string {
 		for _, p := range j.Phases {
 			line += fmt.Sprintf(" %s %d/%d", p.Name, p.Done, p.Total)
 		}
+		if j.Waiting != "" {
+			line += " (waiting: " + j.Waiting + ")"
+		}
 		lines := []string{line}
 		for _, e := range j.Errors {
 			lines = append(lines, "error: "+e)
@@ -356,6 +359,9 @@ func taskName(snd Send) string {
 	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok {
 		stage = strings.TrimSuffix(filepath.Base(m.OutputDirectory), "-output")
 		stage = map[string]string{"mapper": "map", "combiner": "combine", "reducer": "reduce"}[stage]
+		if strings.HasPrefix(filepath.Base(m.OutputDirectory), "_temporary-") {
+			stage = "map" // a map-only job's, writing into its commit directory
+		}
 		if m.Task != nil {
 			stage = m.Task.Stage
 		}

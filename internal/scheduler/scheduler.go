@@ -11,6 +11,7 @@
 //	workers.go   registration, heartbeats, death, the worker list
 //	jobs.go      submission, the job queue, a job's end
 //	stages.go    a job's pipeline of stages: what each plans and when it ends
+//	commit.go    the commit stage: a job's outputs into place, whole
 //	tasks.go     tasks and their attempts
 //	dispatch.go  handing tasks to workers, speculation
 //	status.go    a worker's status for a task

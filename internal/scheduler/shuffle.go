@@ -105,7 +105,7 @@ func (s *Scheduler) beginShuffleReduce(j *job, st *stage) []Action {
 		s.add(&task{job: j, stage: st, index: i, kind: kindShuffleReduce, output: j.commitDir(), outputs: []string{out}})
 	}
 	st.planned = true
-	return []Action{MakeJobDirs{Job: j.id, Dirs: []string{j.commitDir()}}}
+	return []Action{s.makeCommitDir(j)}
 }
 
 // shuffleMessage is the new_worker_job of a task of the shuffle for w.
@@ -203,7 +203,7 @@ func (s *Scheduler) fetchFailed(t *task, lost []protocol.Piece) {
 func (j *job) mapsDone() bool { return j.stage(stageMap).allDone() }
 
 // endShuffle is what ending job j asks of the shuffle: workers drop the
-// job's runs, and the outputs of a job that did not commit are removed.
+// job's runs.
 func (s *Scheduler) endShuffle(j *job) []Action {
 	if !j.shuffle {
 		return nil
@@ -214,9 +214,6 @@ func (s *Scheduler) endShuffle(j *job) []Action {
 		if !w.dead && w.has(protocol.CapShuffle) {
 			actions = append(actions, s.send(w, protocol.JobEnded{JobID: j.id}, 0))
 		}
-	}
-	if (j.failed || j.cancelled) && j.stage(stageReduce).begun() {
-		actions = append(actions, DiscardOutputs{Job: j.id, Temp: j.commitDir()})
 	}
 	return actions
 }

@@ -31,6 +31,15 @@ func (s *Scheduler) Snapshot(jobID *int, brief bool) (status protocol.ClusterSta
 	} else {
 		status.Jobs, status.JobsOmitted = s.allJobs(StatusBudget, brief)
 	}
+	var live []*worker // asked for only if a job listed has not ended
+	for i := range status.Jobs {
+		if j := s.job(status.Jobs[i].ID); !j.over() {
+			if live == nil {
+				live = s.liveWorkers()
+			}
+			status.Jobs[i].Waiting = s.waiting(j, live)
+		}
+	}
 	workers := slices.Collect(maps.Values(s.workers))
 	// By pid; workers whose pids repeat, in the order they registered.
 	slices.SortFunc(workers, func(a, b *worker) int { return cmp.Or(a.pid-b.pid, a.incarnation-b.incarnation) })
@@ -103,6 +112,41 @@ func jsonSize(v any) int {
 		return math.MaxInt
 	}
 	return len(data) + 1
+}
+
+// Why a job that has not ended cannot go on, in JobInfo.Waiting.
+const (
+	WaitNoWorker     = "no worker registered"
+	WaitNoLiveWorker = "no live worker: every registered worker is dead"
+	WaitNoCapable    = "no worker that can run this job"
+)
+
+// waiting says why job j cannot go on now for want of workers, given the
+// live ones, or "". A job queued behind another waits for it, not for
+// workers. The current job waits when a stage has pending tasks that no
+// live worker can run (the tasks of a stage are of one kind).
+func (s *Scheduler) waiting(j *job, live []*worker) string {
+	switch {
+	case j.over() || s.current != nil && j != s.current:
+		return ""
+	case len(live) == 0 && !slices.ContainsFunc(slices.Collect(maps.Values(s.workers)), func(w *worker) bool { return !w.awaiting }):
+		// Workers known from the journal only have not registered with
+		// this master.
+		return WaitNoWorker
+	case len(live) == 0:
+		return WaitNoLiveWorker
+	case j != s.current:
+		return ""
+	}
+	for _, st := range j.stages {
+		if !st.begun() || st.finished() || !st.def().onWorkers || st.count[taskPending] == 0 {
+			continue
+		}
+		if t := st.tasks[0]; !slices.ContainsFunc(live, t.takes) {
+			return WaitNoCapable
+		}
+	}
+	return ""
 }
 
 // info reports j, with its tasks and their attempts if withTasks.

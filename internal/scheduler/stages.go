@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"mapreduce/internal/jobspec"
 	"mapreduce/internal/layout"
 	"mapreduce/internal/split"
 	"mapreduce/protocol"
@@ -13,8 +14,9 @@ import (
 
 // stageKind is one step of a job's pipeline. A job's stages are fixed when
 // it is submitted: map, sort, combine (only with a combiner), merge,
-// reduce, commit. Worker stages run tasks on workers; the others are the
-// master's own file work, asked for by an Action that reports back.
+// reduce, commit; or, for a map-only job, map and commit. Worker stages run
+// tasks on workers; the others are the master's own file work, asked for
+// by an Action that reports back.
 type stageKind int
 
 const (
@@ -47,7 +49,7 @@ const (
 type stageDef struct {
 	name string
 	// state is the job's public state while this is its earliest
-	// unfinished stage.
+	// unfinished stage; "" for the state of the stage before it.
 	state string
 	// onWorkers: the stage's work is tasks that workers run.
 	onWorkers bool
@@ -78,7 +80,7 @@ func init() {
 		stageMerge:     {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
 		stagePartition: {name: "partition", state: protocol.JobGrouping, begin: (*Scheduler).beginPartition},
 		stageReduce:    {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
-		stageCommit:    {name: "commit", state: protocol.JobReducing, begin: (*Scheduler).beginCommit},
+		stageCommit:    {name: "commit", begin: (*Scheduler).beginCommit},
 	}
 }
 
@@ -117,10 +119,14 @@ func (st *stage) def() stageDef  { return stageDefs[st.kind] }
 func (st *stage) begun() bool    { return !st.started.IsZero() }
 func (st *stage) finished() bool { return !st.ended.IsZero() }
 
-// pipeline returns the stages of a job with spec.
+// pipeline returns the stages of a job with spec. A map-only job's map
+// tasks write its outputs into its commit directory.
 func pipeline(spec protocol.NewMasterJob) []*stage {
 	kinds := []stageKind{stageMap, stageSort, stageMerge, stageReduce, stageCommit}
-	if spec.CombinerExecutable != "" {
+	switch {
+	case jobspec.MapOnly(spec):
+		kinds = []stageKind{stageMap, stageCommit}
+	case spec.CombinerExecutable != "":
 		kinds = slices.Insert(kinds, 2, stageCombine)
 	}
 	stages := make([]*stage, len(kinds))
@@ -210,15 +216,10 @@ func (s *Scheduler) finish(now time.Time, st *stage) { st.ended = now }
 // beginMap asks for the input to be listed; onInputScanned plans the tasks.
 func (s *Scheduler) beginMap(j *job, st *stage) []Action {
 	if j.kept != nil && j.kept.Plan != nil {
-		s.replanMap(j, st)
-		return nil
-	}
-	executables := []string{j.spec.MapperExecutable, j.spec.ReducerExecutable}
-	if j.spec.CombinerExecutable != "" {
-		executables = append(executables, j.spec.CombinerExecutable)
+		return s.replanMap(j, st)
 	}
 	return []Action{ScanInput{
-		Job: j.id, Dir: j.spec.InputDirectory, Executables: executables, OutputDir: j.spec.OutputDirectory,
+		Job: j.id, Dir: j.spec.InputDirectory, Executables: jobspec.Programs(j.spec), OutputDir: j.spec.OutputDirectory,
 	}}
 }
 
@@ -229,7 +230,8 @@ func (s *Scheduler) beginMap(j *job, st *stage) []Action {
 // splits of balanced bytes (split.Plan), each a task with one output that
 // only such workers run. Otherwise, as the reference protocol has it, whole
 // files are dealt round-robin into num_mappers tasks, each input giving an
-// output of its name.
+// output of its name. A map-only job's tasks write into its commit
+// directory, made first: their outputs are the job's.
 func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File, err error) []Action {
 	j, st := s.underway(jobID, stageMap)
 	if st == nil || st.planned {
@@ -238,8 +240,14 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 	if err != nil {
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
-	shuffle := s.shuffles()
+	shuffle := s.shuffles() && !j.mapOnly()
 	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.has(taskKinds[kindSplit].needs) })) > 0
+	var actions []Action
+	out := j.dir.MapperOutput()
+	if j.mapOnly() {
+		out = j.commitDir()
+		actions = append(actions, s.makeCommitDir(j))
+	}
 	switch {
 	case shuffle:
 		j.shuffle = true
@@ -249,7 +257,7 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 		}
 	case splits:
 		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
-			s.addSplitTask(j, st, i, ranges)
+			s.addSplitTask(j, st, i, ranges, out)
 		}
 	default:
 		paths := make([]string, len(files))
@@ -257,13 +265,21 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 			paths[i] = f.Path
 		}
 		for i, part := range splitFiles(paths, j.spec.NumMappers) {
-			s.addTask(j, st, i, part, j.dir.MapperOutput())
+			s.addTask(j, st, i, part, out)
 		}
 	}
 	st.planned = true
 	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).
-		Bool("shuffle", shuffle).Msg("map tasks planned")
-	return append([]Action{plannedRecord(j, st)}, s.advance(now)...)
+		Bool("shuffle", shuffle).Bool("map_only", j.mapOnly()).Msg("map tasks planned")
+	actions = append(actions, plannedRecord(j, st))
+	return append(actions, s.advance(now)...)
+}
+
+// makeCommitDir asks for j's commit directory, for tasks that write the
+// job's outputs straight into it; a job that does not commit discards it.
+func (s *Scheduler) makeCommitDir(j *job) Action {
+	j.commitDirMade = true
+	return MakeJobDirs{Job: j.id, Dirs: []string{j.commitDir()}}
 }
 
 // splitFiles splits files into at most n splits, round-robin, so that
@@ -369,66 +385,6 @@ func (s *Scheduler) addReduceTasks(j *job, n int) {
 	}
 }
 
-// beginCommit asks for the reducers' outputs to be moved into the job's
-// commit directory, inside its output directory.
-// In a job that runs the shuffle, the reducers wrote there already.
-func (s *Scheduler) beginCommit(j *job, st *stage) []Action {
-	if j.shuffle {
-		return s.commit(j, st)
-	}
-	files := outputsOf(j.stage(stageReduce).tasks)
-	return []Action{MoveOutputs{Job: j.id, Files: files, Dest: j.spec.OutputDirectory, Temp: j.commitDir()}}
-}
-
-func (j *job) commitDir() string { return layout.CommitDir(j.spec.OutputDirectory, j.id) }
-
-// onOutputsMoved commits the outputs that were moved into the job's commit
-// directory, or fails the job. Outputs moved for a job that ended
-// meanwhile (cancelled, or failed by a task run again) are discarded.
-func (s *Scheduler) onOutputsMoved(now time.Time, jobID int, err error) []Action {
-	j, st := s.underway(jobID, stageCommit)
-	if st == nil || st.planned {
-		if j := s.job(jobID); j != nil && (j.failed || j.cancelled) && err == nil {
-			return []Action{DiscardOutputs{Job: j.id, Temp: j.commitDir()}}
-		}
-		return nil
-	}
-	if err != nil {
-		return append(s.fail(now, j, fmt.Sprintf("move outputs to %s: %v", j.spec.OutputDirectory, err)), s.advance(now)...)
-	}
-	return s.commit(j, st)
-}
-
-// commit asks for j's outputs, in its commit directory, to be renamed into
-// place. The commit stage has nothing more to plan: its last step is asked
-// for.
-func (s *Scheduler) commit(j *job, st *stage) []Action {
-	st.planned = true
-	var names []string
-	for _, f := range outputsOf(j.stage(stageReduce).tasks) {
-		names = append(names, filepath.Base(f))
-	}
-	c := CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}
-	return []Action{commitRecord(j, c), c}
-}
-
-// onOutputsCommitted ends a job whose outputs are in its output directory, or
-// fails it and discards the outputs, which its output directory does not
-// hold.
-func (s *Scheduler) onOutputsCommitted(now time.Time, jobID int, err error) []Action {
-	j, st := s.underway(jobID, stageCommit)
-	if st == nil || !st.planned {
-		return nil
-	}
-	if err != nil {
-		actions := []Action{DiscardOutputs{Job: j.id, Temp: j.commitDir()}}
-		actions = append(actions, s.fail(now, j, fmt.Sprintf("commit outputs to %s: %v", j.spec.OutputDirectory, err))...)
-		return append(actions, s.advance(now)...)
-	}
-	s.finish(now, st)
-	return s.advance(now)
-}
-
 // underway returns the current job jobID and its stage of kind k if that
 // stage is under way; nil otherwise (a late or repeated report).
 func (s *Scheduler) underway(jobID int, k stageKind) (*job, *stage) {
@@ -459,10 +415,15 @@ func (s *Scheduler) addTask(j *job, st *stage, i int, inputs []string, output st
 }
 
 // addSplitTask adds map task i of j, which reads the byte ranges of a
-// split into one output file.
-func (s *Scheduler) addSplitTask(j *job, st *stage, i int, ranges []protocol.InputRange) {
+// split into one output file in dir: split_i in the job's mapper-output,
+// or part-m-0000i, as Hadoop names a map-only job's outputs.
+func (s *Scheduler) addSplitTask(j *job, st *stage, i int, ranges []protocol.InputRange, dir string) {
+	out := j.dir.SplitOutput(i)
+	if j.mapOnly() {
+		out = filepath.Join(dir, layout.MapOnlyOutputName(i))
+	}
 	s.add(&task{job: j, stage: st, index: i, kind: kindSplit, inputs: split.Files(ranges), ranges: ranges,
-		output: j.dir.MapperOutput(), outputs: []string{j.dir.SplitOutput(i)}})
+		output: dir, outputs: []string{out}})
 }
 
 // add puts t in its stage, at its index, and makes each of its outputs

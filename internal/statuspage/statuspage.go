@@ -53,6 +53,8 @@ type jobRow struct {
 	// Logs: the master keeps logs of the job's tasks.
 	Logs   bool
 	Errors []string
+	// Waiting says why the job cannot go on now, if it cannot.
+	Waiting string
 }
 
 // counterRow is one of a job's counters.
@@ -101,6 +103,7 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 			Counters: counterRows(j.Counters),
 			Logs:     j.Logs,
 			Errors:   j.Errors,
+			Waiting:  j.Waiting,
 		})
 		p.Running = append(p.Running, running(j, now)...)
 	}

@@ -92,6 +92,14 @@ func TestPageFailedJobEscapesErrors(t *testing.T) {
 	}
 }
 
+func TestPageWaitingJob(t *testing.T) {
+	html := render(t, protocol.ClusterStatus{
+		Jobs: []protocol.JobInfo{{ID: 0, State: protocol.JobQueued, Waiting: "no worker registered"}},
+	})
+	contains(t, "job row", row(t, html, "job-0"),
+		`<td class="state queued">queued<div class="waiting">waiting: no worker registered</div></td>`)
+}
+
 func TestPageWorkers(t *testing.T) {
 	html := render(t, protocol.ClusterStatus{
 		Workers: []protocol.WorkerInfo{
