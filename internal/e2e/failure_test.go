@@ -46,7 +46,7 @@ func TestJobFailures(t *testing.T) {
 		{"missing mapper", job{input: "input", mapper: filepath.Join(dir, "no-mapper"), reducer: good.reducer, mappers: 1, reducers: 1},
 			"no-mapper"},
 		{"mapper not executable", job{input: "input", mapper: script(t, dir, "plain-map", "cat\n", 0o644), reducer: good.reducer, mappers: 1, reducers: 1},
-			"not an executable"},
+			"is not executable"},
 		{"mapper exits non-zero", job{input: "input",
 			mapper:  script(t, dir, "bad-map", "echo 'mapper: the disk is made of cheese' >&2\nexit 3\n", 0o755),
 			reducer: good.reducer, mappers: 3, reducers: 1},
