@@ -201,3 +201,63 @@ print(f"maps={os.environ['mapreduce_job_maps']} reduces={os.environ['mapreduce_j
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestTeachingErrors: a program that cannot start fails its job with a
+// one-line hint that names the fix, in the error sendjob prints: a script
+// without a #! line (exec format error, met by the worker), one with CRLF
+// line endings, one not executable, and a program that does not exist
+// (met by the master's check before any task runs).
+func TestTeachingErrors(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	dir := t.TempDir()
+	writeTree(t, dir, 0o644, map[string]string{"input/a.txt": "hello\n", "private.py": "#!/usr/bin/env python3\nprint('x')\n"})
+	writeTree(t, dir, 0o755, map[string]string{
+		"noshebang.py": "import sys\nfor line in sys.stdin:\n    print(line, end='')\n",
+		"crlf.py":      "#!/usr/bin/env python3\r\nimport sys\r\nprint('x')\r\n",
+	})
+	for i, tc := range []struct {
+		name, mapper, hint string
+	}{
+		{"no shebang", "./noshebang.py", "hint: the program does not start with a #! line (a shebang) naming its interpreter: add one as its first line, such as #!/usr/bin/env python3"},
+		{"CRLF line endings", "./crlf.py", "hint: the program has Windows (CRLF) line endings: convert them with dos2unix " + filepath.Join(dir, "crlf.py")},
+		{"not executable", "./private.py", "hint: make it executable: chmod +x " + filepath.Join(dir, "private.py")},
+		{"not found", "mapper-that-is-nowhere.py", "hint: give the program's path (./mapper-that-is-nowhere.py for one in the job's working directory), or install it on the workers' PATH"},
+		{"not found by path", "./nowhere.py", "hint: check the path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text, err := c.sendjob(dir, "--mapper", tc.mapper, "--reducer", "cat", "--input-directory", "input",
+				"--output-directory", "out-"+strconv.Itoa(i))
+			if err == nil || !strings.Contains(text, tc.hint) {
+				t.Errorf("sendjob: %v\n%s\nwant the job failed with %q", err, text, tc.hint)
+			}
+		})
+	}
+}
+
+// TestProgramsNeedTheirWorker: a job whose programs need the program
+// field (here --cmdenv) is not given to a reference-only worker, which
+// would drop it: it waits, and runs once one of our workers joins.
+func TestProgramsNeedTheirWorker(t *testing.T) {
+	c := newCluster(t)
+	c.startReferenceWorker()
+	dir := t.TempDir()
+	writeTree(t, dir, 0o644, map[string]string{"in/a.txt": "a fox\nno\n"})
+	cmd := exec.Command(filepath.Join(binDir, "sendjob"), "--wait", "--timeout", "1m", "--cmdenv", "GREP_PATTERN=fox",
+		"--mapper-executable", filepath.Join(repoRoot, "exec/grep/map.py"), "--reducer-executable", filepath.Join(repoRoot, "exec/grep/reduce.py"),
+		"--input-directory", "in", "--output-directory", "out", strconv.Itoa(c.port))
+	cmd.Dir = dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.waitLog(c.master, "tasks wait for a worker that can run them", `"needs_programs":true`)
+	c.startWorker()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sendjob: %v\n%s", err, out.String())
+	}
+	if got, want := sortedOutput(t, filepath.Join(dir, "out")), sortLines("a fox\t1\n"); got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+}
