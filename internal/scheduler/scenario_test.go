@@ -26,7 +26,7 @@ import (
 //
 //	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
 //	> register PID [CAPABILITY...] a worker registers, e.g. with progress cancel
-//	> submit MAPPERS REDUCERS [combiner]
+//	> submit MAPPERS REDUCERS [combiner] [cmdenv] [split-per-file]
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
@@ -162,6 +162,10 @@ func (sc *scenario) play(words []string) []string {
 		if slices.Contains(words, "combiner") {
 			job.CombinerExecutable = "/bin/combine"
 		}
+		if slices.Contains(words, "cmdenv") {
+			job.Cmdenv = []string{"SETTING=on"}
+		}
+		job.SplitPerFile = slices.Contains(words, "split-per-file")
 		var r Result
 		acts, r = sc.s.Step(sc.now, SubmitEvent{Spec: job})
 		sc.job = r.Job
