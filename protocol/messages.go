@@ -74,6 +74,11 @@ const (
 	// CapSplits: the worker takes the split field of new_worker_job: it
 	// runs the executable once over byte ranges of its input files.
 	CapSplits = "splits"
+	// CapPrograms: the worker takes the program field of new_worker_job:
+	// arguments, the job's environment (cmdenv), its working directory
+	// and the input key. A task of a job that asks for any of them goes
+	// only to such workers.
+	CapPrograms = "programs"
 )
 
 // MaxHeartbeatSize bounds an extended heartbeat, so that it fits in one
@@ -126,6 +131,45 @@ type NewMasterJob struct {
 	// what the merge and the reducers read. Omitted, the job runs as the
 	// reference protocol describes.
 	CombinerExecutable string `json:"combiner_executable,omitempty"`
+	// JobPrograms are our extension: the programs' arguments, environment
+	// and working directory, and how map input is given. A reference
+	// master ignores them.
+	JobPrograms
+}
+
+// JobPrograms are the fields of new_master_job that say how the job's
+// programs run, beyond the executables' paths: our extension.
+type JobPrograms struct {
+	// MapperArgs, ReducerArgs and CombinerArgs follow the executables on
+	// their command lines (sendjob --mapper "python3 m.py" sends
+	// python3 and [m.py]).
+	MapperArgs   []string `json:"mapper_args,omitempty"`
+	ReducerArgs  []string `json:"reducer_args,omitempty"`
+	CombinerArgs []string `json:"combiner_args,omitempty"`
+	// Cmdenv is NAME=VALUE settings added to every program's environment,
+	// as Hadoop Streaming's -cmdenv.
+	Cmdenv []string `json:"cmdenv,omitempty"`
+	// WorkDir is the directory the job was sent from: programs run there,
+	// and relative paths in the job are taken from there. Every worker
+	// must see it at the same path.
+	WorkDir string `json:"work_dir,omitempty"`
+	// InputKey "file" gives the mapper each record as FILE<tab>LINE.
+	InputKey string `json:"input_key,omitempty"`
+	// SplitPerFile gives each input file map tasks of its own: a split
+	// never packs several files.
+	SplitPerFile bool `json:"split_per_file,omitempty"`
+}
+
+// InputKeyFile is the InputKey that prefixes each map input line with its
+// file's path and a tab.
+const InputKeyFile = "file"
+
+// NeedsPrograms reports whether the job's programs need a worker that
+// announced CapPrograms: it has arguments, an environment or an input
+// key, which a reference worker would drop. A working directory alone
+// does not: a reference worker runs the programs in its own.
+func (p JobPrograms) NeedsPrograms() bool {
+	return len(p.MapperArgs)+len(p.ReducerArgs)+len(p.CombinerArgs)+len(p.Cmdenv) > 0 || p.InputKey != ""
 }
 
 // NewWorkerJob tells a worker to run Executable over each input file, stdin
@@ -147,6 +191,28 @@ type NewWorkerJob struct {
 	// the worker; a reduce task reads its key range of every run.
 	MapOutput   *MapOutput   `json:"map_output,omitempty"`
 	ReduceInput *ReduceInput `json:"reduce_input,omitempty"`
+	// Program is our extension, sent only to a worker that announced
+	// CapPrograms: how to run Executable.
+	Program *Program `json:"program,omitempty"`
+}
+
+// Program says how a worker runs a task's executable beyond its path.
+type Program struct {
+	// Args follow Executable on its command line; CombinerArgs follow
+	// MapOutput.Combiner.
+	Args         []string `json:"args,omitempty"`
+	CombinerArgs []string `json:"combiner_args,omitempty"`
+	// Env is NAME=VALUE settings added to the program's environment.
+	Env []string `json:"env,omitempty"`
+	// WorkDir is the job's working directory, where the program runs.
+	WorkDir string `json:"work_dir,omitempty"`
+	// InputKey, for a map task, is how records reach the mapper:
+	// InputKeyFile prefixes each line with its file's path and a tab.
+	InputKey string `json:"input_key,omitempty"`
+	// Maps and Reduces are the job's numbers of map and reduce tasks
+	// (Hadoop's mapreduce_job_maps and mapreduce_job_reduces).
+	Maps    int `json:"maps"`
+	Reduces int `json:"reduces"`
 }
 
 // Split is a map task's input as byte ranges of files, read as one stream

@@ -15,8 +15,10 @@
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
 # unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
-# workers (--shuffle=false for the reference path); MAPPER and REDUCER, the
-# job's programs (word count's by default; /bin/cat for an identity job).
+# workers (--shuffle=false for the reference path); JOB_FLAGS, flags added to
+# the job's sendjob (--split-per-file for a map process per file); MAPPER and
+# REDUCER, the job's programs (word count's by default; /bin/cat for an
+# identity job).
 #
 # The input goes to $BENCH_DIR/input-SIZE and is reused while the generator
 # and its flags are unchanged (see input-SIZE.stamp). Everything else of a
@@ -205,6 +207,8 @@ job_args=(--wait --num-mappers "$num_mappers" --num-reducers "$num_reducers"
 if [ -n "$combiner" ]; then
   job_args+=(--combiner-executable "$combiner")
 fi
+# shellcheck disable=SC2206 # flags split on blanks, as on a command line
+job_args+=(${JOB_FLAGS:-})
 echo "running the job: sendjob ${job_args[*]} $master_port" >&2
 # The CPU time of the job: the master's, the workers' own, and their
 # programs' (children a worker has waited for), from before to after it.

@@ -25,6 +25,12 @@ func main() {
 	pflag.StringVar(&o.job.MapperExecutable, "mapper-executable", "exec/word_count/map.py", "map program")
 	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
 	pflag.StringVar(&o.job.CombinerExecutable, "combiner-executable", "", "optional combiner, run over each sorted map output before the merge (like Hadoop Streaming's -combiner)")
+	pflag.StringVar(&o.commands.mapper, "mapper", "", `map command, split into words as a shell would, without one: --mapper "python3 m.py stopwords.txt" (instead of --mapper-executable)`)
+	pflag.StringVar(&o.commands.reducer, "reducer", "", "reduce command, as --mapper (instead of --reducer-executable)")
+	pflag.StringVar(&o.commands.combiner, "combiner", "", "combine command, as --mapper (instead of --combiner-executable)")
+	pflag.StringArrayVar(&o.job.Cmdenv, "cmdenv", nil, "NAME=VALUE added to every program's environment (repeatable), as Hadoop Streaming's -cmdenv")
+	pflag.StringVar(&o.job.InputKey, "input-key", "", `"file": the mapper reads each record as FILE<tab>LINE, FILE the path of the input file it comes from`)
+	pflag.BoolVar(&o.job.SplitPerFile, "split-per-file", false, "give each input file map tasks of its own (never pack files into one map task), so that mapreduce_map_input_file is always set")
 	pflag.IntVar(&o.job.NumMappers, "num-mappers", 2, "number of map tasks")
 	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks; 0 for a map-only job, whose outputs are the mappers' (unsorted)")
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
@@ -38,6 +44,9 @@ func main() {
 	secretFlag := secret.AddFlag(pflag.CommandLine)
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	usage.Parse("sendjob", "usage: sendjob [flags] PORT\n       sendjob --status [--json] PORT [ID]\n       sendjob --cancel PORT ID\n       sendjob --logs PORT ID [TASK]\n       sendjob --shutdown PORT")
+	if err := o.commands.apply(&o.job, pflag.CommandLine.Changed); err != nil {
+		usage.Fail("sendjob", "%v", err)
+	}
 	if *showVersion {
 		fmt.Println(version.String("sendjob"))
 		return

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,17 +15,19 @@ import (
 
 	"mapreduce/internal/backoff"
 	"mapreduce/internal/jobspec"
+	"mapreduce/internal/program"
 	"mapreduce/protocol"
 )
 
 type options struct {
 	// tcp sends, authenticated when there is a secret.
-	tcp     protocol.TCP
-	host    string
-	port    int
-	job     protocol.NewMasterJob
-	wait    bool
-	timeout time.Duration
+	tcp      protocol.TCP
+	host     string
+	port     int
+	job      protocol.NewMasterJob
+	commands commands
+	wait     bool
+	timeout  time.Duration
 	// reconnect is how long --wait keeps trying a master it cannot reach.
 	reconnect time.Duration
 	status    bool
@@ -91,13 +94,25 @@ func (o *options) run(out io.Writer) error {
 	return o.waitFor(out, id)
 }
 
-// submit posts the job, with paths made absolute against this directory,
-// and returns the id the master gave it.
+// submit posts the job, with this directory as its working directory and
+// paths made absolute against it, and returns the id the master gave it.
+// A bare program name that is a file here is made a path to it: programs
+// are looked for in the working directory first (program.Find), and a
+// reference worker, which knows no working directory, is then sent the
+// file's path.
 func (o *options) submit() (int, error) {
 	job := o.job
 	dir, err := os.Getwd()
 	if err != nil {
 		return 0, err
+	}
+	job.WorkDir = dir
+	for _, exe := range []*string{&job.MapperExecutable, &job.ReducerExecutable, &job.CombinerExecutable} {
+		if *exe != "" && program.Bare(*exe) {
+			if found, err := program.Find(*exe, dir); err == nil && filepath.Dir(found) == dir {
+				*exe = found
+			}
+		}
 	}
 	jobspec.Resolve(&job, dir)
 	reply, err := o.tcp.Request(o.addr(), job, 10*time.Second)

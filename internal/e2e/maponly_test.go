@@ -72,7 +72,7 @@ func TestMapOnly(t *testing.T) {
 		c.startWorker()
 		c.startWorker()
 		out := filepath.Join(t.TempDir(), "out")
-		text, err := c.sendjob("--wait", "--num-reducers", "0", "--num-mappers", "3", "--output-directory", out).CombinedOutput()
+		text, err := c.sendjobCmd("--wait", "--num-reducers", "0", "--num-mappers", "3", "--output-directory", out).CombinedOutput()
 		if err != nil {
 			t.Fatalf("sendjob: %v\n%s", err, text)
 		}

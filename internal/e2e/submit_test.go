@@ -29,9 +29,9 @@ func (c *cluster) submitRefused(j job, out string) string {
 	return refusal.Error
 }
 
-// sendjob runs bin/sendjob in the repository with args and the cluster's
-// port last, and returns what it printed (stdout and stderr).
-func (c *cluster) sendjob(args ...string) *exec.Cmd {
+// sendjobCmd is bin/sendjob in the repository with args and the cluster's
+// port last, to be run.
+func (c *cluster) sendjobCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(binDir, "sendjob"), append(args, strconv.Itoa(c.port))...)
 	cmd.Dir = repoRoot
 	return cmd
@@ -44,7 +44,7 @@ func (c *cluster) sendjob(args ...string) *exec.Cmd {
 func TestJobWaitsForAWorker(t *testing.T) {
 	c := newCluster(t)
 	out := filepath.Join(t.TempDir(), "out")
-	wait := c.sendjob("--wait", "--output-directory", out, "--num-mappers", "3", "--num-reducers", "2")
+	wait := c.sendjobCmd("--wait", "--output-directory", out, "--num-mappers", "3", "--num-reducers", "2")
 	printed := &syncBuffer{}
 	wait.Stdout, wait.Stderr = printed, printed
 	if err := wait.Start(); err != nil {
@@ -59,7 +59,7 @@ func TestJobWaitsForAWorker(t *testing.T) {
 	if len(status.Jobs) != 1 || status.Jobs[0].State != protocol.JobQueued || status.Jobs[0].Waiting != "no worker registered" {
 		t.Fatalf("job_status: %+v, want one job queued, waiting: no worker registered", status.Jobs)
 	}
-	text, err := c.sendjob("--status").CombinedOutput()
+	text, err := c.sendjobCmd("--status").CombinedOutput()
 	if err != nil || !strings.Contains(string(text), "queued (waiting: no worker registered)") {
 		t.Errorf("sendjob --status: %v\n%s\nwant the job queued, waiting for a worker", err, text)
 	}
@@ -101,7 +101,7 @@ func TestBadJobRefusedWithNoWorker(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--output-directory", filepath.Join(t.TempDir(), "out")}, tc.args...)
-			text, err := c.sendjob(args...).CombinedOutput()
+			text, err := c.sendjobCmd(args...).CombinedOutput()
 			if err == nil {
 				t.Fatalf("sendjob exited 0:\n%s", text)
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"mapreduce/internal/program"
 	"mapreduce/protocol"
 )
 
@@ -23,9 +24,9 @@ const MaxMappers = 10000
 // opened, and the master repeats a job's paths in every job_status reply.
 const MaxPath = 4096
 
-// OnPath reports whether exe is a bare name, which the workers look up on
-// their PATH as a shell would, rather than a path.
-func OnPath(exe string) bool { return !strings.Contains(exe, "/") }
+// MaxCommand bounds the arguments and the environment a job gives its
+// programs, in bytes all told: they travel in every task message.
+const MaxCommand = 64 << 10
 
 // fields are the job's path fields, by wire name.
 func fields(spec *protocol.NewMasterJob) []struct {
@@ -44,12 +45,17 @@ func fields(spec *protocol.NewMasterJob) []struct {
 	}
 }
 
-// Resolve makes spec's relative paths absolute against dir. An executable
-// named without a slash is left to the workers' PATH; an empty field stays
-// empty.
+// Resolve makes spec's relative paths absolute against the job's working
+// directory (work_dir), or dir for a job sent without one. An executable
+// named without a slash is left to the workers (program.Find); an empty
+// field stays empty. Arguments are left as they are: the programs run in
+// the working directory.
 func Resolve(spec *protocol.NewMasterJob, dir string) {
+	if spec.WorkDir != "" {
+		dir = spec.WorkDir
+	}
 	for _, f := range fields(spec) {
-		if *f.path == "" || strings.HasSuffix(f.name, "_executable") && OnPath(*f.path) {
+		if *f.path == "" || strings.HasSuffix(f.name, "_executable") && program.Bare(*f.path) {
 			continue
 		}
 		if !filepath.IsAbs(*f.path) {
@@ -98,6 +104,7 @@ func Validate(spec protocol.NewMasterJob) error {
 		// Hadoop ignores it; saying so beats a combiner that silently never runs.
 		problems = append(problems, "a map-only job (num_reducers 0) has no combiner: its map outputs are its outputs")
 	}
+	problems = append(problems, validatePrograms(spec.JobPrograms)...)
 	if len(problems) > 0 {
 		return errors.New("bad job: " + strings.Join(problems, "; "))
 	}
@@ -137,6 +144,55 @@ func CheckDirectories(spec protocol.NewMasterJob) error {
 		return fmt.Errorf("output_directory %s is the input directory", out)
 	case Within(out, in):
 		return fmt.Errorf("output_directory %s is inside input_directory %s", out, in)
+	}
+	return nil
+}
+
+// validatePrograms lists what is wrong with a job's program fields.
+func validatePrograms(p protocol.JobPrograms) []string {
+	var problems []string
+	size := 0
+	for _, list := range [][]string{p.MapperArgs, p.ReducerArgs, p.CombinerArgs, p.Cmdenv} {
+		for _, s := range list {
+			size += len(s) + 1
+		}
+	}
+	if size > MaxCommand {
+		problems = append(problems, fmt.Sprintf("the programs' arguments and cmdenv are %d bytes, at most %d", size, MaxCommand))
+	}
+	for _, kv := range p.Cmdenv {
+		if err := CheckSetting(kv); err != nil {
+			problems = append(problems, "cmdenv: "+err.Error())
+		}
+	}
+	if p.WorkDir != "" && (!filepath.IsAbs(p.WorkDir) || len(p.WorkDir) > MaxPath) {
+		problems = append(problems, fmt.Sprintf("work_dir %.100q is not an absolute path", p.WorkDir))
+	}
+	if p.InputKey != "" && p.InputKey != protocol.InputKeyFile {
+		problems = append(problems, fmt.Sprintf("input_key is %.100q; the one known is %q", p.InputKey, protocol.InputKeyFile))
+	}
+	return problems
+}
+
+// CheckSetting checks one NAME=VALUE of cmdenv: NAME is a shell variable's
+// name (letters, digits and underscores, not starting with a digit), so
+// that every program, in any language, can read it.
+func CheckSetting(kv string) error {
+	name, _, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("%.100q is not NAME=VALUE", kv)
+	}
+	valid := name != "" && !(name[0] >= '0' && name[0] <= '9')
+	for _, c := range name {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			valid = false
+		}
+	}
+	if !valid {
+		return fmt.Errorf("%.100q: the name must be letters, digits and underscores, not starting with a digit", name)
+	}
+	if strings.ContainsRune(kv, 0) {
+		return fmt.Errorf("%.100q: the value holds a NUL byte", name)
 	}
 	return nil
 }

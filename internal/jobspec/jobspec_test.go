@@ -1,6 +1,7 @@
 package jobspec
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -17,8 +18,18 @@ func TestResolve(t *testing.T) {
 		InputDirectory: "/work/in", OutputDirectory: "/abs/out", MapperExecutable: "/work/exec/map.py",
 		ReducerExecutable: "cat", NumMappers: 1, NumReducers: 1,
 	}
-	if spec != want {
+	if !reflect.DeepEqual(spec, want) {
 		t.Errorf("Resolve gave %+v, want %+v", spec, want)
+	}
+}
+
+func TestResolveWorkDir(t *testing.T) {
+	spec := protocol.NewMasterJob{InputDirectory: "in", OutputDirectory: "out", MapperExecutable: "./m.py",
+		ReducerExecutable: "r.py", JobPrograms: protocol.JobPrograms{WorkDir: "/home/u/job", MapperArgs: []string{"data.txt"}}}
+	Resolve(&spec, "/master")
+	if spec.InputDirectory != "/home/u/job/in" || spec.MapperExecutable != "/home/u/job/m.py" ||
+		spec.ReducerExecutable != "r.py" || spec.MapperArgs[0] != "data.txt" {
+		t.Errorf("Resolve gave %+v", spec)
 	}
 }
 
@@ -40,6 +51,14 @@ func TestValidate(t *testing.T) {
 		{"map-only with combiner", func(j *protocol.NewMasterJob) { j.NumReducers, j.CombinerExecutable = 0, "c" }, "has no combiner"},
 		{"too many mappers", func(j *protocol.NewMasterJob) { j.NumMappers = MaxMappers + 1 }, "num_mappers is 10001"},
 		{"longest path", func(j *protocol.NewMasterJob) { j.InputDirectory = strings.Repeat("d", MaxPath) }, ""},
+		{"cmdenv", func(j *protocol.NewMasterJob) { j.Cmdenv = []string{"GREP_PATTERN=a=b", "_X1=", "y="} }, ""},
+		{"cmdenv without =", func(j *protocol.NewMasterJob) { j.Cmdenv = []string{"GREP_PATTERN"} }, `cmdenv: "GREP_PATTERN" is not NAME=VALUE`},
+		{"cmdenv bad name", func(j *protocol.NewMasterJob) { j.Cmdenv = []string{"1X=a"} }, `cmdenv: "1X": the name must be`},
+		{"cmdenv dash", func(j *protocol.NewMasterJob) { j.Cmdenv = []string{"A-B=a"} }, `cmdenv: "A-B"`},
+		{"arguments too long", func(j *protocol.NewMasterJob) { j.MapperArgs = []string{strings.Repeat("a", MaxCommand)} }, "at most 65536"},
+		{"relative work_dir", func(j *protocol.NewMasterJob) { j.WorkDir = "here" }, `work_dir "here" is not an absolute path`},
+		{"input key", func(j *protocol.NewMasterJob) { j.InputKey = "file" }, ""},
+		{"unknown input key", func(j *protocol.NewMasterJob) { j.InputKey = "offset" }, `input_key is "offset"`},
 		{"path too long", func(j *protocol.NewMasterJob) { j.OutputDirectory = strings.Repeat("d", 10<<20) }, "output_directory is 10485760 bytes long"},
 	}
 	for _, tt := range tests {

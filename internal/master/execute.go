@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"mapreduce/internal/group"
 	"mapreduce/internal/jobspec"
 	"mapreduce/internal/layout"
+	"mapreduce/internal/program"
 	"mapreduce/internal/scheduler"
 	"mapreduce/internal/split"
 	"mapreduce/protocol"
@@ -36,7 +36,7 @@ func (s *Server) execute(actions []scheduler.Action) {
 			}
 		case scheduler.ScanInput:
 			go func() {
-				files, err := scanInput(a.Dir, a.Executables, a.OutputDir, s.cfg.Scheduler.VarDir)
+				files, err := scanInput(a.Dir, a.Executables, a.WorkDir, a.OutputDir, s.cfg.Scheduler.VarDir)
 				s.post(scheduler.InputScannedEvent{Job: a.Job, Files: files, Err: err})
 			}()
 		case scheduler.Merge:
@@ -93,9 +93,12 @@ func makeDirs(dirs []string) error {
 // job with a typo, or whose output directory an earlier job filled since it
 // was accepted, fails at once with a clear message instead of after all
 // its work.
-func scanInput(dir string, executables []string, outputDir, varDir string) ([]split.File, error) {
+func scanInput(dir string, executables []string, workDir, outputDir, varDir string) ([]split.File, error) {
+	if err := checkWorkDir(workDir); err != nil {
+		return nil, err
+	}
 	for _, exe := range executables {
-		if err := checkExecutable(exe); err != nil {
+		if err := checkExecutable(exe, workDir); err != nil {
 			return nil, err
 		}
 	}
@@ -173,19 +176,29 @@ func checkOutputDir(input, output, varDir string) error {
 	return nil
 }
 
-func checkExecutable(exe string) error {
-	if jobspec.OnPath(exe) {
-		if _, err := exec.LookPath(exe); err != nil {
-			return fmt.Errorf("executable %s: %w", exe, err)
-		}
+// checkExecutable checks that program exe of a job with working directory
+// workDir can be found and run, with a hint that names the fix if not.
+func checkExecutable(exe, workDir string) error {
+	path, err := program.Find(exe, workDir)
+	if err != nil {
+		return err
+	}
+	return program.Check(path)
+}
+
+// checkWorkDir checks that the job's working directory, if it has one,
+// is a directory here, as it must be on every worker.
+func checkWorkDir(dir string) error {
+	if dir == "" {
 		return nil
 	}
-	info, err := os.Stat(exe)
-	if err != nil {
-		return fmt.Errorf("executable: %w", err)
+	info, err := os.Stat(dir)
+	if err == nil && !info.IsDir() {
+		err = errors.New("not a directory")
 	}
-	if info.IsDir() || info.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("executable %s: not an executable file (mode %s)", exe, info.Mode())
+	if err != nil {
+		return fmt.Errorf("the job's working directory %s (where sendjob ran) is not visible to the master: %w; "+
+			"the master and every worker must see it at the same path", dir, err)
 	}
 	return nil
 }

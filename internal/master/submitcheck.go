@@ -16,8 +16,8 @@ import (
 // checkSubmitted checks a job's files as it is submitted, whether or not a
 // worker is up, so that a typo is refused at once rather than found when
 // the job starts: the input directory must be a directory the master can
-// read, each program must exist and be executable (or, bare, be on the
-// master's PATH), and the output directory must be fit (checkOutputDir)
+// read, the job's working directory must be one, each program must exist
+// and be executable (found as a worker finds it: program.Find), and the output directory must be fit (checkOutputDir)
 // and writable, or makeable where it is missing. Nothing is made. The job
 // is checked again when it starts (ScanInput): a job queued before it may
 // fill the same output directory, and files may change meanwhile.
@@ -25,8 +25,11 @@ func checkSubmitted(spec protocol.NewMasterJob, varDir string) error {
 	if err := checkInputDir(spec.InputDirectory); err != nil {
 		return err
 	}
+	if err := checkWorkDir(spec.WorkDir); err != nil {
+		return err
+	}
 	for _, exe := range jobspec.Programs(spec) {
-		if err := checkExecutable(exe); err != nil {
+		if err := checkExecutable(exe, spec.WorkDir); err != nil {
 			return err
 		}
 	}

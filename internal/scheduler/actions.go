@@ -44,11 +44,13 @@ type MakeJobDirs struct {
 // can be run and that OutputDir is new or empty (an earlier job may have
 // filled it since this one was accepted) and can be made and written, so
 // that a job that cannot succeed fails before any work; the owner steps an
-// InputScannedEvent.
+// InputScannedEvent. WorkDir is the job's working directory, where the
+// programs run and bare program names are looked for first; "" for none.
 type ScanInput struct {
 	Job         int
 	Dir         string
 	Executables []string
+	WorkDir     string
 	OutputDir   string
 }
 

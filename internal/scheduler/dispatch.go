@@ -26,7 +26,7 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 		if t.state != taskPending || !s.inputsReady(t) {
 			continue
 		}
-		if needs := taskKinds[t.kind].needs; r == nil || r.needs != needs {
+		if needs := t.needs(); r == nil || r.needs != needs {
 			r = s.roster(needs)
 		}
 		live := r.workers
@@ -35,7 +35,7 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 				// Say once why the job does not move: the live workers
 				// cannot run such tasks.
 				t.job.kindWait = true
-				t.logger(s.log.Warn()).Str("needs", taskKinds[t.kind].needs).
+				t.logger(s.log.Warn()).Str("needs", taskKinds[t.kind].needs).Bool("needs_programs", t.needs().programs).
 					Msg("tasks wait for a worker that can run them: no live worker announced what they need")
 			}
 			continue
@@ -88,9 +88,29 @@ func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 	case kindSort:
 		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid, Task: id}
 	}
-	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: t.stage.def().program(t.job.spec), OutputDirectory: t.output, WorkerPID: w.pid, Task: id}
+	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: t.stage.def().program(t.job.spec), OutputDirectory: t.output,
+		WorkerPID: w.pid, Task: id, Program: t.program(w)}
 	if t.kind == kindSplit {
 		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.outputs[0]}
 	}
 	return msg
+}
+
+// program is how w runs t's program, for a worker that announced
+// CapPrograms; nil for any other, which runs the executable alone in its
+// own directory (a job that needs more waits for a worker that can).
+func (t *task) program(w *worker) *protocol.Program {
+	if !w.has(protocol.CapPrograms) || t.kind == kindSort {
+		return nil
+	}
+	spec := t.job.spec
+	p := &protocol.Program{Args: t.stage.def().args(spec), Env: spec.Cmdenv, WorkDir: spec.WorkDir,
+		Maps: len(t.job.stage(stageMap).tasks), Reduces: spec.NumReducers}
+	if t.stage.kind == stageMap {
+		p.InputKey = spec.InputKey
+		if t.kind == kindShuffleMap {
+			p.CombinerArgs = spec.CombinerArgs
+		}
+	}
+	return p
 }

@@ -9,13 +9,13 @@ import "slices"
 // task: a stage of 100,000 tasks planned at once on 1000 workers sorted
 // them 100,000 times.
 type roster struct {
-	needs   string
+	needs   needs
 	workers []*worker
 }
 
-// roster returns the live workers that announced needs, ordered.
-func (s *Scheduler) roster(needs string) *roster {
-	return &roster{needs: needs, workers: s.liveWorkersWhere(func(w *worker) bool { return w.has(needs) })}
+// roster returns the live workers that can run tasks with needs, ordered.
+func (s *Scheduler) roster(n needs) *roster {
+	return &roster{needs: n, workers: s.liveWorkersWhere(func(w *worker) bool { return w.can(n) })}
 }
 
 // took moves the worker at i, which was just given a task, past those

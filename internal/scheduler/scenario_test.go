@@ -31,7 +31,7 @@ import (
 //	                               with id, it sends a worker_id, as ours do
 //	> rejoin PID [CAPABILITY...]   a worker registered with id heartbeats a master
 //	                               that does not know it, with its registration
-//	> submit MAPPERS REDUCERS [combiner]   REDUCERS 0: a map-only job
+//	> submit MAPPERS REDUCERS [combiner] [cmdenv] [split-per-file]   REDUCERS 0: a map-only job
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
@@ -202,6 +202,10 @@ func (sc *scenario) play(words []string) []string {
 		if slices.Contains(words, "combiner") {
 			job.CombinerExecutable = "/bin/combine"
 		}
+		if slices.Contains(words, "cmdenv") {
+			job.Cmdenv = []string{"SETTING=on"}
+		}
+		job.SplitPerFile = slices.Contains(words, "split-per-file")
 		var r Result
 		acts, r = sc.s.Step(sc.now, SubmitEvent{Spec: job})
 		sc.job = r.Job

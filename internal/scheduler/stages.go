@@ -62,9 +62,10 @@ type stageDef struct {
 	// task is the kind of the stage's tasks, unless its plan says
 	// otherwise (a map task that reads a split).
 	task taskKind
-	// program is the job's program that the stage's tasks run; nil for a
-	// sort stage.
+	// program is the job's program that the stage's tasks run, and args
+	// its arguments; nil for a sort stage.
 	program func(protocol.NewMasterJob) string
+	args    func(protocol.NewMasterJob) []string
 }
 
 var stageDefs [stageCommit + 1]stageDef
@@ -74,12 +75,12 @@ func init() {
 	// through the stages they plan, and Go forbids that cycle in an
 	// initializer.
 	stageDefs = [...]stageDef{
-		stageMap:       {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper},
+		stageMap:       {name: protocol.PhaseMap, state: protocol.JobMapping, onWorkers: true, begin: (*Scheduler).beginMap, program: mapper, args: mapperArgs},
 		stageSort:      {name: protocol.PhaseSort, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginSort, task: kindSort},
-		stageCombine:   {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner},
+		stageCombine:   {name: protocol.PhaseCombine, state: protocol.JobGrouping, onWorkers: true, begin: (*Scheduler).beginCombine, program: combiner, args: combinerArgs},
 		stageMerge:     {name: "merge", state: protocol.JobGrouping, begin: (*Scheduler).beginMerge},
 		stagePartition: {name: "partition", state: protocol.JobGrouping, begin: (*Scheduler).beginPartition},
-		stageReduce:    {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer},
+		stageReduce:    {name: protocol.PhaseReduce, state: protocol.JobReducing, onWorkers: true, withPrevious: true, begin: (*Scheduler).beginReduce, program: reducer, args: reducerArgs},
 		stageCommit:    {name: "commit", begin: (*Scheduler).beginCommit},
 	}
 }
@@ -87,6 +88,10 @@ func init() {
 func mapper(spec protocol.NewMasterJob) string   { return spec.MapperExecutable }
 func combiner(spec protocol.NewMasterJob) string { return spec.CombinerExecutable }
 func reducer(spec protocol.NewMasterJob) string  { return spec.ReducerExecutable }
+
+func mapperArgs(spec protocol.NewMasterJob) []string   { return spec.MapperArgs }
+func combinerArgs(spec protocol.NewMasterJob) []string { return spec.CombinerArgs }
+func reducerArgs(spec protocol.NewMasterJob) []string  { return spec.ReducerArgs }
 
 func (k stageKind) String() string { return stageDefs[k].name }
 
@@ -219,7 +224,7 @@ func (s *Scheduler) beginMap(j *job, st *stage) []Action {
 		return s.replanMap(j, st)
 	}
 	return []Action{ScanInput{
-		Job: j.id, Dir: j.spec.InputDirectory, Executables: jobspec.Programs(j.spec), OutputDir: j.spec.OutputDirectory,
+		Job: j.id, Dir: j.spec.InputDirectory, Executables: jobspec.Programs(j.spec), WorkDir: j.spec.WorkDir, OutputDir: j.spec.OutputDirectory,
 	}}
 }
 
@@ -241,7 +246,8 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 		return append(s.fail(now, j, err.Error()), s.advance(now)...)
 	}
 	shuffle := s.shuffles() && !j.mapOnly()
-	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.has(taskKinds[kindSplit].needs) })) > 0
+	splitNeeds := needs{kind: taskKinds[kindSplit].needs, programs: j.spec.NeedsPrograms()}
+	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.can(splitNeeds) })) > 0
 	var actions []Action
 	out := j.dir.MapperOutput()
 	if j.mapOnly() {
@@ -252,11 +258,11 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 	case shuffle:
 		j.shuffle = true
 		j.stages = shufflePipeline(st)
-		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
+		for i, ranges := range planSplits(j.spec, files) {
 			s.addShuffleMapTask(j, st, i, ranges)
 		}
 	case splits:
-		for i, ranges := range split.Plan(files, j.spec.NumMappers) {
+		for i, ranges := range planSplits(j.spec, files) {
 			s.addSplitTask(j, st, i, ranges, out)
 		}
 	default:
@@ -280,6 +286,16 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 func (s *Scheduler) makeCommitDir(j *job) Action {
 	j.commitDirMade = true
 	return MakeJobDirs{Job: j.id, Dirs: []string{j.commitDir()}}
+}
+
+// planSplits cuts a job's input files into its map tasks' splits: packed
+// by split.Plan, or, for a job that asks for a split per file, each file
+// on its own (split.PlanPerFile).
+func planSplits(spec protocol.NewMasterJob, files []split.File) [][]protocol.InputRange {
+	if spec.SplitPerFile {
+		return split.PlanPerFile(files, spec.NumMappers)
+	}
+	return split.Plan(files, spec.NumMappers)
 }
 
 // splitFiles splits files into at most n splits, round-robin, so that

@@ -163,8 +163,21 @@ func (t *task) attemptOn(w *worker) *attempt {
 	return nil
 }
 
+// needs is what a worker must announce to run a task: the capability of
+// its kind, and CapPrograms for a task that runs a program of a job whose
+// programs need it (arguments, cmdenv, an input key).
+type needs struct {
+	kind     string
+	programs bool
+}
+
+// needs is what a worker must announce to run t.
+func (t *task) needs() needs {
+	return needs{kind: taskKinds[t.kind].needs, programs: t.kind != kindSort && t.job.spec.NeedsPrograms()}
+}
+
 // takes reports whether w can run t.
-func (t *task) takes(w *worker) bool { return w.has(taskKinds[t.kind].needs) }
+func (t *task) takes(w *worker) bool { return w.can(t.needs()) }
 
 // identity is the task's identity in a message to a worker, for attempt
 // number n (from 1).

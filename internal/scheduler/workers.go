@@ -63,7 +63,7 @@ func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
 // only those are kept, however long the list a worker sends.
 func knownCaps(announced []string) []string {
 	var caps []string
-	for _, c := range []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapShuffle} {
+	for _, c := range []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapShuffle, protocol.CapPrograms} {
 		if slices.Contains(announced, c) {
 			caps = append(caps, c)
 		}
@@ -74,6 +74,11 @@ func knownCaps(announced []string) []string {
 // has reports whether w announced capability c; every worker has "", the
 // reference protocol.
 func (w *worker) has(c string) bool { return c == "" || slices.Contains(w.caps, c) }
+
+// can reports whether w announced what tasks with needs n need.
+func (w *worker) can(n needs) bool {
+	return w.has(n.kind) && (!n.programs || w.has(protocol.CapPrograms))
+}
 
 func (w *worker) state() string {
 	switch {

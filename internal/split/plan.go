@@ -48,6 +48,27 @@ func Plan(files []File, n int) [][]protocol.InputRange {
 	return bounded
 }
 
+// PlanPerFile cuts files into splits that never pack two files: each file
+// is at least one split, and a file holding more than its share of n
+// splits' bytes is cut into about as many splits as its share, as Plan
+// would cut it. There are at least as many splits as files, so a mapper
+// run always reads one file and may be told its name.
+func PlanPerFile(files []File, n int) [][]protocol.InputRange {
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	var splits [][]protocol.InputRange
+	for _, f := range files {
+		k := 1
+		if total > 0 {
+			k = max(1, int(int64(n)*f.Size/total))
+		}
+		splits = append(splits, Plan([]File{f}, k)...)
+	}
+	return splits
+}
+
 // plan is Plan without MaxRanges.
 func plan(files []File, n int) [][]protocol.InputRange {
 	if len(files) == 0 || n < 1 {

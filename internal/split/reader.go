@@ -38,6 +38,8 @@ type Reader struct {
 	owed   bool // a newline goes before the next range's first byte
 	read   atomic.Int64
 	err    error
+	// file is the file of the bytes Read gave last.
+	file string
 }
 
 type phase int
@@ -72,6 +74,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		if n > 0 {
 			r.read.Add(int64(n))
+			r.file = rg.File
 			return n, nil
 		}
 	}
@@ -87,6 +90,12 @@ func (r *Reader) Err() error {
 	}
 	return r.err
 }
+
+// File is the file that the bytes of the last Read came from: each Read
+// gives bytes of one file (a newline put after a file's last line that
+// lacked one counts as that line's, though it may come with the next
+// file's Read).
+func (r *Reader) File() string { return r.file }
 
 // Position counts the bytes read so far; it may be called while another
 // goroutine reads.

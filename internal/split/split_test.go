@@ -301,3 +301,34 @@ func TestPlanBoundsRanges(t *testing.T) {
 		t.Errorf("the splits hold %d files, want all %d in order", len(files2), len(files))
 	}
 }
+
+func TestPlanPerFile(t *testing.T) {
+	r := func(file string, start, length int64) protocol.InputRange {
+		return protocol.InputRange{File: file, Start: start, Length: length}
+	}
+	tests := []struct {
+		name  string
+		files []File
+		n     int
+		want  [][]protocol.InputRange
+	}{
+		{"no files", nil, 4, nil},
+		{"small files never packed", []File{{"a", 5}, {"b", 5}, {"c", 5}}, 2,
+			[][]protocol.InputRange{{r("a", 0, 5)}, {r("b", 0, 5)}, {r("c", 0, 5)}}},
+		{"a large file cut by its share", []File{{"a", 60}, {"b", 20}, {"e", 0}}, 4,
+			[][]protocol.InputRange{{r("a", 0, 20)}, {r("a", 20, 20)}, {r("a", 40, 20)}, {r("b", 0, 20)}, {r("e", 0, 0)}}},
+		{"all empty", []File{{"e0", 0}, {"e1", 0}}, 3,
+			[][]protocol.InputRange{{r("e0", 0, 0)}, {r("e1", 0, 0)}}},
+	}
+	for _, tt := range tests {
+		got := PlanPerFile(tt.files, tt.n)
+		if !slices.EqualFunc(got, tt.want, slices.Equal) {
+			t.Errorf("%s: PlanPerFile = %v, want %v", tt.name, got, tt.want)
+		}
+		for _, s := range got {
+			if len(Files(s)) != 1 {
+				t.Errorf("%s: split %v packs files", tt.name, s)
+			}
+		}
+	}
+}

@@ -60,7 +60,7 @@ func TestTaskWaitingForSlotShowsProgress(t *testing.T) {
 
 	returned := make(chan error, 1)
 	go func() {
-		_, err := w.runExecutable(r, "/bin/cat", programInput{file: "/dev/null"}, filepath.Join(t.TempDir(), "a"), nil)
+		_, err := w.runExecutable(r, command{exe: "/bin/cat"}, programInput{file: "/dev/null"}, filepath.Join(t.TempDir(), "a"))
 		returned <- err
 	}()
 	// Two changes in a row: the first might be the end of the earlier

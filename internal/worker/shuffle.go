@@ -83,8 +83,8 @@ func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunI
 	mapped, combined := tmp("map"), tmp("combine")
 	defer os.Remove(mapped)
 	defer os.Remove(combined)
-	in := programInput{ranges: job.Split.Ranges}
-	counts, err := w.runExecutable(r, job.Executable, in, mapped, programEnv(job.Task, in))
+	cmd := taskCommand(job)
+	counts, err := w.runExecutable(r, cmd, programInput{ranges: job.Split.Ranges}, mapped)
 	if err != nil {
 		return nil, ioCounts{}, err
 	}
@@ -93,8 +93,7 @@ func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunI
 		if err := w.sortLocal(r, func() error { return group.SortFiles([]string{mapped}, mapped, w.cfg.SortMemory) }); err != nil {
 			return nil, ioCounts{}, fmt.Errorf("sort map output: %w", err)
 		}
-		in := programInput{file: mapped}
-		if _, err := w.runExecutable(r, out.Combiner, in, combined, programEnv(job.Task, in)); err != nil {
+		if _, err := w.runExecutable(r, cmd.combiner(out.Combiner), programInput{file: mapped}, combined); err != nil {
 			return nil, ioCounts{}, err
 		}
 		sortInput = combined
@@ -164,7 +163,7 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 		return ioCounts{}, err
 	}
 	in := programInput{file: merged, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
-	return w.runExecutable(r, job.Executable, in, red.OutputFile, programEnv(id, in))
+	return w.runExecutable(r, taskCommand(job), in, red.OutputFile)
 }
 
 // mergePieces merges the reduce input's pieces into the file merged: a

@@ -32,22 +32,26 @@ func (in programInput) String() string {
 
 // mapInput is what Hadoop Streaming's mapreduce_map_input_* variables say
 // of the input: the file, where the program's part of it starts, and how
-// long it is. A packed split names its first range's file and start, and
-// its length is the split's bytes in all.
-func (in programInput) mapInput() (file string, start, length int64) {
+// long it is; ok is false when no one file is true of every record. A
+// split of one file names it, from its first range's start, with the
+// ranges' bytes in all. A split that packs several files names none: it
+// is not run once per file, which would cost an interpreter start per
+// file (the mapper that needs each record's file gets it from the input
+// key, sendjob --input-key file, or from a split per file).
+func (in programInput) mapInput() (file string, start, length int64, ok bool) {
 	if in.ranges == nil {
 		if info, err := os.Stat(in.file); err == nil {
 			length = info.Size()
 		}
-		return in.file, 0, length
+		return in.file, 0, length, true
+	}
+	if len(split.Files(in.ranges)) != 1 {
+		return "", 0, 0, false
 	}
 	for _, r := range in.ranges {
 		length += r.Length
 	}
-	if len(in.ranges) > 0 {
-		file, start = in.ranges[0].File, in.ranges[0].Start
-	}
-	return file, start, length
+	return in.ranges[0].File, in.ranges[0].Start, length, true
 }
 
 // stdin is an input opened for a program.
@@ -66,16 +70,25 @@ type stdin struct {
 	count func() (lines, error)
 }
 
-// open opens the input.
-func (in programInput) open() (*stdin, error) {
+// open opens the input; with key, each line comes as FILE<tab>LINE
+// (protocol.InputKeyFile). Records are counted before the key.
+func (in programInput) open(key bool) (*stdin, error) {
 	if in.ranges != nil {
 		r := split.NewReader(in.ranges)
 		c := &countingReader{r: r}
-		return &stdin{reader: c, position: r.Position, err: r.Err, close: r.Close, count: c.lines}, nil
+		var reader io.Reader = c
+		if key {
+			reader = newKeyedReader(c, r.File)
+		}
+		return &stdin{reader: reader, position: r.Position, err: r.Err, close: r.Close, count: c.lines}, nil
 	}
 	f, err := os.Open(in.file)
 	if err != nil {
 		return nil, err
+	}
+	var reader io.Reader = f
+	if key {
+		reader = newKeyedReader(f, func() string { return in.file })
 	}
 	// The program's stdin shares its file offset with ours, so the offset
 	// says how far the program (or any child it passed stdin to) has read.
@@ -83,6 +96,6 @@ func (in programInput) open() (*stdin, error) {
 		off, _ := f.Seek(0, io.SeekCurrent)
 		return off
 	}
-	return &stdin{reader: f, position: position, err: func() error { return nil }, close: f.Close,
+	return &stdin{reader: reader, position: position, err: func() error { return nil }, close: f.Close,
 		count: func() (lines, error) { return countLines(f) }}, nil
 }

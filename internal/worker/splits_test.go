@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,13 +14,14 @@ import (
 )
 
 // TestSplitTask: a new_worker_job with a split runs the program once over
-// the lines its ranges own, into the split's one output file, and tells the
-// program where its input comes from.
+// the lines its ranges own, into the split's one output file. A split that
+// packs two files tells the program no input file: no one file is true of
+// every record (a split of one file is told its file: TestSplitOfOneFile).
 func TestSplitTask(t *testing.T) {
 	m, w := startWorker(t)
 	base := t.TempDir()
 	runs := filepath.Join(base, "runs")
-	mapper := script(t, base, "map", `echo "$mapreduce_map_input_file $mapreduce_map_input_start $mapreduce_map_input_length" >> `+runs+`
+	mapper := script(t, base, "map", `echo "${mapreduce_map_input_file-unset} ${map_input_file-unset} ${mapreduce_map_input_length-unset}" >> `+runs+`
 cat
 `)
 	inputs := writeInputs(t, base, []string{"a.txt", "b.txt"}, func(name string) string {
@@ -42,11 +44,38 @@ cat
 	if got, want := readFile(t, out), "a2\na3\nb1\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
-	if got, want := readFile(t, runs), inputs[0]+" 1 9\n"; got != want {
-		t.Errorf("the program ran with %q, want once with %q (first file, its start, the split's bytes)", got, want)
+	if got, want := readFile(t, runs), "unset unset unset\n"; got != want {
+		t.Errorf("the program ran with %q, want once with %q (no input file named)", got, want)
 	}
 	if got := testutil.ListDir(t, filepath.Dir(out)); !slices.Equal(got, []string{"split_0"}) {
 		t.Errorf("output directory holds %v, want the split's one output", got)
+	}
+}
+
+// TestSplitOfOneFile: a split whose ranges are of one file tells the
+// program that file, under Hadoop's name and its old one, from the
+// split's start, with the split's bytes.
+func TestSplitOfOneFile(t *testing.T) {
+	m, w := startWorker(t)
+	base := t.TempDir()
+	runs := filepath.Join(base, "runs")
+	mapper := script(t, base, "map", `echo "$mapreduce_map_input_file $mapreduce_map_input_start $mapreduce_map_input_length $map_input_file $map_input_start $map_input_length" >> `+runs+`
+cat
+`)
+	inputs := writeInputs(t, base, []string{"a.txt"}, func(string) string { return "a1\na2\na3\n" })
+	out := filepath.Join(base, "out", "split_0")
+	if err := os.Mkdir(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ranges := []protocol.InputRange{{File: inputs[0], Start: 3, Length: 6}}
+	m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: mapper, OutputDirectory: filepath.Dir(out), WorkerPID: workerPID,
+		Task:  &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseMap, Index: 0, Attempt: 1},
+		Split: &protocol.Split{Ranges: ranges, OutputFile: out}})
+	if status := m.status(t); status.Status != protocol.StatusFinished {
+		t.Fatalf("status %+v, want finished", status)
+	}
+	if got, want := readFile(t, runs), fmt.Sprintf("%[1]s 3 6 %[1]s 3 6\n", inputs[0]); got != want {
+		t.Errorf("the program ran with %q, want %q", got, want)
 	}
 }
 

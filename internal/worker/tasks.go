@@ -15,6 +15,7 @@ import (
 
 	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/group"
+	"mapreduce/internal/program"
 	"mapreduce/protocol"
 )
 
@@ -37,12 +38,13 @@ func (w *Worker) runProgramTask(job protocol.NewWorkerJob, r *running) {
 	// output_files is always there, even empty: a reference master reads it.
 	status := protocol.Status{OutputFiles: []string{}, Status: protocol.StatusFinished, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: job.Task}
 	var total ioCounts
+	cmd := taskCommand(job)
 	for _, run := range programRuns(job) {
 		status.OutputFiles = append(status.OutputFiles, run.status)
 		if status.Status != protocol.StatusFinished {
 			continue
 		}
-		counts, err := w.runExecutable(r, job.Executable, run.in, run.output, programEnv(job.Task, run.in))
+		counts, err := w.runExecutable(r, cmd, run.in, run.output)
 		total.add(counts)
 		if err != nil {
 			status.Status = protocol.StatusFailed
@@ -72,11 +74,13 @@ func (w *Worker) endTask(r *running, status protocol.Status, log zerolog.Logger,
 	w.report(status)
 }
 
-// runExecutable runs exe with stdin from in, stdout to out, which appears
-// whole once the executable has succeeded, or not at all, and env. Its
-// stderr goes to the task's (r.stderr). It counts the records and bytes
-// read and written by an executable that succeeded.
-func (w *Worker) runExecutable(r *running, exe string, in programInput, out string, env []string) (ioCounts, error) {
+// runExecutable runs c with stdin from in, stdout to out, which appears
+// whole once the program has succeeded, or not at all, in the job's
+// working directory. Its stderr goes to the task's (r.stderr). It counts
+// the records and bytes read and written by a program that succeeded. A
+// program that could not start, or that its interpreter could not run,
+// fails with a hint that names the fix (program.Hint).
+func (w *Worker) runExecutable(r *running, c command, in programInput, out string) (ioCounts, error) {
 	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
@@ -85,7 +89,11 @@ func (w *Worker) runExecutable(r *running, exe string, in programInput, out stri
 	case <-r.ctx.Done():
 		return ioCounts{}, r.ctx.Err()
 	}
-	stdin, err := in.open()
+	exe, err := c.path()
+	if err != nil {
+		return ioCounts{}, err
+	}
+	stdin, err := in.open(c.inputKey())
 	if err != nil {
 		return ioCounts{}, fmt.Errorf("open input: %w", err)
 	}
@@ -96,8 +104,9 @@ func (w *Worker) runExecutable(r *running, exe string, in programInput, out stri
 	}
 	r.runningProgram(stdin.position, tmp.File)
 	defer r.programDone()
-	cmd := exec.CommandContext(r.ctx, exe)
-	cmd.Env = env
+	cmd := exec.CommandContext(r.ctx, exe, c.args...)
+	cmd.Dir = c.dir()
+	cmd.Env = c.environ(in)
 	cmd.Stdin = stdin.reader
 	cmd.Stdout = tmp.File
 	cmd.Stderr = r.stderr
@@ -113,13 +122,16 @@ func (w *Worker) runExecutable(r *running, exe string, in programInput, out stri
 	if readErr := stdin.err(); readErr != nil {
 		// The program's input was cut short: that is the failure.
 		tmp.Abort()
-		return ioCounts{}, fmt.Errorf("%s < %s: %w", exe, in, readErr)
+		return ioCounts{}, fmt.Errorf("%s < %s: %w", c, in, readErr)
 	}
 	if err != nil {
 		tmp.Abort()
-		msg := fmt.Sprintf("%s < %s: %v", exe, in, err)
+		msg := fmt.Sprintf("%s < %s: %v", c, in, err)
 		if tail := strings.TrimSpace(tail); tail != "" {
 			msg += ": " + tail
+		}
+		if hint := program.Hint(exe, err); hint != "" && r.ctx.Err() == nil {
+			msg += "\nhint: " + hint
 		}
 		return ioCounts{}, errors.New(msg)
 	}

@@ -211,7 +211,7 @@ func (w *Worker) register() error {
 // repeat so that a restarted master admits it again.
 func (w *Worker) registration() protocol.Register {
 	msg := protocol.Register{WorkerHost: w.cfg.AdvertiseHost, WorkerPort: w.cfg.Port, WorkerPID: w.cfg.PID,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}, WorkerID: w.cfg.ID}
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapPrograms}, WorkerID: w.cfg.ID}
 	if w.cfg.Shuffle {
 		msg.Capabilities = append(msg.Capabilities, protocol.CapShuffle)
 	}

@@ -518,7 +518,7 @@ func checkRegistered(t *testing.T, m *fakeMaster, w *worker.Worker, n int) {
 	regs := m.registered()
 	_, port, _ := net.SplitHostPort(w.Addr())
 	want := protocol.Register{WorkerHost: "localhost", WorkerPID: workerPID,
-		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapShuffle}}
+		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits, protocol.CapPrograms, protocol.CapShuffle}}
 	if len(regs) > 0 {
 		if len(regs[0].WorkerID) != 16 {
 			t.Errorf("worker_id %q, want 16 hex digits drawn at random", regs[0].WorkerID)
