@@ -48,7 +48,7 @@ func TestJobFailures(t *testing.T) {
 		{"missing mapper", job{input: "input", mapper: filepath.Join(dir, "no-mapper"), reducer: good.reducer, mappers: 1, reducers: 1},
 			"", "no-mapper"},
 		{"mapper not executable", job{input: "input", mapper: script(t, dir, "plain-map", "cat\n", 0o644), reducer: good.reducer, mappers: 1, reducers: 1},
-			"", "not an executable"},
+			"", "is not executable"},
 		{"missing reducer", job{input: "input", mapper: good.mapper, reducer: filepath.Join(dir, "no-reducer"), mappers: 1, reducers: 1},
 			"", "no-reducer"},
 		{"output directory cannot be made", good, filepath.Join(notADir, "out"), "output directory"},

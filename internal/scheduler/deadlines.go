@@ -30,6 +30,9 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		if a != nil && !sameAttempt(p.Task, t, a) {
 			a = nil // an older attempt, which the worker should not be running
 		}
+		if a == nil && s.adopt(now, w, p) {
+			continue
+		}
 		if a == nil {
 			if w.cancel {
 				s.log.Info().Int("worker", w.pid).Str("task", p.Output).Msg("worker runs a task it no longer holds: cancelling it")

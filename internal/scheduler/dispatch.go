@@ -67,10 +67,10 @@ func (s *Scheduler) inputsReady(t *task) bool {
 // assign starts an attempt of t on w.
 func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 	t.setState(taskRunning)
-	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now})
+	a := t.newAttempt(now, w)
 	t.stage.live++
 	w.held = append(w.held, t)
-	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", len(t.attempts)).Msg("task assigned")
+	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", a.number).Msg("task assigned")
 	return s.send(w, s.message(t, w), 0)
 }
 
@@ -80,7 +80,7 @@ func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
 func (s *Scheduler) message(t *task, w *worker) protocol.Message {
 	var id *protocol.TaskIdentity
 	if w.identity {
-		id = t.identity(len(t.attempts))
+		id = t.identity(t.latest())
 	}
 	switch t.kind {
 	case kindShuffleMap, kindShuffleReduce:

@@ -61,6 +61,10 @@ type job struct {
 	// frozen is the status of one that had ended (journal.go).
 	kept   *journal.Job
 	frozen *protocol.JobInfo
+	// adopted are attempts at j's map tasks, by index, that workers ran
+	// for an earlier master, to be taken up when j's map tasks are planned
+	// again from kept.
+	adopted map[int]adoption
 }
 
 // state is the job's public state, derived from its stages.

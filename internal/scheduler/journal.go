@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -26,8 +27,9 @@ import (
 // and queued jobs queue again, in order, and the running one keeps its
 // map tasks that finished, whose outputs the owner found still on disk,
 // or whose runs' holders heartbeat again in time. Its other stages run
-// again. Attempts that were running are not kept: their workers are told
-// to kill them, as an earlier master's.
+// again. A map task that a worker still runs for an earlier master, and
+// lists in its heartbeats, is adopted: it goes on there (adopt). Other
+// attempts an earlier master sent are killed.
 
 // maxKeptTasks bounds the tasks an Ended record lists: a larger job is
 // kept without them, as job_status lists old jobs.
@@ -236,9 +238,68 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 		restored++
 	}
 	j.counterSum = nil
+	for _, index := range slices.Sorted(maps.Keys(j.adopted)) {
+		ad := j.adopted[index]
+		if t := st.tasks[index]; t.state == taskPending && s.workers[ad.w.key] == ad.w && !ad.w.dead && t.takes(ad.w) {
+			s.adoptAttempt(st.started, t, ad.w, ad.number)
+		}
+	}
+	j.adopted = nil
 	s.log.Info().Int("job", j.id).Int("tasks", len(st.tasks)).Int("done", restored).Str("mode", kept.Plan.Mode).
 		Msg("map tasks restored from the journal")
 	return actions
+}
+
+// adoption is an attempt a worker runs for an earlier master.
+type adoption struct {
+	w      *worker
+	number int
+}
+
+// adopt takes up p, a task that w lists and that this master did not send
+// it: an attempt an earlier master sent at a map task of a job the journal
+// kept, which has not finished and runs nowhere else. The worker goes on
+// with it, as if this master had sent it, under the number it was sent
+// with, which its status will echo. It reports whether p was adopted (or
+// will be, once the job's map tasks are planned again).
+func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) bool {
+	id := p.Task
+	if id == nil || id.Stage != stageMap.String() || id.Attempt < 1 || id.Index < 0 {
+		return false
+	}
+	j := s.job(id.JobID)
+	switch {
+	case j == nil || j.over():
+		return false
+	case j.kept != nil:
+		_, done := j.kept.Done[id.Index]
+		if _, taken := j.adopted[id.Index]; taken || done || j.kept.Plan == nil ||
+			id.Index >= len(j.kept.Plan.Files)+len(j.kept.Plan.Ranges) {
+			return false
+		}
+		if j.adopted == nil {
+			j.adopted = make(map[int]adoption)
+		}
+		j.adopted[id.Index] = adoption{w: w, number: id.Attempt}
+		return true
+	}
+	t := j.taskAt(*id)
+	if j != s.current || t == nil || t.stage.kind != stageMap || t.state != taskPending || !t.takes(w) ||
+		slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.number == id.Attempt }) {
+		return false
+	}
+	s.adoptAttempt(now, t, w, id.Attempt)
+	return true
+}
+
+// adoptAttempt makes w's attempt number n at t, which an earlier master
+// sent, t's running attempt.
+func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, n int) {
+	t.setState(taskRunning)
+	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now, number: n, listed: true})
+	t.stage.live++
+	w.held = append(w.held, t)
+	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", n).Msg("attempt adopted: an earlier master sent it, and the worker runs it still")
 }
 
 // clipSamples keeps at most limit samples, their keys clipped, as a

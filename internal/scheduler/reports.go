@@ -3,7 +3,6 @@ package scheduler
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +43,22 @@ func (s *Scheduler) record(t *task, a *attempt, r protocol.Report, finished bool
 // taskName names t as logs, task_logs and sendjob --logs do: map-3.
 func (t *task) taskName() string { return layout.TaskName(t.stage.kind.String(), t.index) }
 
-// attemptNumber numbers a among t's attempts, from 1.
-func (t *task) attemptNumber(a *attempt) int { return slices.Index(t.attempts, a) + 1 }
+// attemptNumber is a's number among t's attempts, from 1.
+func (t *task) attemptNumber(a *attempt) int { return a.number }
+
+// newAttempt adds an attempt at t on w, numbered after every other.
+func (t *task) newAttempt(now time.Time, w *worker) *attempt {
+	n := 0
+	for _, a := range t.attempts {
+		n = max(n, a.number)
+	}
+	a := &attempt{worker: w, start: now, progressed: now, number: n + 1}
+	t.attempts = append(t.attempts, a)
+	return a
+}
+
+// latest is t's newest attempt's number, for the message that starts it.
+func (t *task) latest() int { return t.attempts[len(t.attempts)-1].number }
 
 // counters sums the counters of j's tasks, and counts those the bounds
 // refused. The sum is kept until a task's counters change: status replies

@@ -29,8 +29,9 @@ import (
 //	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
 //	> register PID [CAPABILITY...] [id]   a worker registers, e.g. with progress cancel;
 //	                               with id, it sends a worker_id, as ours do
-//	> rejoin PID [CAPABILITY...]   a worker registered with id heartbeats a master
-//	                               that does not know it, with its registration
+//	> rejoin PID [CAPABILITY...] [TASK=N...]   a worker registered with id heartbeats a
+//	                               master that does not know it, with its registration
+//	                               and the tasks it runs
 //	> submit MAPPERS REDUCERS [combiner] [cmdenv] [split-per-file]   REDUCERS 0: a map-only job
 //	> scan N [SIZE...]             the input of the job asked for holds N files, of
 //	                               1000 bytes or of the sizes given in turn
@@ -181,11 +182,22 @@ func (sc *scenario) play(words []string) []string {
 	case "rejoin":
 		pid := num(1)
 		sc.ids[pid] = true
-		acts = sc.step(HeartbeatEvent{Msg: protocol.Heartbeat{WorkerPID: pid, WorkerID: workerID(pid), WorkerHost: "localhost",
-			WorkerPort: port(pid), Capabilities: words[2:]}})
+		hb := protocol.Heartbeat{WorkerPID: pid, WorkerID: workerID(pid), WorkerHost: "localhost", WorkerPort: port(pid)}
+		for _, w := range words[2:] {
+			name, count, isTask := strings.Cut(w, "=")
+			if !isTask {
+				hb.Capabilities = append(hb.Capabilities, w)
+				continue
+			}
+			n, _ := strconv.ParseInt(count, 10, 64)
+			st := finished(sc.send(name))
+			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: st.Files()[0], Task: st.Task, Progress: n})
+		}
+		acts = sc.step(HeartbeatEvent{Msg: hb})
 	case "restart":
+		// The tasks sent so far are still known by name: their workers
+		// may run them still.
 		sc.s = New(sc.s.cfg, zerolog.Nop())
-		sc.sends = map[string]Send{}
 		acts = sc.step(RestoreEvent{State: &sc.kept})
 	case "journal":
 		var lines []string

@@ -111,7 +111,7 @@ func (s *Scheduler) beginShuffleReduce(j *job, st *stage) []Action {
 // shuffleMessage is the new_worker_job of a task of the shuffle for w.
 func (s *Scheduler) shuffleMessage(t *task, w *worker) protocol.NewWorkerJob {
 	msg := protocol.NewWorkerJob{InputFiles: []string{}, Executable: t.stage.def().program(t.job.spec),
-		OutputDirectory: t.output, WorkerPID: w.pid, Task: t.identity(len(t.attempts)), Program: t.program(w)}
+		OutputDirectory: t.output, WorkerPID: w.pid, Task: t.identity(t.latest()), Program: t.program(w)}
 	if t.kind == kindShuffleMap {
 		msg.InputFiles = t.inputs
 		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.runName()}

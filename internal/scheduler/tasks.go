@@ -66,6 +66,10 @@ type attempt struct {
 	// logged, whether the master keeps the attempt's log.
 	statusLine string
 	logged     bool
+	// number numbers the attempt among its task's, from 1, as its
+	// identity does on the wire: in order, except an attempt adopted from
+	// a worker after a restart, which keeps the number it was sent with.
+	number int
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
