@@ -240,6 +240,10 @@ type TaskIdentity struct {
 	Stage   string `json:"stage"`
 	Index   int    `json:"index"`
 	Attempt int    `json:"attempt"`
+	// Life numbers the master's starts on its var (its journal counts
+	// them): attempts that masters before a restart sent are told apart
+	// from this one's, whose numbers start again. Omitted: 0.
+	Life int `json:"life,omitempty"`
 }
 
 // NewSortJob tells a worker to sort the lines of its input files into one file.

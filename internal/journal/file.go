@@ -53,7 +53,7 @@ type Journal struct {
 // it, is dropped: a crash can tear the last record written, and a record
 // that was not synced was never acted on. torn says what was dropped, for
 // the log; it is empty when nothing was. The log is cut after its last
-// good record, and goes on from there.
+// good record, and goes on from there, with a record of this start.
 func Open(dir string) (j *Journal, torn string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", fmt.Errorf("journal: %w", err)
@@ -72,7 +72,7 @@ func Open(dir string) (j *Journal, torn string, err error) {
 		if err := j.compact(); err != nil {
 			return nil, "", err
 		}
-		return j, torn, nil
+		return j, torn, j.start()
 	}
 	j.log, err = os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err == nil && good < len(data) {
@@ -85,16 +85,21 @@ func Open(dir string) (j *Journal, torn string, err error) {
 		return nil, "", fmt.Errorf("journal: %w", err)
 	}
 	j.logSize = int64(good)
-	return j, torn, nil
+	return j, torn, j.start()
+}
+
+// start records that a master starts on the journal.
+func (j *Journal) start() error {
+	return j.Append([]Record{{Started: &Started{Life: j.state.Lives + 1}}})
 }
 
 // Fresh empties the journal in dir, keeping only where job ids stopped,
 // so that they never repeat. A journal that cannot be read starts ids at
 // zero.
 func Fresh(dir string) error {
-	first := 0
+	first, lives := 0, 0
 	if j, _, err := Open(dir); err == nil {
-		first = j.state.NextID()
+		first, lives = j.state.NextID(), j.state.Lives
 		j.Close()
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -103,7 +108,7 @@ func Fresh(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	j := &Journal{dir: dir, state: State{Version: Version, First: first}}
+	j := &Journal{dir: dir, state: State{Version: Version, First: first, Lives: lives}, compactAt: defaultCompactAt}
 	if err := j.compact(); err != nil {
 		return err
 	}

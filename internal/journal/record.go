@@ -28,6 +28,14 @@ type Record struct {
 	Done     *Done     `json:"done,omitempty"`
 	Commit   *Commit   `json:"commit,omitempty"`
 	Ended    *Ended    `json:"ended,omitempty"`
+	Started  *Started  `json:"started,omitempty"`
+}
+
+// Started: a master started on the journal, its Life-th start. Task
+// identities carry it, so that a restarted master tells the attempts that
+// its predecessors sent from its own.
+type Started struct {
+	Life int `json:"life"`
 }
 
 // Accepted: a client submitted a job, which was given id Job.
@@ -113,7 +121,9 @@ type State struct {
 	// First is the id of Jobs[0]: a master started with --fresh keeps
 	// counting where the journal it emptied stopped, so that ids never
 	// repeat for a var directory.
-	First int    `json:"first"`
+	First int `json:"first"`
+	// Lives counts the masters that started on the journal.
+	Lives int    `json:"lives"`
 	Jobs  []*Job `json:"jobs"`
 	// Ends are the ids of the ended jobs, in the order they ended.
 	Ends []int `json:"ends"`
@@ -144,6 +154,13 @@ func (st *State) Job(id int) *Job {
 // accepted out of turn, or a record for a job that does not exist or has
 // ended) is an error, and st is unchanged.
 func (st *State) Apply(r Record) error {
+	if r.Started != nil {
+		if r.Started.Life <= st.Lives {
+			return fmt.Errorf("start %d after start %d", r.Started.Life, st.Lives)
+		}
+		st.Lives = r.Started.Life
+		return nil
+	}
 	if r.Accepted != nil {
 		if r.Accepted.Job != st.NextID() {
 			return fmt.Errorf("job %d accepted, but the next id is %d", r.Accepted.Job, st.NextID())

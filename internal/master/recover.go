@@ -51,7 +51,8 @@ func (s *Server) openJournal() (*journal.State, error) {
 
 // recovered is the journal's state as the scheduler should take it: a
 // commit that a crash interrupted is finished (or the job fails), the map
-// outputs that are no longer on disk are forgotten, and the directories
+// outputs that are no longer on disk are forgotten, the commit directories
+// of jobs that had not begun their commit are emptied, and the directories
 // of jobs that ended are removed.
 func (s *Server) recovered(now time.Time) (*journal.State, error) {
 	kept := s.journal.State()
@@ -73,6 +74,11 @@ func (s *Server) recovered(now time.Time) (*journal.State, error) {
 			continue
 		}
 		live[filepath.Base(string(layout.JobDir("", j.Job)))] = true
+		// Its outputs are made again, and moved or written into its
+		// commit directory again: what a crash left there goes.
+		if err := os.RemoveAll(layout.CommitDir(j.Spec.OutputDirectory, j.Job)); err != nil {
+			s.log.Warn().Err(err).Int("job", j.Job).Msg("journal: cannot remove the job's commit directory")
+		}
 		if len(j.Done) == 0 {
 			continue
 		}

@@ -158,3 +158,22 @@ func TestSecondMasterOnTheVarIsRefused(t *testing.T) {
 		t.Errorf("var held %v, and %v after the refusal", before, after)
 	}
 }
+
+// TestCrashDuringMoveLeavesNoTrace: a master that crashed while it moved a
+// job's outputs into the commit directory (before the commit) leaves them
+// there; the next one empties it, and the job, run again, commits.
+func TestCrashDuringMoveLeavesNoTrace(t *testing.T) {
+	varDir := filepath.Join(t.TempDir(), "var")
+	spec := testJob(t, words, 2, 2)
+	temp := filepath.Join(spec.OutputDirectory, "_temporary-0")
+	writeFiles(t, temp, map[string]string{"input_0": "half\n"})
+	keep(t, varDir, journal.Record{Accepted: &journal.Accepted{Job: 0, Spec: spec, Submitted: time.Now()}})
+	c := startMaster(t, func(cfg *master.Config) { cfg.Scheduler.VarDir = varDir })
+	c.join(101).serve(programs{spec.MapperExecutable: wordCountMap, spec.ReducerExecutable: wordCountReduce})
+	if job := c.waitEnded(0); job.State != protocol.JobDone {
+		t.Fatalf("job 0 %s: %v", job.State, job.Errors)
+	}
+	if got, want := testutil.ListDir(t, spec.OutputDirectory), []string{"_SUCCESS", "input_0", "input_1"}; !slices.Equal(got, want) {
+		t.Errorf("output directory holds %v, want %v", got, want)
+	}
+}

@@ -141,7 +141,7 @@ func (s *Scheduler) cancelAttempt(t *task, a *attempt) []Action {
 	}
 	msg := protocol.CancelTask{Output: t.name()}
 	if a.worker.identity {
-		msg.Task = t.identity(t.attemptNumber(a))
+		msg.Task = t.identity(a)
 	}
 	return []Action{s.send(a.worker, msg, 0)}
 }

@@ -65,6 +65,9 @@ type job struct {
 	// for an earlier master, to be taken up when j's map tasks are planned
 	// again from kept.
 	adopted map[int]adoption
+	// life is the master life that accepted or restored j: its new
+	// attempts' identities carry it.
+	life int
 }
 
 // state is the job's public state, derived from its stages.
@@ -95,7 +98,7 @@ func (j *job) over() bool { return !j.ended.IsZero() }
 // onSubmit queues a validated job and returns its id. The job's directories
 // are made before anything else happens to it.
 func (s *Scheduler) onSubmit(now time.Time, spec protocol.NewMasterJob) (int, []Action) {
-	j := &job{id: s.first + len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec)}
+	j := &job{id: s.first + len(s.jobs), spec: spec, submitted: now, stages: pipeline(spec), life: s.life}
 	j.dir = layout.JobDir(s.cfg.VarDir, j.id)
 	s.jobs = append(s.jobs, j)
 	s.queue = append(s.queue, j)

@@ -117,9 +117,9 @@ func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
 		return nil
 	}
 	var actions []Action
-	s.first = st.First
+	s.first, s.life = st.First, st.Lives
 	for _, kept := range st.Jobs {
-		j := &job{id: kept.Job, spec: kept.Spec, submitted: kept.Submitted, stages: pipeline(kept.Spec)}
+		j := &job{id: kept.Job, spec: kept.Spec, submitted: kept.Submitted, stages: pipeline(kept.Spec), life: s.life}
 		j.dir = layout.JobDir(s.cfg.VarDir, j.id)
 		s.jobs = append(s.jobs, j)
 		if kept.Ended != nil {
@@ -241,7 +241,7 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 	for _, index := range slices.Sorted(maps.Keys(j.adopted)) {
 		ad := j.adopted[index]
 		if t := st.tasks[index]; t.state == taskPending && s.workers[ad.w.key] == ad.w && !ad.w.dead && t.takes(ad.w) {
-			s.adoptAttempt(st.started, t, ad.w, ad.number)
+			s.adoptAttempt(st.started, t, ad.w, ad.id)
 		}
 	}
 	j.adopted = nil
@@ -252,8 +252,8 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 
 // adoption is an attempt a worker runs for an earlier master.
 type adoption struct {
-	w      *worker
-	number int
+	w  *worker
+	id protocol.TaskIdentity
 }
 
 // adopt takes up p, a task that w lists and that this master did not send
@@ -264,7 +264,8 @@ type adoption struct {
 // will be, once the job's map tasks are planned again).
 func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) bool {
 	id := p.Task
-	if id == nil || id.Stage != stageMap.String() || id.Attempt < 1 || id.Index < 0 {
+	if id == nil || id.Stage != stageMap.String() || id.Attempt < 1 || id.Index < 0 || id.Life >= s.life {
+		// Only an earlier master's attempts are adopted.
 		return false
 	}
 	j := s.job(id.JobID)
@@ -280,26 +281,26 @@ func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) boo
 		if j.adopted == nil {
 			j.adopted = make(map[int]adoption)
 		}
-		j.adopted[id.Index] = adoption{w: w, number: id.Attempt}
+		j.adopted[id.Index] = adoption{w: w, id: *id}
 		return true
 	}
 	t := j.taskAt(*id)
-	if j != s.current || t == nil || t.stage.kind != stageMap || t.state != taskPending || !t.takes(w) ||
-		slices.ContainsFunc(t.attempts, func(a *attempt) bool { return a.number == id.Attempt }) {
+	if j != s.current || t == nil || t.stage.kind != stageMap || t.state != taskPending || !t.takes(w) || id.Life >= s.life {
 		return false
 	}
-	s.adoptAttempt(now, t, w, id.Attempt)
+	s.adoptAttempt(now, t, w, *id)
 	return true
 }
 
-// adoptAttempt makes w's attempt number n at t, which an earlier master
-// sent, t's running attempt.
-func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, n int) {
+// adoptAttempt makes w's attempt id at t, which an earlier master sent,
+// t's running attempt.
+func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, id protocol.TaskIdentity) {
 	t.setState(taskRunning)
-	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now, number: n, listed: true})
+	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now, number: id.Attempt, life: id.Life, listed: true})
 	t.stage.live++
 	w.held = append(w.held, t)
-	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", n).Msg("attempt adopted: an earlier master sent it, and the worker runs it still")
+	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", id.Attempt).Int("life", id.Life).
+		Msg("attempt adopted: an earlier master sent it, and the worker runs it still")
 }
 
 // clipSamples keeps at most limit samples, their keys clipped, as a

@@ -52,13 +52,13 @@ func (t *task) newAttempt(now time.Time, w *worker) *attempt {
 	for _, a := range t.attempts {
 		n = max(n, a.number)
 	}
-	a := &attempt{worker: w, start: now, progressed: now, number: n + 1}
+	a := &attempt{worker: w, start: now, progressed: now, number: n + 1, life: t.job.life}
 	t.attempts = append(t.attempts, a)
 	return a
 }
 
-// latest is t's newest attempt's number, for the message that starts it.
-func (t *task) latest() int { return t.attempts[len(t.attempts)-1].number }
+// latest is t's newest attempt, which the message that starts it names.
+func (t *task) latest() *attempt { return t.attempts[len(t.attempts)-1] }
 
 // counters sums the counters of j's tasks, and counts those the bounds
 // refused. The sum is kept until a task's counters change: status replies

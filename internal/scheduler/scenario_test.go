@@ -198,6 +198,9 @@ func (sc *scenario) play(words []string) []string {
 		// The tasks sent so far are still known by name: their workers
 		// may run them still.
 		sc.s = New(sc.s.cfg, zerolog.Nop())
+		if err := sc.kept.Apply(journal.Record{Started: &journal.Started{Life: sc.kept.Lives + 1}}); err != nil {
+			t.Fatal(err)
+		}
 		acts = sc.step(RestoreEvent{State: &sc.kept})
 	case "journal":
 		var lines []string

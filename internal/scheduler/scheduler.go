@@ -34,8 +34,10 @@ type Scheduler struct {
 	log zerolog.Logger
 	// jobs are by id, from first: ids count on from those of the journal
 	// a master started with --fresh emptied.
-	jobs    []*job
-	first   int
+	jobs  []*job
+	first int
+	// life numbers this master's start on its var (journal.State.Lives).
+	life    int
 	queue   []*job
 	current *job
 	// workers are by workerKey.

@@ -142,5 +142,5 @@ func (s *Scheduler) done(now time.Time, t *task, log zerolog.Logger) []Action {
 // sameAttempt reports whether a message naming the task by id (nil from a
 // reference worker, which names none) is about attempt a of t.
 func sameAttempt(id *protocol.TaskIdentity, t *task, a *attempt) bool {
-	return id == nil || id.Attempt == t.attemptNumber(a)
+	return id == nil || id.Attempt == a.number && id.Life == a.life
 }

@@ -70,6 +70,9 @@ type attempt struct {
 	// identity does on the wire: in order, except an attempt adopted from
 	// a worker after a restart, which keeps the number it was sent with.
 	number int
+	// life is the master life that sent the attempt: this one's
+	// (Scheduler.life), or an earlier one's for an adopted attempt.
+	life int
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
@@ -183,10 +186,10 @@ func (t *task) needs() needs {
 // takes reports whether w can run t.
 func (t *task) takes(w *worker) bool { return w.can(t.needs()) }
 
-// identity is the task's identity in a message to a worker, for attempt
-// number n (from 1).
-func (t *task) identity(n int) *protocol.TaskIdentity {
-	return &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: n}
+// identity is the task's identity in a message to a worker about attempt
+// a.
+func (t *task) identity(a *attempt) *protocol.TaskIdentity {
+	return &protocol.TaskIdentity{JobID: t.job.id, Stage: t.stage.kind.String(), Index: t.index, Attempt: a.number, Life: a.life}
 }
 
 // describeInputs names what t reads, for error messages.
