@@ -25,14 +25,15 @@ func (c *cluster) liveWorkers() int {
 
 // TestMasterRestart: after the master is killed outright, or stopped with
 // SIGTERM, a new master on the same port admits the old workers from their
-// heartbeats and runs jobs on them; SIGTERM leaves the workers running.
+// heartbeats and runs jobs on them, with ids after the earlier ones;
+// SIGTERM leaves the workers running.
 func TestMasterRestart(t *testing.T) {
 	c := newCluster(t)
 	w1, w2 := c.startWorker(), c.startWorker()
 	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 3, reducers: 2}
 	id, out := c.submit(good)
 	c.waitDone(good, id, out)
-	for _, stop := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+	for i, stop := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Logf("master: %s", stop)
 		c.master.signal(stop)
 		<-c.master.done
@@ -44,8 +45,16 @@ func TestMasterRestart(t *testing.T) {
 		}
 		c.startMaster()
 		testutil.WaitFor(t, 10*time.Second, "both workers back", func() bool { return c.liveWorkers() == 2 })
+		// Ids go on from the earlier master's: they never repeat for a
+		// var, and the earlier jobs are still listed.
 		id, out := c.submit(good)
+		if id != i+1 {
+			t.Errorf("job after restart %d got id %d, want %d", i+1, id, i+1)
+		}
 		c.waitDone(good, id, out)
+		if jobs := c.status().Jobs; len(jobs) != i+2 {
+			t.Errorf("after restart %d the master lists %d jobs, want %d", i+1, len(jobs), i+2)
+		}
 	}
 	c.waitLog(w1, "registered again")
 }
