@@ -363,6 +363,7 @@ done
 show "group ($group_parts)" "${phase[group]} s"
 show "group baseline" "$baseline_wall s (LC_ALL=C sort -S 1G over the map outputs)"
 show "one-file job" "$one_file_median ms (median of 5: $(basename "$one_file"), $(stat -c %s "$one_file") bytes)"
+show "master's journal" "$(awk -F'"appends":' '/journal: what it cost/ && index($0, "\"job\":'"$job_id"',") { split($2, a, ","); n = a[1]; match($0, /"synced_ms":[0-9.]+/); ms = substr($0, RSTART + 12, RLENGTH - 12) } END { if (n) printf "%d synced appends, %.1f ms in all (%.2f%% of the job)", n, ms, ms / 10 / '"$job_wall"'; else print "n/a" }' master.log)"
 show "master peak RSS" "$master_rss"
 i=0
 for port in $worker_ports; do

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"mapreduce/internal/atomicfile"
 )
@@ -46,7 +47,15 @@ type Journal struct {
 	// snapshotSize is the size of the last snapshot written.
 	snapshotSize int64
 	compactAt    int64
+	// syncs counts the appends, and synced is the time they took, for
+	// what the journal costs (scripts/bench.sh).
+	syncs  int
+	synced time.Duration
 }
+
+// Cost returns how many appends the journal made since it was opened and
+// the time they took, written and synced.
+func (j *Journal) Cost() (int, time.Duration) { return j.syncs, j.synced }
 
 // Open opens the journal in dir, making it if it is missing, and replays
 // it. A record that is torn or fails its checksum, and whatever follows
@@ -211,6 +220,8 @@ func (j *Journal) Append(records []Record) error {
 			return err
 		}
 	}
+	start := time.Now()
+	defer func() { j.syncs, j.synced = j.syncs+1, j.synced+time.Since(start) }()
 	if _, err := j.log.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("journal: append: %w", err)
 	}

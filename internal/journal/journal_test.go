@@ -239,3 +239,25 @@ func TestOlderJobsKeptWithoutTasks(t *testing.T) {
 		}
 	}
 }
+
+// Records of the stages after map fold in by stage, and go with the job's
+// end.
+func TestLaterStages(t *testing.T) {
+	var st State
+	for _, r := range []Record{accepted(0),
+		{Planned: &Planned{Job: 0, Stage: "sort", Files: [][]string{{"a"}, {"b"}}}},
+		{Done: &Done{Job: 0, Stage: "sort", Index: 1, Outputs: []string{"sorted_1"}}},
+		{Done: &Done{Job: 0, Index: 0}},
+	} {
+		if err := st.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := st.Job(0)
+	if l := j.Later["sort"]; l == nil || len(l.Plan.Files) != 2 || l.Done[1].Outputs[0] != "sorted_1" || len(j.Done) != 1 {
+		t.Fatalf("later stages: %+v, map done %v", j.Later, j.Done)
+	}
+	if err := st.Apply(ended(0)); err != nil || st.Job(0).Later != nil {
+		t.Fatalf("ended: %v, later %+v", err, st.Job(0).Later)
+	}
+}

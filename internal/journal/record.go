@@ -58,19 +58,25 @@ const (
 
 // Planned: the job's map tasks were planned. Files lists each task's
 // files (ModeFiles), Ranges each task's byte ranges (the other modes).
+// With a Stage, a later stage was planned in a way that a master started
+// again could not repeat: the sort tasks' Files (as many as there were
+// workers), the reducers' key ranges (Cuts, for the shuffle).
 type Planned struct {
 	Job    int                     `json:"job"`
-	Mode   string                  `json:"mode"`
+	Stage  string                  `json:"stage,omitempty"`
+	Mode   string                  `json:"mode,omitempty"`
 	Files  [][]string              `json:"files,omitempty"`
 	Ranges [][]protocol.InputRange `json:"ranges,omitempty"`
+	Cuts   [][]byte                `json:"cuts,omitempty"`
 }
 
-// Done: map task Index of the job finished (again, if it ran again after
-// its output was lost). Outputs are its files under the master's var;
-// Holder, for a task of the shuffle, is the worker that keeps its run, and
-// Samples are the run's sample keys.
+// Done: task Index of the job's map stage, or of Stage, finished (again,
+// if it ran again after its output was lost). Outputs are its files;
+// Holder, for a map task of the shuffle, is the worker that keeps its run,
+// and Samples are the run's sample keys.
 type Done struct {
 	Job      int               `json:"job"`
+	Stage    string            `json:"stage,omitempty"`
 	Index    int               `json:"index"`
 	Outputs  []string          `json:"outputs,omitempty"`
 	Counters protocol.Counters `json:"counters,omitempty"`
@@ -133,10 +139,30 @@ type State struct {
 // and Ended are kept.
 type Job struct {
 	Accepted
-	Plan   *Planned     `json:"plan,omitempty"`
-	Done   map[int]Done `json:"done,omitempty"`
-	Commit *Commit      `json:"commit,omitempty"`
-	Ended  *Ended       `json:"ended,omitempty"`
+	Plan *Planned     `json:"plan,omitempty"`
+	Done map[int]Done `json:"done,omitempty"`
+	// Later are the job's stages after map, by name, with what was
+	// planned and done of them.
+	Later  map[string]*Later `json:"later,omitempty"`
+	Commit *Commit           `json:"commit,omitempty"`
+	Ended  *Ended            `json:"ended,omitempty"`
+}
+
+// Later is what was planned and done of a stage after map.
+type Later struct {
+	Plan *Planned     `json:"plan,omitempty"`
+	Done map[int]Done `json:"done,omitempty"`
+}
+
+// later returns j's record of stage, made if missing.
+func (j *Job) later(stage string) *Later {
+	if j.Later == nil {
+		j.Later = make(map[string]*Later)
+	}
+	if j.Later[stage] == nil {
+		j.Later[stage] = &Later{}
+	}
+	return j.Later[stage]
 }
 
 // NextID is the id the next accepted job gets.
@@ -180,8 +206,16 @@ func (st *State) Apply(r Record) error {
 		return fmt.Errorf("record for job %d, which has ended", id)
 	}
 	switch {
+	case r.Planned != nil && r.Planned.Stage != "":
+		j.later(r.Planned.Stage).Plan = r.Planned
 	case r.Planned != nil:
 		j.Plan = r.Planned
+	case r.Done != nil && r.Done.Stage != "":
+		l := j.later(r.Done.Stage)
+		if l.Done == nil {
+			l.Done = make(map[int]Done)
+		}
+		l.Done[r.Done.Index] = *r.Done
 	case r.Done != nil:
 		if j.Done == nil {
 			j.Done = make(map[int]Done)
@@ -190,7 +224,7 @@ func (st *State) Apply(r Record) error {
 	case r.Commit != nil:
 		j.Commit = r.Commit
 	case r.Ended != nil:
-		j.Plan, j.Done, j.Commit, j.Ended = nil, nil, nil, r.Ended
+		j.Plan, j.Done, j.Later, j.Commit, j.Ended = nil, nil, nil, nil, r.Ended
 		st.Ends = append(st.Ends, id)
 		if n := len(st.Ends) - KeepTasks - 1; n >= 0 {
 			// Older jobs are kept without their tasks, as job_status

@@ -51,9 +51,10 @@ func (s *Server) openJournal() (*journal.State, error) {
 
 // recovered is the journal's state as the scheduler should take it: a
 // commit that a crash interrupted is finished (or the job fails), the map
-// outputs that are no longer on disk are forgotten, the commit directories
-// of jobs that had not begun their commit are emptied, and the directories
-// of jobs that ended are removed.
+// and later tasks' outputs that are no longer on disk are forgotten, the
+// commit directories that reducers' outputs are moved into are emptied
+// (they are moved again), and the directories of jobs that ended are
+// removed.
 func (s *Server) recovered(now time.Time) (*journal.State, error) {
 	kept := s.journal.State()
 	for _, j := range kept.Jobs {
@@ -74,23 +75,26 @@ func (s *Server) recovered(now time.Time) (*journal.State, error) {
 			continue
 		}
 		live[filepath.Base(string(layout.JobDir("", j.Job)))] = true
-		// Its outputs are made again, and moved or written into its
-		// commit directory again: what a crash left there goes.
-		if err := os.RemoveAll(layout.CommitDir(j.Spec.OutputDirectory, j.Job)); err != nil {
-			s.log.Warn().Err(err).Int("job", j.Job).Msg("journal: cannot remove the job's commit directory")
-		}
-		if len(j.Done) == 0 {
-			continue
-		}
-		copied := *j
-		copied.Done = make(map[int]journal.Done, len(j.Done))
-		for index, d := range j.Done {
-			if allExist(d.Outputs) {
-				copied.Done[index] = d
+		if movesOutputs(j) {
+			// Its reducers' outputs are moved into its commit directory
+			// again: what a crash left there goes.
+			if err := os.RemoveAll(layout.CommitDir(j.Spec.OutputDirectory, j.Job)); err != nil {
+				s.log.Warn().Err(err).Int("job", j.Job).Msg("journal: cannot remove the job's commit directory")
 			}
 		}
-		if gone := len(j.Done) - len(copied.Done); gone > 0 {
-			s.log.Warn().Int("job", j.Job).Int("tasks", gone).Msg("journal: map outputs no longer on disk; those tasks run again")
+		copied := *j
+		gone := 0
+		copied.Done, gone = onDisk(j.Done)
+		copied.Later = make(map[string]*journal.Later, len(j.Later))
+		for stage, l := range j.Later {
+			kept := *l
+			var n int
+			kept.Done, n = onDisk(l.Done)
+			gone += n
+			copied.Later[stage] = &kept
+		}
+		if gone > 0 {
+			s.log.Warn().Int("job", j.Job).Int("tasks", gone).Msg("journal: outputs of finished tasks no longer on disk; those tasks run again")
 		}
 		st.Jobs[i] = &copied
 	}
@@ -135,6 +139,25 @@ func redoCommit(temp, dest string, names []string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// movesOutputs reports whether j's reducers' outputs are moved into its
+// commit directory when they are all made (the reference path), rather
+// than written there by its tasks (the shuffle, a map-only job).
+func movesOutputs(j *journal.Job) bool {
+	return j.Spec.NumReducers > 0 && (j.Plan == nil || j.Plan.Mode != journal.ModeShuffle)
+}
+
+// onDisk returns the tasks of done whose outputs all exist, and how many
+// others there were.
+func onDisk(done map[int]journal.Done) (map[int]journal.Done, int) {
+	kept := make(map[int]journal.Done, len(done))
+	for index, d := range done {
+		if allExist(d.Outputs) {
+			kept[index] = d
+		}
+	}
+	return kept, len(done) - len(kept)
 }
 
 func allExist(paths []string) bool {
@@ -192,6 +215,13 @@ func (s *Server) persist(actions []scheduler.Action) []scheduler.Action {
 	if len(records) > 0 && s.journal != nil {
 		if err := s.journal.Append(records); err != nil {
 			s.log.Error().Err(err).Msg("journal: not written; a crash now would lose what it misses")
+		}
+		for _, r := range records {
+			if r.Ended != nil {
+				appends, took := s.journal.Cost()
+				s.log.Info().Int("job", r.Ended.Job).Int("appends", appends).Float64("synced_ms", float64(took.Microseconds())/1000).
+					Msg("journal: what it cost since the master started")
+			}
 		}
 	}
 	return rest

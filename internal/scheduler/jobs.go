@@ -61,6 +61,9 @@ type job struct {
 	// frozen is the status of one that had ended (journal.go).
 	kept   *journal.Job
 	frozen *protocol.JobInfo
+	// later is what the journal kept of j's stages after map: their plans
+	// and the tasks that finished, taken back as the stages plan them.
+	later map[string]*journal.Later
 	// adopted are attempts at j's map tasks, by index, that workers ran
 	// for an earlier master, to be taken up when j's map tasks are planned
 	// again from kept.

@@ -18,18 +18,22 @@ import (
 //
 //	a job is accepted          Accepted: its spec and id
 //	its map tasks are planned  Planned: each task's input
-//	a map task finishes        Done: its outputs, or where its run is
+//	its sort tasks or its      Planned: the sort tasks' inputs, the reducers'
+//	  reducers' ranges are       key ranges, which a master started again
+//	  planned                    could not choose the same
+//	a task finishes            Done: its outputs, or where its run is
 //	its outputs are committed  Commit: what to rename, and the job's status
 //	a job ends                 Ended: its status, for job_status
 //
 // A master started again rebuilds its jobs from what was kept
 // (RestoreEvent): ended jobs answer job_status as they did; the running
 // and queued jobs queue again, in order, and the running one keeps its
-// map tasks that finished, whose outputs the owner found still on disk,
-// or whose runs' holders heartbeat again in time. Its other stages run
-// again. A map task that a worker still runs for an earlier master, and
-// lists in its heartbeats, is adopted: it goes on there (adopt). Other
-// attempts an earlier master sent are killed.
+// tasks that finished, whose outputs the owner found still on disk, or
+// whose runs' holders heartbeat again in time; its stages are planned as
+// they were. The master's own work (the merge) is done again. A map task
+// that a worker still runs for an earlier master, and lists in its
+// heartbeats, is adopted: it goes on there (adopt). Other attempts an
+// earlier master sent are killed.
 
 // maxKeptTasks bounds the tasks an Ended record lists: a larger job is
 // kept without them, as job_status lists old jobs.
@@ -69,13 +73,20 @@ func plannedRecord(j *job, st *stage) Action {
 	return Persist{journal.Record{Planned: p}}
 }
 
-// doneRecord keeps map task t, just finished; nil for a task of another
-// stage, which runs again after a restart.
+// laterPlannedRecord keeps how j's stage st, after map, was planned, where
+// a master started again would not plan it the same: the sort tasks'
+// files (as many as there were workers), or the reducers' key ranges
+// (from samples of runs that may be made again).
+func laterPlannedRecord(j *job, st *stage, files [][]string, cuts [][]byte) Action {
+	return Persist{journal.Record{Planned: &journal.Planned{Job: j.id, Stage: st.kind.String(), Files: files, Cuts: cuts}}}
+}
+
+// doneRecord keeps task t, just finished.
 func doneRecord(t *task) []Action {
-	if t.stage.kind != stageMap {
-		return nil
-	}
 	d := &journal.Done{Job: t.job.id, Index: t.index, Counters: t.counters}
+	if t.stage.kind != stageMap {
+		d.Stage = t.stage.kind.String()
+	}
 	if t.holder != nil {
 		d.Holder = &journal.Holder{ID: t.holder.id, PID: t.holder.pid, Host: t.holder.host, Port: t.holder.port}
 		for _, smp := range t.samples {
@@ -126,7 +137,7 @@ func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
 			j.freeze(now, kept.Ended)
 			continue
 		}
-		j.kept = kept
+		j.kept, j.later = kept, kept.Later
 		s.queue = append(s.queue, j)
 		actions = append(actions, MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(j.spec.CombinerExecutable != "")})
 		for _, d := range kept.Done {
@@ -301,6 +312,33 @@ func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, id protocol.
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", id.Attempt).Int("life", id.Life).
 		Msg("attempt adopted: an earlier master sent it, and the worker runs it still")
+}
+
+// laterPlan is the plan the journal kept of j's stage k, or nil.
+func (j *job) laterPlan(k stageKind) *journal.Planned {
+	if l := j.later[k.String()]; l != nil {
+		return l.Plan
+	}
+	return nil
+}
+
+// restoreDone takes back t, a task of a stage after map just planned, if
+// the journal kept it finished, with the outputs it has now: the owner
+// dropped those whose outputs are gone.
+func (s *Scheduler) restoreDone(t *task) {
+	l := t.job.later[t.stage.kind.String()]
+	if l == nil {
+		return
+	}
+	d, ok := l.Done[t.index]
+	if !ok || !slices.Equal(d.Outputs, t.outputs) {
+		return
+	}
+	t.counters = protocol.Counters{}
+	t.countersRefused = t.counters.AddAll(d.Counters)
+	t.job.counterSum = nil
+	t.setState(taskDone)
+	t.logger(s.log.Info()).Msg("task restored from the journal: done")
 }
 
 // clipSamples keeps at most limit samples, their keys clipped, as a

@@ -92,9 +92,13 @@ func (s *Scheduler) beginPartition(j *job, st *stage) []Action {
 		t.samples = nil // needed no more
 	}
 	j.cuts = partition.Cuts(runs, j.spec.NumReducers)
+	if kept := j.laterPlan(stagePartition); kept != nil {
+		// As before a restart: the reduce tasks that finished are kept.
+		j.cuts = kept.Cuts
+	}
 	st.planned, st.ended = true, st.started
 	s.log.Info().Int("job", j.id).Int("maps", len(maps)).Int("cuts", len(j.cuts)).Msg("reducers' key ranges chosen")
-	return nil
+	return []Action{laterPlannedRecord(j, st, nil, j.cuts)}
 }
 
 // beginShuffleReduce plans the reduce tasks, one per key range, and makes

@@ -326,18 +326,22 @@ func splitFiles(files []string, n int) [][]string {
 func (s *Scheduler) beginSort(j *job, st *stage) []Action {
 	mapTasks := j.stage(stageMap).tasks
 	var parts [][]string
-	if j.spec.CombinerExecutable != "" {
+	switch kept := j.laterPlan(stageSort); {
+	case kept != nil:
+		// As before a restart: the sort tasks that finished are kept.
+		parts = kept.Files
+	case j.spec.CombinerExecutable != "":
 		for _, t := range mapTasks {
 			parts = append(parts, t.outputs)
 		}
-	} else {
+	default:
 		parts = splitFiles(outputsOf(mapTasks), max(1, len(s.liveWorkers())))
 	}
 	for i, part := range parts {
 		s.addTask(j, st, i, part, j.dir.Sorted(i))
 	}
 	st.planned = true
-	return nil
+	return []Action{laterPlannedRecord(j, st, parts, nil)}
 }
 
 // beginCombine plans one combine task per sorted file.
@@ -450,6 +454,9 @@ func (s *Scheduler) add(t *task) {
 	}
 	t.stage.tasks = append(t.stage.tasks, t)
 	t.stage.count[t.state]++
+	if t.stage.kind != stageMap {
+		s.restoreDone(t)
+	}
 	if !taskKinds[t.kind].files {
 		return
 	}
