@@ -7,6 +7,8 @@
 # the cores), a `sort -S 1G` baseline for the group phase and peak memory.
 #
 #   scripts/bench.sh [SIZE]       SIZE of the input: 100M (default), 1G, ...
+#   scripts/bench.sh recover      a master's start on a journal of 10,000
+#                                 ended jobs (BenchmarkRecover10000Jobs)
 #   scripts/bench.sh shapes       three shapes of input, one after the other:
 #                                 1000 files of 5 KB, one 32 MB file, 100M
 #                                 in 64 files; a summary line each at the end
@@ -30,6 +32,11 @@ caller_dir=$PWD
 cd "$(dirname "$0")/.."
 repo=$PWD
 
+if [ "${1:-}" = recover ]; then
+  # A master's start on a journal of 10,000 ended jobs: read, replayed and
+  # rebuilt into its scheduler (the README's figure; target: under 1 s).
+  exec go test -run '^$' -bench BenchmarkRecover10000Jobs -benchtime 5x ./internal/scheduler
+fi
 if [ "${1:-}" = shapes ]; then
   summary=()
   for shape in "5000K 1000" "32M 1" "100M 64"; do
