@@ -131,12 +131,9 @@ func chaosInput(t *testing.T, n int, rng *rand.Rand) string {
 	return dir
 }
 
-// TestChaos kills a busy worker in each phase, freezes one until it is
-// declared dead and then lets it go on, and checks that the job's output
-// still equals the truth pipeline and that no task ever ran on two live
-// workers at once. It runs the scenario twice with the same seed: without a
-// combiner, and with one, killing a worker in the combine phase as well.
-func TestChaos(t *testing.T) {
+// chaosSeed is the seed of a chaos run: CHAOS_SEED if set, to replay a
+// run, else a new one, logged.
+func chaosSeed(t *testing.T) uint64 {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CHAOS_SEED"); s != "" {
 		var err error
@@ -145,6 +142,16 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	t.Logf("CHAOS_SEED=%d", seed)
+	return seed
+}
+
+// TestChaos kills a busy worker in each phase, freezes one until it is
+// declared dead and then lets it go on, and checks that the job's output
+// still equals the truth pipeline and that no task ever ran on two live
+// workers at once. It runs the scenario twice with the same seed: without a
+// combiner, and with one, killing a worker in the combine phase as well.
+func TestChaos(t *testing.T) {
+	seed := chaosSeed(t)
 	t.Run("plain", func(t *testing.T) { chaos(t, seed, false) })
 	t.Run("combiner", func(t *testing.T) { chaos(t, seed, true) })
 	t.Run("shuffle", func(t *testing.T) { chaosShuffle(t, seed) })

@@ -25,14 +25,7 @@ import (
 // outputs the commit moves. Once with the shuffle between workers, once on
 // the reference path. CHAOS_SEED replays a run's moments.
 func TestMasterCrashLosesNothing(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("CHAOS_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("CHAOS_SEED: %v", err)
-		}
-	}
-	t.Logf("CHAOS_SEED=%d", seed)
+	seed := chaosSeed(t)
 	t.Run("shuffle", func(t *testing.T) {
 		crashes(t, seed, nil, []string{protocol.PhaseMap, protocol.PhaseReduce})
 	})
