@@ -15,6 +15,7 @@ import (
 
 	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/group"
+	"mapreduce/internal/proctree"
 	"mapreduce/internal/program"
 	"mapreduce/protocol"
 )
@@ -106,7 +107,8 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	defer r.programDone()
 	cmd := exec.CommandContext(r.ctx, exe, c.args...)
 	cmd.Dir = c.dir()
-	cmd.Env = c.environ(in)
+	tree := proctree.New()
+	cmd.Env = append(c.environ(in), tree.Env())
 	cmd.Stdin = stdin.reader
 	cmd.Stdout = tmp.File
 	cmd.Stderr = r.stderr
@@ -115,9 +117,23 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	// on cancel and shutdown the executable's whole process group goes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A child that left the group and holds stderr open must not hold us.
+	// A child that holds stderr open must not hold us: a second after the
+	// program exits, it is cut off.
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
+	if cmd.Process != nil {
+		// Whatever the program started ends with it, whichever way it
+		// ended: its group, and those that left it (setsid, a double fork).
+		if n := tree.Kill(cmd.Process.Pid); n > 0 {
+			w.log.Info().Str("program", c.String()).Int("processes", n).
+				Msg("killed what the program left running outside its process group")
+		}
+	}
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		// The program succeeded, but a child it left running held its
+		// stderr or stdin: the output it wrote is the output.
+		err = nil
+	}
 	tail := r.stderr.endProgram()
 	if readErr := stdin.err(); readErr != nil {
 		// The program's input was cut short: that is the failure.

@@ -21,6 +21,7 @@ import (
 
 	"mapreduce/internal/backoff"
 	"mapreduce/internal/netaddr"
+	"mapreduce/internal/proctree"
 	"mapreduce/protocol"
 )
 
@@ -126,7 +127,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		return nil, err
 	}
 	w.log.Info().Str("addr", ln.Addr()).Str("advertise", w.cfg.AdvertiseHost).Str("master", w.masterAddr()).
-		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).Msg("worker listening")
+		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).Str("process_trees", proctree.Method).Msg("worker listening")
 	if err := w.register(); err != nil {
 		if w.ctx.Err() != nil {
 			return w, nil // shut down before the ack: a clean stop
