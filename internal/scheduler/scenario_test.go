@@ -45,6 +45,7 @@ import (
 //	> beat PID...                  heartbeats
 //	> progress PID TASK=N...       a heartbeat listing tasks with their progress
 //	> progress PID cut TASK=N...   ... whose list was cut short (tasks_cut)
+//	> progress PID TASK#A=N...     ... listing attempt A of TASK, not its last
 //	> cancel JOB                   sendjob --cancel
 //	> state [JOB]                  the (last submitted) job's state and phases, and why it waits
 //	> workers                      each worker's state and tasks held
@@ -275,8 +276,15 @@ func (sc *scenario) play(words []string) []string {
 		}
 		for _, w := range listed {
 			name, count, _ := strings.Cut(w, "=")
+			name, attempt, older := strings.Cut(name, "#")
 			n, _ := strconv.ParseInt(count, 10, 64)
 			st := finished(sc.send(name))
+			if older && st.Task != nil {
+				// An earlier attempt of the task, still running there.
+				id := *st.Task
+				id.Attempt, _ = strconv.Atoi(attempt)
+				st.Task = &id
+			}
 			hb.Tasks = append(hb.Tasks, protocol.TaskProgress{Output: st.Files()[0], Task: st.Task, Progress: n})
 		}
 		acts = sc.step(HeartbeatEvent{Msg: hb})
@@ -424,7 +432,11 @@ func (sc *scenario) describe(acts []Action) []string {
 		case Send:
 			what := a.Msg.Type()
 			if c, ok := a.Msg.(protocol.CancelTask); ok {
-				what += "(" + filepath.Base(c.Output) + ")"
+				what += "(" + filepath.Base(c.Output)
+				if c.Task != nil {
+					what += fmt.Sprintf(" attempt %d", c.Task.Attempt)
+				}
+				what += ")"
 			}
 			if inputsOf(a) != nil {
 				what = taskName(a)
