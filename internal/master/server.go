@@ -84,6 +84,7 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("working directory: %w", err)
 	}
 	cfg.Scheduler.VarDir, cfg.Scheduler.WorkDir = varDir, workDir
+	cfg.Scheduler.MasterHost, cfg.Scheduler.MasterPort = cfg.Host, cfg.Port
 	s := &Server{
 		cfg:       cfg,
 		log:       log,

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
+
 	"mapreduce/protocol"
 )
 
@@ -282,5 +284,38 @@ func TestRegisterWithAnImpossibleHostIsIgnored(t *testing.T) {
 				t.Errorf("a %d-byte host registered: %v (actions %s), want %v", len(tt.host), registered, describe(acts), tt.ok)
 			}
 		})
+	}
+}
+
+// TestImpossibleRegistrationsRefused: a worker that could never be sent a
+// task (a port that is none, the master's own ports on its own host) is
+// not registered, so it is never listed; one on the master's port number
+// on another host is.
+func TestImpossibleRegistrationsRefused(t *testing.T) {
+	cfg := testConfig
+	cfg.MasterHost, cfg.MasterPort = "master.example", 6000
+	s := New(cfg, zerolog.Nop())
+	for i, tt := range []struct {
+		host string
+		port int
+		ok   bool
+	}{
+		{"localhost", 0, false},
+		{"localhost", -1, false},
+		{"localhost", 70000, false},
+		{"localhost", 6000, false},
+		{"127.0.0.1", 5999, false},
+		{"master.example", 6000, false},
+		{"", 6000, false},
+		{"10.0.0.2", 6000, true},
+		{"localhost", 6001, true},
+	} {
+		actions := s.Register(t0, protocol.Register{WorkerHost: tt.host, WorkerPort: tt.port, WorkerPID: 100 + i})
+		if got := len(sendsOf(actions, protocol.TypeRegisterAck)) > 0; got != tt.ok {
+			t.Errorf("register %s:%d acknowledged %v, want %v", tt.host, tt.port, got, tt.ok)
+		}
+	}
+	if st, _ := s.Snapshot(nil, true); len(st.Workers) != 2 {
+		t.Errorf("%d workers listed, want 2: %+v", len(st.Workers), st.Workers)
 	}
 }

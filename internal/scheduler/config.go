@@ -43,6 +43,11 @@ type Config struct {
 	// KeepLogs is how many ended jobs keep their tasks' logs, the newest;
 	// a running job always keeps them.
 	KeepLogs int
+	// MasterHost and MasterPort are where the master listens (its
+	// heartbeats on MasterPort-1): a worker that registers there is
+	// refused. Zero: not checked.
+	MasterHost string
+	MasterPort int
 }
 
 // The reference protocol's timings (a heartbeat every 2 s, dead after 5

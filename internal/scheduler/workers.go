@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"mapreduce/internal/netaddr"
 	"mapreduce/protocol"
 )
 
@@ -112,6 +113,13 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 			Int("length", len(msg.WorkerHost)).Msg("ignored register: worker_host too long")
 		return nil, nil
 	}
+	if why := s.impossible(msg.WorkerHost, msg.WorkerPort); why != "" {
+		// Such a worker could never be sent a task: it would stay listed,
+		// ready, then dead, for good.
+		s.log.Warn().Int("worker", msg.WorkerPID).Str("host", clip(msg.WorkerHost, maxLoggedText)).Int("port", msg.WorkerPort).
+			Msg("ignored register: " + why)
+		return nil, nil
+	}
 	var actions []Action
 	key := workerKey(msg.WorkerID, msg.WorkerPID)
 	w := &worker{key: key, id: msg.WorkerID, pid: msg.WorkerPID, host: msg.WorkerHost, port: msg.WorkerPort, caps: knownCaps(msg.Capabilities)}
@@ -151,6 +159,19 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	w.lastBeat = now
 	s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("worker registered")
 	return w, append(actions, s.send(w, ack, s.cfg.AckRetry))
+}
+
+// impossible says why a worker at host:port could not be one, or "": a
+// port that is none, or the master's own ports on its own host.
+func (s *Scheduler) impossible(host string, port int) string {
+	switch {
+	case port < 1 || port > 65535:
+		return fmt.Sprintf("worker_port %d is not a port", port)
+	case s.cfg.MasterPort > 0 && (port == s.cfg.MasterPort || port == s.cfg.MasterPort-1) &&
+		(host == "" || host == s.cfg.MasterHost || netaddr.Loopback(host)):
+		return fmt.Sprintf("worker_port %d is the master's own", port)
+	}
+	return ""
 }
 
 // send addresses msg to w's current incarnation. A refused connection is
