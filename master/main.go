@@ -37,6 +37,7 @@ func main() {
 	pflag.DurationVar(&sc.SpeculateAfter, "speculate-after", sc.SpeculateAfter, "with --speculate, the least a task runs before it is copied (and at least 1.5x the median of its stage's finished tasks)")
 	pflag.DurationVar(&sc.TaskTimeout, "task-timeout", sc.TaskTimeout, "end an attempt that makes no progress for this long (doubled for each further attempt of its task)")
 	pflag.IntVar(&sc.MaxAttempts, "max-attempts", sc.MaxAttempts, "attempts of a task that may time out before its job fails")
+	pflag.DurationVar(&sc.ForgetDeadAfter, "forget-dead-after", sc.ForgetDeadAfter, "how long a dead worker stays listed before it is forgotten (a reference-only worker forgotten must register again)")
 	pflag.IntVar(&sc.KeepLogs, "keep-logs", sc.KeepLogs, "how many ended jobs keep their task logs (the newest; sendjob --logs)")
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	stdio := pflag.Bool("stdio", false, "run the failure-detector node on stdin/stdout instead (no PORT)")

@@ -32,6 +32,9 @@ const (
 	// workers. The newest jobs are listed first; the older ones that do
 	// not fit are left out and counted.
 	StatusBudget = 4 << 20
+	// MaxWorkers bounds the worker table: registrations of new workers
+	// past it are refused until dead ones are forgotten.
+	MaxWorkers = 10000
 	// maxHostName bounds a worker_host: a DNS name has at most 253 bytes.
 	maxHostName = 255
 	// maxLoggedFiles bounds the files of a status that a log line names.

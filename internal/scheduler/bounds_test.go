@@ -319,3 +319,24 @@ func TestImpossibleRegistrationsRefused(t *testing.T) {
 		t.Errorf("%d workers listed, want 2: %+v", len(st.Workers), st.Workers)
 	}
 }
+
+// TestWorkerTableBounded: past MaxWorkers, a new worker is refused; one
+// already known registers again.
+func TestWorkerTableBounded(t *testing.T) {
+	s := newScheduler()
+	reg := func(pid int) bool {
+		return len(sendsOf(s.Register(t0, protocol.Register{WorkerHost: "localhost", WorkerPort: 10000 + pid%50000, WorkerPID: pid}),
+			protocol.TypeRegisterAck)) > 0
+	}
+	for pid := 1; pid <= MaxWorkers; pid++ {
+		if !reg(pid) {
+			t.Fatalf("worker %d refused", pid)
+		}
+	}
+	if reg(MaxWorkers + 1) {
+		t.Error("a worker past MaxWorkers was registered")
+	}
+	if !reg(1) {
+		t.Error("a known worker registering again was refused")
+	}
+}

@@ -43,6 +43,9 @@ type Config struct {
 	// KeepLogs is how many ended jobs keep their tasks' logs, the newest;
 	// a running job always keeps them.
 	KeepLogs int
+	// ForgetDeadAfter is how long a dead worker stays listed (as dead)
+	// before it is forgotten.
+	ForgetDeadAfter time.Duration
 	// MasterHost and MasterPort are where the master listens (its
 	// heartbeats on MasterPort-1): a worker that registers there is
 	// refused. Zero: not checked.
@@ -60,6 +63,7 @@ const (
 	DefaultTaskTimeout       = 10 * time.Minute
 	DefaultMaxAttempts       = 4
 	DefaultKeepLogs          = 10
+	DefaultForgetDeadAfter   = 10 * time.Minute
 )
 
 // DefaultConfig returns the reference protocol's timings, without
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		TaskTimeout:       DefaultTaskTimeout,
 		MaxAttempts:       DefaultMaxAttempts,
 		KeepLogs:          DefaultKeepLogs,
+		ForgetDeadAfter:   DefaultForgetDeadAfter,
 	}
 }
 
@@ -93,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeepLogs < 0 {
 		errs = append(errs, errors.New("--keep-logs must not be negative"))
+	}
+	if c.ForgetDeadAfter <= 0 {
+		errs = append(errs, errors.New("--forget-dead-after must be positive"))
 	}
 	if c.AckRetry < 0 || c.SpeculateAfter < 0 {
 		errs = append(errs, errors.New("--ack-retry and --speculate-after must not be negative"))

@@ -26,7 +26,7 @@ import (
 //
 // Events:
 //
-//	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates]   (first) settings
+//	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates] [forget-dead-after=D]   (first) settings
 //	> register PID [CAPABILITY...] [id]   a worker registers, e.g. with progress cancel;
 //	                               with id, it sends a worker_id, as ours do
 //	> rejoin PID [CAPABILITY...] [TASK=N...]   a worker registered with id heartbeats a
@@ -162,6 +162,12 @@ func (sc *scenario) play(words []string) []string {
 				cfg.MaxAttempts, _ = strconv.Atoi(value)
 			case "keep-intermediates":
 				cfg.KeepIntermediates = true
+			case "forget-dead-after":
+				d, err := time.ParseDuration(value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.ForgetDeadAfter = d
 			default:
 				t.Fatalf("unknown setting %q", w)
 			}

@@ -45,6 +45,9 @@ type Scheduler struct {
 	// seq numbers worker incarnations.
 	seq   int
 	beats *liveness.Tracker[string]
+	// dead are the workers found dead, in the order they died (some may
+	// have come back since), to be forgotten (forgetDead).
+	dead []*worker
 	// logged lists the ended jobs whose logs are kept, oldest first.
 	logged []int
 }

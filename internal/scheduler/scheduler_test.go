@@ -21,7 +21,7 @@ import (
 
 var t0 = time.Date(2017, 3, 27, 12, 0, 0, 0, time.UTC)
 
-var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second, TaskTimeout: time.Hour, MaxAttempts: 4}
+var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second, TaskTimeout: time.Hour, MaxAttempts: 4, ForgetDeadAfter: time.Hour}
 
 func newScheduler() *Scheduler { return New(testConfig, zerolog.Nop()) }
 

@@ -43,6 +43,8 @@ type worker struct {
 	incarnation int
 	dead        bool
 	unusable    bool
+	// died is when the worker was last found dead.
+	died time.Time
 	// awaiting: the worker is known from the journal only (state
 	// WorkerRejoining); it gets no task, and is dead if it does not
 	// heartbeat in time.
@@ -111,6 +113,11 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 		// reply, must not carry it.
 		s.log.Warn().Int("worker", msg.WorkerPID).Str("host", clip(msg.WorkerHost, maxLoggedText)).
 			Int("length", len(msg.WorkerHost)).Msg("ignored register: worker_host too long")
+		return nil, nil
+	}
+	if _, known := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]; !known && len(s.workers) >= MaxWorkers {
+		s.log.Warn().Int("worker", msg.WorkerPID).Int("workers", len(s.workers)).
+			Msg("ignored register: the worker table is full (dead workers are forgotten after --forget-dead-after)")
 		return nil, nil
 	}
 	if why := s.impossible(msg.WorkerHost, msg.WorkerPort); why != "" {
@@ -227,6 +234,7 @@ func (s *Scheduler) onTick(now time.Time) []Action {
 	for _, key := range s.beats.Failed(now, s.cfg.DeadAfter()) {
 		actions = append(actions, s.markDead(now, s.workers[key], "missed heartbeats"))
 	}
+	s.forgetDead(now)
 	actions = append(actions, s.expire(now)...)
 	// Even with no death, a task may have run long enough to speculate.
 	return append(actions, s.advance(now)...)
@@ -256,11 +264,27 @@ func (s *Scheduler) incarnation(n int) *worker {
 // whatever was still queued for it.
 func (s *Scheduler) markDead(now time.Time, w *worker, why string) Action {
 	s.log.Warn().Int("worker", w.pid).Str("reason", why).Int("tasks", len(w.held)).Msg("worker dead")
-	w.dead = true
+	w.dead, w.died = true, now
+	s.dead = append(s.dead, w)
 	s.beats.Forget(w.key)
 	s.release(now, w, OutcomeWorkerDead)
 	s.loseRuns(w, why)
 	return CloseOutbox{Incarnation: w.incarnation}
+}
+
+// forgetDead drops the workers dead for Config.ForgetDeadAfter, oldest
+// first, so that the worker table does not keep every worker that ever
+// registered. One that came back meanwhile is not dropped. A reference
+// worker forgotten so is not known again until it registers.
+func (s *Scheduler) forgetDead(now time.Time) {
+	for len(s.dead) > 0 && now.Sub(s.dead[0].died) >= s.cfg.ForgetDeadAfter {
+		w := s.dead[0]
+		s.dead = s.dead[1:]
+		if w.dead && now.Sub(w.died) >= s.cfg.ForgetDeadAfter && s.workers[w.key] == w {
+			delete(s.workers, w.key)
+			s.log.Info().Int("worker", w.pid).Str("addr", w.addr()).Msg("dead worker forgotten")
+		}
+	}
 }
 
 // release ends w's attempt at every task it holds. A task with no other
