@@ -242,6 +242,18 @@ func (d *dropLog) log(log zerolog.Logger, now time.Time, from string, err error,
 	ev.Msg(msg)
 }
 
+// DropLog logs what a process drops of what others send (a datagram that
+// is not a heartbeat, one that does not decode), at a bounded rate: with
+// or without a secret, whoever reaches a port must not flood the log. Its
+// zero value is ready; it is safe for concurrent use.
+type DropLog struct{ d dropLog }
+
+// Log logs err, from from, with msg, unless the rate is spent: the next
+// line that gets through says how many were not logged.
+func (l *DropLog) Log(log zerolog.Logger, from string, err error, msg string) {
+	l.d.log(log, time.Now(), from, err, msg)
+}
+
 // dropLimiter lets dropBurst lines through per dropPeriod and counts the
 // rest, which the next line reports.
 type dropLimiter struct {

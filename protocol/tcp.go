@@ -308,7 +308,7 @@ type udpListener struct{ net.PacketConn }
 func (l udpListener) Addr() string { return l.LocalAddr().String() }
 
 // ListenDatagrams reads UDP datagrams on addr until closed; one that does
-// not decode is logged and dropped.
+// not decode is dropped, and logged at a bounded rate (DropLog).
 func (t TCP) ListenDatagrams(addr string, handle func(from string, msg Message)) (Listener, error) {
 	conn, err := net.ListenPacket("udp", addr)
 	if err != nil {
@@ -316,13 +316,14 @@ func (t TCP) ListenDatagrams(addr string, handle func(from string, msg Message))
 	}
 	go func() {
 		buf := make([]byte, maxDatagram)
+		var drops DropLog
 		for {
 			n, from, err := conn.ReadFrom(buf)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			if err != nil {
-				t.Log.Warn().Err(err).Msg("read datagram")
+				drops.Log(t.Log, "", err, "read datagram")
 				continue
 			}
 			data := buf[:n]
@@ -334,7 +335,7 @@ func (t TCP) ListenDatagrams(addr string, handle func(from string, msg Message))
 			}
 			msg, err := Decode(data)
 			if err != nil {
-				t.Log.Warn().Err(err).Str("from", from.String()).Msg("dropped datagram")
+				drops.Log(t.Log, from.String(), err, "dropped datagram")
 				continue
 			}
 			handle(from.String(), msg)

@@ -55,8 +55,11 @@ type Server struct {
 	changed   chan struct{}
 	waiting   atomic.Int32
 	beats     chan protocol.Heartbeat
-	shutdown  chan struct{}
-	stop      sync.Once
+	// datagramDrops logs datagrams that are not heartbeats, at a bounded
+	// rate.
+	datagramDrops protocol.DropLog
+	shutdown      chan struct{}
+	stop          sync.Once
 	// forward: the stop came as a shutdown message, which goes on to the
 	// workers; a stop by signal leaves them for the next master.
 	forward   bool
@@ -327,7 +330,7 @@ func (s *Server) takeBeats() {
 func (s *Server) heartbeat(from string, msg protocol.Message) {
 	hb, ok := msg.(protocol.Heartbeat)
 	if !ok {
-		s.log.Warn().Str("from", from).Str("type", msg.Type()).Msg("dropped datagram: not a heartbeat")
+		s.datagramDrops.Log(s.log, from, fmt.Errorf("a %s", msg.Type()), "dropped datagram: not a heartbeat")
 		return
 	}
 	select {
