@@ -144,6 +144,11 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 // decodeAnswer decodes the answer from addr to the request sealed with
 // nonce: with a, only an answer sealed for that request is taken.
 func decodeAnswer(addr string, answer []byte, a *Auth, nonce string) (Message, error) {
+	if len(answer) == 0 {
+		// A peer that stops (a master killed or restarting), or drops the
+		// connection at its bound, closes it unanswered.
+		return nil, fmt.Errorf("%s closed the connection without answering (it may be stopping, restarting or too busy): %w", addr, ErrEmpty)
+	}
 	if a != nil {
 		body, _, err := a.Open(purposeReply(nonce), answer)
 		if err != nil {

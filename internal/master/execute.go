@@ -105,8 +105,10 @@ func scanInput(dir string, executables []string, workDir, outputDir, varDir stri
 	if err := checkOutputDir(dir, outputDir, varDir); err != nil {
 		return nil, err
 	}
-	if err := checkWritable(outputDir); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+	// Checked, not made: the output directory is made when the first
+	// output goes into it, so that a job that fails before leaves none.
+	if err := checkMakeable(outputDir); err != nil {
+		return nil, err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -150,7 +152,7 @@ func checkOutputDir(input, output, varDir string) error {
 	}
 	info, err := os.Stat(output)
 	if err != nil {
-		return nil // missing, or unreachable: checkWritable says why when the job starts
+		return nil // missing, or unreachable: checkMakeable says why
 	}
 	if !info.IsDir() {
 		return fmt.Errorf("output_directory %s exists and is not a directory", output)
@@ -161,7 +163,6 @@ func checkOutputDir(input, output, varDir string) error {
 	}
 	// The probe of another job starting into the same directory is not
 	// an output.
-	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return strings.HasPrefix(e.Name(), writeProbe) })
 	if len(entries) > 0 {
 		var names []string
 		for _, e := range entries[:min(3, len(entries))] {
@@ -201,21 +202,6 @@ func checkWorkDir(dir string) error {
 			"the master and every worker must see it at the same path", dir, err)
 	}
 	return nil
-}
-
-// writeProbe begins the name of the file checkWritable makes and removes.
-const writeProbe = ".mapreduce-check-"
-
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, writeProbe+"*")
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // moveOutputs is the first step of a commit: it makes dest if missing and
