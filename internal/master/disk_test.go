@@ -452,3 +452,22 @@ func TestVarDirectory(t *testing.T) {
 		})
 	}
 }
+
+// TestJobRefusedAtStartLeavesNoOutputDirectory: a job whose input is gone
+// when it starts fails, and its output directory, checked but not made,
+// does not exist (issue #20: an empty one was left behind).
+func TestJobRefusedAtStartLeavesNoOutputDirectory(t *testing.T) {
+	c := startMaster(t, nil)
+	spec := testJob(t, words, 1, 1)
+	id := c.submit(spec) // no worker yet: it waits
+	if err := os.RemoveAll(spec.InputDirectory); err != nil {
+		t.Fatal(err)
+	}
+	c.join(101)
+	if job := c.waitEnded(id); job.State != protocol.JobFailed {
+		t.Fatalf("job %s, want failed: its input is gone", job.State)
+	}
+	if _, err := os.Stat(spec.OutputDirectory); err == nil {
+		t.Errorf("output directory %s was made for a job that never ran", spec.OutputDirectory)
+	}
+}
