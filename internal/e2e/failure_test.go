@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mapreduce/internal/testutil"
+	"mapreduce/protocol"
 )
 
 // script writes an executable bash script.
@@ -137,4 +142,22 @@ func TestSendjobWait(t *testing.T) {
 	if err != nil || !strings.Contains(text, "done") || !strings.Contains(text, "failed") {
 		t.Errorf("--status: err %v, printed %q; want both jobs", err, text)
 	}
+}
+
+// TestFailedJobLeavesNoOutputDirectory: a job whose reducer fails, after
+// reducers of the shuffle began writing into its output directory's
+// commit directory, leaves no output directory behind (issue #20).
+func TestFailedJobLeavesNoOutputDirectory(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	reducer := script(t, t.TempDir(), "fail-reduce", "cat >/dev/null\necho 'no reducing today' >&2\nexit 1\n", 0o755)
+	j := job{input: "input", mapper: "exec/word_count/map.py", reducer: reducer, mappers: 2, reducers: 2}
+	id, out := c.submit(j)
+	if info := c.waitJob(id, 30*time.Second); info.State != protocol.JobFailed {
+		t.Fatalf("job %d %s, want failed", id, info.State)
+	}
+	testutil.WaitFor(t, 10*time.Second, "no output directory "+out, func() bool {
+		_, err := os.Stat(out)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 }

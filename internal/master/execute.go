@@ -63,7 +63,12 @@ func (s *Server) execute(actions []scheduler.Action) {
 			}
 			s.execute(s.step(time.Now(), scheduler.OutputsCommittedEvent{Job: a.Job, Err: err}))
 		case scheduler.DiscardOutputs:
-			s.removals.Go(func() { s.removeDir(a.Job, a.Temp, "outputs of a commit that did not happen") })
+			s.removals.Go(func() {
+				s.removeDir(a.Job, a.Temp, "outputs of a commit that did not happen")
+				// The output directory goes too if nothing else is in it:
+				// a job that does not commit leaves nothing behind.
+				os.Remove(filepath.Dir(a.Temp))
+			})
 		case scheduler.RemoveJobDir:
 			s.removals.Go(func() { s.removeDir(a.Job, a.Dir, "job directory") })
 		case scheduler.KeepLog:
@@ -207,11 +212,17 @@ func checkWorkDir(dir string) error {
 // moveOutputs is the first step of a commit: it makes dest if missing and
 // temp, a new directory inside it, and moves each file into temp, by
 // rename where it can and by copy across file systems. If it fails, it
-// removes temp and what it holds.
+// removes temp and what it holds, and dest if it made it.
 func moveOutputs(files []string, dest, temp string) (err error) {
+	_, statErr := os.Stat(dest)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil && errors.Is(statErr, fs.ErrNotExist) {
+			os.Remove(dest) // made here, for outputs that did not come
+		}
+	}()
 	if err := os.Mkdir(temp, 0o755); err != nil {
 		return err
 	}
