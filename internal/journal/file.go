@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -12,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"mapreduce/internal/atomicfile"
 )
 
 // The files of a journal directory.
@@ -51,11 +48,12 @@ type Journal struct {
 	// what the journal costs (scripts/bench.sh).
 	syncs  int
 	synced time.Duration
+	// broken: the log may end with bytes the state does not hold (an
+	// append failed and could not be taken back), or there is no log (a
+	// compaction failed after it replaced it). The next append starts
+	// afresh from the state (compact).
+	broken bool
 }
-
-// Cost returns how many appends the journal made since it was opened and
-// the time they took, written and synced.
-func (j *Journal) Cost() (int, time.Duration) { return j.syncs, j.synced }
 
 // Open opens the journal in dir, making it if it is missing, and replays
 // it. A record that is torn or fails its checksum, and whatever follows
@@ -79,9 +77,14 @@ func Open(dir string) (j *Journal, torn string, err error) {
 	if good == 0 {
 		// No log, or not even its header: start one.
 		if err := j.compact(); err != nil {
+			j.Close()
 			return nil, "", err
 		}
-		return j, torn, j.start()
+		if err := j.start(); err != nil {
+			j.Close()
+			return nil, "", err
+		}
+		return j, torn, nil
 	}
 	j.log, err = os.OpenFile(filepath.Join(dir, logFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err == nil && good < len(data) {
@@ -91,10 +94,15 @@ func Open(dir string) (j *Journal, torn string, err error) {
 		}
 	}
 	if err != nil {
+		j.Close()
 		return nil, "", fmt.Errorf("journal: %w", err)
 	}
 	j.logSize = int64(good)
-	return j, torn, j.start()
+	if err := j.start(); err != nil {
+		j.Close()
+		return nil, "", err
+	}
+	return j, torn, nil
 }
 
 // start records that a master starts on the journal.
@@ -204,139 +212,4 @@ func Replay(st *State, log []byte) (good int, torn string) {
 		off += end
 	}
 	return off, ""
-}
-
-// Append writes records to the log and syncs it, then folds them into the
-// state. Once it returns, they survive a crash.
-func (j *Journal) Append(records []Record) error {
-	if len(records) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	seq := j.state.Seq
-	for _, r := range records {
-		seq++
-		if err := appendFrame(&buf, seq, r); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	defer func() { j.syncs, j.synced = j.syncs+1, j.synced+time.Since(start) }()
-	if _, err := j.log.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("journal: append: %w", err)
-	}
-	if err := j.log.Sync(); err != nil {
-		return fmt.Errorf("journal: sync: %w", err)
-	}
-	j.logSize += int64(buf.Len())
-	for _, r := range records {
-		if err := j.state.Apply(r); err != nil {
-			// The scheduler made a record that does not follow from what
-			// it made before: a bug, and the replay would stop there.
-			return fmt.Errorf("journal: %w", err)
-		}
-		j.state.Seq++
-	}
-	if j.logSize >= max(j.compactAt, j.snapshotSize) {
-		return j.compact()
-	}
-	return nil
-}
-
-// appendFrame writes r as record seq to buf.
-func appendFrame(buf *bytes.Buffer, seq uint64, r Record) error {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("journal: encode record: %w", err)
-	}
-	if len(payload) > MaxRecord {
-		return fmt.Errorf("journal: a record of %d bytes, more than %d", len(payload), MaxRecord)
-	}
-	var head [frameHeader]byte
-	binary.BigEndian.PutUint32(head[:], uint32(len(payload)))
-	binary.BigEndian.PutUint64(head[8:], seq)
-	crc := crc32.Update(crc32.Checksum(head[8:], crcTable), crcTable, payload)
-	binary.BigEndian.PutUint32(head[4:], crc)
-	buf.Write(head[:])
-	buf.Write(payload)
-	return nil
-}
-
-// compact writes the state as the snapshot, then starts the log afresh.
-// A crash between the two leaves records in both, which Replay skips by
-// their numbers.
-func (j *Journal) compact() error {
-	f, err := atomicfile.Create(filepath.Join(j.dir, snapshotFile))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	w := bufio.NewWriter(f)
-	if err := json.NewEncoder(w).Encode(&j.state); err != nil {
-		f.Abort()
-		return fmt.Errorf("journal: write snapshot: %w", err)
-	}
-	if err := w.Flush(); err != nil {
-		f.Abort()
-		return fmt.Errorf("journal: write snapshot: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Abort()
-		return fmt.Errorf("journal: sync snapshot: %w", err)
-	}
-	if err := f.Commit(); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if info, err := os.Stat(filepath.Join(j.dir, snapshotFile)); err == nil {
-		j.snapshotSize = info.Size()
-	}
-	if j.log != nil {
-		j.log.Close()
-	}
-	tmp, err := atomicfile.Create(filepath.Join(j.dir, logFile))
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if _, err := tmp.WriteString(logHeader); err != nil {
-		tmp.Abort()
-		return fmt.Errorf("journal: start log: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Abort()
-		return fmt.Errorf("journal: start log: %w", err)
-	}
-	if err := tmp.Commit(); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := syncDir(j.dir); err != nil {
-		return err
-	}
-	j.log, err = os.OpenFile(filepath.Join(j.dir, logFile), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	j.logSize = int64(len(logHeader))
-	return nil
-}
-
-// syncDir makes the renames in dir survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("journal: sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// Close closes the log.
-func (j *Journal) Close() error {
-	if j.log == nil {
-		return nil
-	}
-	err := j.log.Close()
-	j.log = nil
-	return err
 }

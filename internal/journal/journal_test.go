@@ -261,3 +261,50 @@ func TestLaterStages(t *testing.T) {
 		t.Fatalf("ended: %v, later %+v", err, st.Job(0).Later)
 	}
 }
+
+// A record that does not follow is refused and not written: the records
+// after it are kept, and a replay reads them all (review finding: a
+// refused record used to end every replay).
+func TestRefusedRecordIsNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir)
+	if err := j.Append([]Record{accepted(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append([]Record{done(1, 0)}); err == nil {
+		t.Fatal("a record for a job never accepted was taken")
+	}
+	if err := j.Append([]Record{accepted(1), accepted(2)}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j = mustOpen(t, dir)
+	defer j.Close()
+	if n := j.State().NextID(); n != 3 {
+		t.Fatalf("after a refused record, reopened with next id %d, want 3", n)
+	}
+}
+
+// An append that fails is not kept, and the journal goes on: the log ends
+// with the last record kept (review finding: a failed write left bytes the
+// state did not hold, and later records were lost at the next replay).
+func TestFailedAppendIsNotKept(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir)
+	if err := j.Append([]Record{accepted(0)}); err != nil {
+		t.Fatal(err)
+	}
+	j.log.Close() // the next write fails, and so does taking it back
+	if err := j.Append([]Record{accepted(1)}); err == nil {
+		t.Fatal("an append to a closed log succeeded")
+	}
+	if err := j.Append([]Record{accepted(1), accepted(2)}); err != nil {
+		t.Fatalf("the journal did not go on after a failed append: %v", err)
+	}
+	j.Close()
+	j = mustOpen(t, dir)
+	defer j.Close()
+	if n := j.State().NextID(); n != 3 {
+		t.Fatalf("reopened with next id %d, want 3", n)
+	}
+}

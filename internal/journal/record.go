@@ -240,6 +240,43 @@ func (st *State) Apply(r Record) error {
 	return nil
 }
 
+// check reports the first of records, in turn, that Apply would refuse,
+// without changing st.
+func (st *State) check(records []Record) error {
+	next, lives := st.NextID(), st.Lives
+	ended := map[int]bool{}
+	for _, r := range records {
+		switch {
+		case r.Started != nil:
+			if r.Started.Life <= lives {
+				return fmt.Errorf("start %d after start %d", r.Started.Life, lives)
+			}
+			lives = r.Started.Life
+			continue
+		case r.Accepted != nil:
+			if r.Accepted.Job != next {
+				return fmt.Errorf("job %d accepted, but the next id is %d", r.Accepted.Job, next)
+			}
+			next++
+			continue
+		}
+		id, err := r.job()
+		if err != nil {
+			return err
+		}
+		switch j := st.Job(id); {
+		case id < st.First || id >= next:
+			return fmt.Errorf("record for job %d, which was never accepted", id)
+		case ended[id] || j != nil && j.Ended != nil:
+			return fmt.Errorf("record for job %d, which has ended", id)
+		}
+		if r.Ended != nil {
+			ended[id] = true
+		}
+	}
+	return nil
+}
+
 // job is the id of the job r is about, or an error if r holds nothing.
 func (r Record) job() (int, error) {
 	switch {

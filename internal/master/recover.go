@@ -1,9 +1,7 @@
 package master
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -117,19 +115,37 @@ func finishCommit(now time.Time, c *journal.Commit) *journal.Ended {
 
 // redoCommit is commitOutputs after a crash, when some outputs may be in
 // place already.
-func redoCommit(temp, dest string, names []string) error {
+func redoCommit(temp, dest string, names []string) (err error) {
+	// A commit that cannot be finished is undone, as commitOutputs undoes
+	// one: the outputs it put in place go, and so does temp.
+	var placed []string
+	defer func() {
+		if err != nil {
+			for _, p := range placed {
+				os.Remove(p)
+			}
+			os.RemoveAll(temp)
+		}
+	}()
 	for _, name := range names {
 		from, to := filepath.Join(temp, name), filepath.Join(dest, name)
-		err := os.Rename(from, to)
-		if errors.Is(err, fs.ErrNotExist) {
-			if _, statErr := os.Lstat(to); statErr == nil {
-				continue // renamed before the crash
-			}
+		_, inTemp := os.Lstat(from)
+		_, inDest := os.Lstat(to)
+		switch {
+		case inTemp != nil && inDest == nil:
+			placed = append(placed, to) // renamed before the crash
+			continue
+		case inTemp != nil:
 			return fmt.Errorf("output %s is in neither %s nor %s", name, temp, dest)
+		case inDest == nil:
+			// Not renamed, and something else took its name: as
+			// commitOutputs, the commit does not overwrite it.
+			return fmt.Errorf("%s already exists", to)
 		}
-		if err != nil {
+		if err := os.Rename(from, to); err != nil {
 			return err
 		}
+		placed = append(placed, to)
 	}
 	if err := os.RemoveAll(temp); err != nil {
 		return err
@@ -214,7 +230,7 @@ func (s *Server) persist(actions []scheduler.Action) []scheduler.Action {
 	}
 	if len(records) > 0 && s.journal != nil {
 		if err := s.journal.Append(records); err != nil {
-			s.log.Error().Err(err).Msg("journal: not written; a crash now would lose what it misses")
+			s.log.Error().Err(err).Msg("journal: a crash now may lose what it did not keep")
 		}
 		for _, r := range records {
 			if r.Ended != nil {

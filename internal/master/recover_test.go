@@ -44,11 +44,16 @@ func TestInterruptedCommitIsFinished(t *testing.T) {
 		inTemp       []string
 		inDest       []string
 		state, error string
+		// left is what the output directory holds after a failure.
+		left []string
 	}{
 		{name: "half renamed", inTemp: []string{"input_1"}, inDest: []string{"input_0"}, state: protocol.JobDone},
 		{name: "all renamed", inDest: []string{"input_0", "input_1"}, state: protocol.JobDone},
 		{name: "none renamed", inTemp: []string{"input_0", "input_1"}, state: protocol.JobDone},
-		{name: "an output lost", inDest: []string{"input_0"}, state: protocol.JobFailed, error: "output input_1 is in neither"},
+		{name: "an output lost: the commit is undone", inDest: []string{"input_0"}, state: protocol.JobFailed,
+			error: "output input_1 is in neither"},
+		{name: "a name taken since: not overwritten, and the commit is undone", inTemp: []string{"input_1"}, inDest: []string{"input_0", "input_1"},
+			state: protocol.JobFailed, error: "input_1 already exists", left: []string{"input_1"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			varDir := filepath.Join(t.TempDir(), "var")
@@ -71,6 +76,9 @@ func TestInterruptedCommitIsFinished(t *testing.T) {
 				t.Fatalf("job %s %v, want %s with %q", job.State, job.Errors, tt.state, tt.error)
 			}
 			if tt.state != protocol.JobDone {
+				if got := testutil.ListDir(t, out); !slices.Equal(got, tt.left) {
+					t.Errorf("after the failed commit the output directory holds %v, want %v", got, tt.left)
+				}
 				return
 			}
 			if got, want := testutil.ListDir(t, out), []string{"_SUCCESS", "input_0", "input_1"}; !slices.Equal(got, want) {
