@@ -126,7 +126,7 @@ func (s *Scheduler) advance(now time.Time) []Action {
 	var actions []Action
 	for {
 		if s.current == nil {
-			if len(s.queue) == 0 || len(s.liveWorkers()) == 0 {
+			if len(s.queue) == 0 || len(s.liveWorkers()) == 0 || s.rejoining(now, s.queue[0]) {
 				return actions
 			}
 			s.current = s.queue[0]

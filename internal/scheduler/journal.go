@@ -128,7 +128,7 @@ func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
 		return nil
 	}
 	var actions []Action
-	s.first, s.life = st.First, st.Lives
+	s.first, s.life, s.restored = st.First, st.Lives, now
 	for _, kept := range st.Jobs {
 		j := &job{id: kept.Job, spec: kept.Spec, submitted: kept.Submitted, stages: pipeline(kept.Spec), life: s.life}
 		j.dir = layout.JobDir(s.cfg.VarDir, j.id)
@@ -156,6 +156,18 @@ func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
 	s.log.Info().Int("jobs", len(st.Jobs)).Int("queued", len(s.queue)).Int("holders", len(s.workers)).
 		Msg("jobs restored from the journal")
 	return append(actions, s.trimLogs()...)
+}
+
+// rejoinGrace is how long, in heartbeat intervals, a job the journal kept
+// waits after the restore before it starts again: every live worker
+// heartbeats within it, and lists the attempts it still runs, so that
+// each is adopted rather than sent to the first worker back.
+const rejoinGrace = 2
+
+// rejoining reports whether j, next to start, is one the journal kept and
+// its workers may still be coming back.
+func (s *Scheduler) rejoining(now time.Time, j *job) bool {
+	return j.kept != nil && now.Before(s.restored.Add(rejoinGrace*s.cfg.HeartbeatInterval))
 }
 
 // freeze makes j an ended job that answers job_status with what e kept.

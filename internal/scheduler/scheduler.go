@@ -22,6 +22,8 @@
 package scheduler
 
 import (
+	"time"
+
 	"github.com/rs/zerolog"
 
 	"mapreduce/internal/liveness"
@@ -36,10 +38,12 @@ type Scheduler struct {
 	// a master started with --fresh emptied.
 	jobs  []*job
 	first int
-	// life numbers this master's start on its var (journal.State.Lives).
-	life    int
-	queue   []*job
-	current *job
+	// life numbers this master's start on its var (journal.State.Lives);
+	// restored is when it restored the journal's jobs.
+	life     int
+	restored time.Time
+	queue    []*job
+	current  *job
 	// workers are by workerKey.
 	workers map[string]*worker
 	// seq numbers worker incarnations.
