@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -73,7 +75,10 @@ func Open(dir string) (j *Journal, torn string, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("journal: %w", err)
 	}
-	good, torn := Replay(&j.state, data)
+	good, torn, err := Replay(&j.state, data)
+	if err != nil {
+		return nil, "", fmt.Errorf("journal: %s: %w: move it away, or start with --fresh", filepath.Join(dir, logFile), err)
+	}
 	if good == 0 {
 		// No log, or not even its header: start one.
 		if err := j.compact(); err != nil {
@@ -110,14 +115,17 @@ func (j *Journal) start() error {
 	return j.Append([]Record{{Started: &Started{Life: j.state.Lives + 1}}})
 }
 
-// Fresh empties the journal in dir, keeping only where job ids stopped,
-// so that they never repeat. A journal that cannot be read starts ids at
-// zero.
+// Fresh empties the journal in dir, keeping only where job ids and
+// master lives stopped, so that they never repeat. From a journal that
+// cannot be read (a damaged snapshot), they are read off whatever its
+// files still say: the largest "job" and "life" numbers in them.
 func Fresh(dir string) error {
 	first, lives := 0, 0
 	if j, _, err := Open(dir); err == nil {
 		first, lives = j.state.NextID(), j.state.Lives
 		j.Close()
+	} else {
+		first, lives = salvage(dir)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -130,6 +138,33 @@ func Fresh(dir string) error {
 		return err
 	}
 	return j.Close()
+}
+
+var (
+	jobNumber  = regexp.MustCompile(`"job":(\d+)`)
+	lifeNumber = regexp.MustCompile(`"(?:life|lives)":(\d+)`)
+)
+
+// salvage returns one more than the largest job id, and the largest life,
+// that the journal's files in dir name, however damaged.
+func salvage(dir string) (next, lives int) {
+	for _, name := range []string{snapshotFile, logFile} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		for _, m := range jobNumber.FindAllSubmatch(data, -1) {
+			if n, err := strconv.Atoi(string(m[1])); err == nil {
+				next = max(next, n+1)
+			}
+		}
+		for _, m := range lifeNumber.FindAllSubmatch(data, -1) {
+			if n, err := strconv.Atoi(string(m[1])); err == nil {
+				lives = max(lives, n)
+			}
+		}
+	}
+	return next, lives
 }
 
 // State returns the state the journal holds. The caller must not change
@@ -163,22 +198,25 @@ func (j *Journal) readSnapshot() error {
 // them in both). It stops at the first record that is torn, fails its
 // checksum, is out of sequence or does not follow from st, and returns
 // how many bytes of log were good (0 if not even its header) and what it
-// dropped; "" when it read the log to its end.
-func Replay(st *State, log []byte) (good int, torn string) {
+// dropped; "" when it read the log to its end. A crash tears only the end
+// of a log: a record that fails its checksum with a good one after it is
+// damage, and so is a log of another version; Replay returns an error for
+// them rather than drop records that were acted on.
+func Replay(st *State, log []byte) (good int, torn string, err error) {
 	if len(log) == 0 {
-		return 0, ""
+		return 0, "", nil
 	}
 	if !bytes.HasPrefix(log, []byte(logHeader)) {
 		if bytes.HasPrefix([]byte(logHeader), log) {
-			return 0, fmt.Sprintf("a header torn after %d bytes", len(log))
+			return 0, fmt.Sprintf("a header torn after %d bytes", len(log)), nil
 		}
-		return 0, "a log without the header of version 1"
+		return 0, "", fmt.Errorf("not a log of version 1 (it starts %q)", log[:min(len(log), len(logHeader))])
 	}
 	off := len(logHeader)
 	for off < len(log) {
 		rest := log[off:]
-		drop := func(why string) (int, string) {
-			return off, fmt.Sprintf("%d bytes from offset %d: %s", len(rest), off, why)
+		drop := func(why string) (int, string, error) {
+			return off, fmt.Sprintf("%d bytes from offset %d: %s", len(rest), off, why), nil
 		}
 		if len(rest) < frameHeader {
 			return drop("a torn frame header")
@@ -194,6 +232,9 @@ func Replay(st *State, log []byte) (good int, torn string) {
 			return drop("a torn record")
 		}
 		if crc32.Checksum(rest[8:end], crcTable) != sum {
+			if wholeFrame(rest[end:]) {
+				return off, "", fmt.Errorf("the record at offset %d fails its checksum, and a good one follows it: the log is damaged", off)
+			}
 			return drop("a record that fails its checksum")
 		}
 		if seq > st.Seq {
@@ -211,5 +252,16 @@ func Replay(st *State, log []byte) (good int, torn string) {
 		}
 		off += end
 	}
-	return off, ""
+	return off, "", nil
+}
+
+// wholeFrame reports whether data starts with a whole frame that passes
+// its checksum.
+func wholeFrame(data []byte) bool {
+	if len(data) < frameHeader {
+		return false
+	}
+	size := binary.BigEndian.Uint32(data)
+	end := frameHeader + int(size)
+	return size <= MaxRecord && len(data) >= end && crc32.Checksum(data[8:end], crcTable) == binary.BigEndian.Uint32(data[4:])
 }

@@ -308,3 +308,58 @@ func TestFailedAppendIsNotKept(t *testing.T) {
 		t.Fatalf("reopened with next id %d, want 3", n)
 	}
 }
+
+// --fresh on a journal whose snapshot is damaged still counts on from the
+// ids and lives its files name (review finding: ids started again at 0).
+func TestFreshOnADamagedJournal(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir) // life 1
+	j.Append([]Record{accepted(0), accepted(1), ended(0)})
+	j.compact()
+	j.Close()
+	os.WriteFile(filepath.Join(dir, snapshotFile), []byte(`{"version":1,"lives":1,"jobs":[{"job":0},{"job":1`), 0o644)
+	if _, _, err := Open(dir); err == nil {
+		t.Fatal("a damaged snapshot was read")
+	}
+	if err := Fresh(dir); err != nil {
+		t.Fatal(err)
+	}
+	j = mustOpen(t, dir)
+	defer j.Close()
+	if st := j.State(); st.NextID() != 2 || st.Lives != 2 {
+		t.Fatalf("after --fresh: next id %d, life %d; want 2 and 2", st.NextID(), st.Lives)
+	}
+}
+
+// Damage is not a tear: a record that fails its checksum with a good one
+// after it, or a log of another version, stops the start with an error
+// that names --fresh, rather than drop records that were acted on
+// (review finding).
+func TestDamagedLogIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	j := mustOpen(t, dir)
+	if err := j.Append([]Record{accepted(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append([]Record{accepted(1)}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	log, err := os.ReadFile(filepath.Join(dir, logFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func([]byte){
+		"an early record": func(b []byte) { b[len(logHeader)+frameHeader+5] ^= 0xff },
+		"another version": func(b []byte) { b[len(logHeader)-2] = '2' },
+	} {
+		damaged := append([]byte(nil), log...)
+		damage(damaged)
+		if err := os.WriteFile(filepath.Join(dir, logFile), damaged, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "--fresh") {
+			t.Errorf("%s damaged: Open = %v, want an error naming --fresh", name, err)
+		}
+	}
+}
