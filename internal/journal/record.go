@@ -180,31 +180,19 @@ func (st *State) Job(id int) *Job {
 // accepted out of turn, or a record for a job that does not exist or has
 // ended) is an error, and st is unchanged.
 func (st *State) Apply(r Record) error {
-	if r.Started != nil {
-		if r.Started.Life <= st.Lives {
-			return fmt.Errorf("start %d after start %d", r.Started.Life, st.Lives)
-		}
+	if err := st.check([]Record{r}); err != nil {
+		return err
+	}
+	switch {
+	case r.Started != nil:
 		st.Lives = r.Started.Life
 		return nil
-	}
-	if r.Accepted != nil {
-		if r.Accepted.Job != st.NextID() {
-			return fmt.Errorf("job %d accepted, but the next id is %d", r.Accepted.Job, st.NextID())
-		}
+	case r.Accepted != nil:
 		st.Jobs = append(st.Jobs, &Job{Accepted: *r.Accepted})
 		return nil
 	}
-	id, err := r.job()
-	if err != nil {
-		return err
-	}
+	id, _ := r.job() // checked
 	j := st.Job(id)
-	switch {
-	case j == nil:
-		return fmt.Errorf("record for job %d, which was never accepted", id)
-	case j.Ended != nil:
-		return fmt.Errorf("record for job %d, which has ended", id)
-	}
 	switch {
 	case r.Planned != nil && r.Planned.Stage != "":
 		j.later(r.Planned.Stage).Plan = r.Planned
@@ -240,8 +228,9 @@ func (st *State) Apply(r Record) error {
 	return nil
 }
 
-// check reports the first of records, in turn, that Apply would refuse,
-// without changing st.
+// check reports the first of records, in turn, that does not follow from
+// st and those before it, without changing st: the one home of what
+// Apply refuses, which Append asks before it writes.
 func (st *State) check(records []Record) error {
 	next, lives := st.NextID(), st.Lives
 	ended := map[int]bool{}

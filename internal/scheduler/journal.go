@@ -55,22 +55,10 @@ func acceptedRecord(j *job) Action {
 	return Persist{journal.Record{Accepted: &journal.Accepted{Job: j.id, Spec: j.spec, Submitted: j.submitted}}}
 }
 
-// plannedRecord keeps how j's map tasks, in st, read their input.
-func plannedRecord(j *job, st *stage) Action {
-	p := &journal.Planned{Job: j.id, Mode: journal.ModeFiles}
-	for _, t := range st.tasks {
-		switch t.kind {
-		case kindFiles:
-			p.Files = append(p.Files, t.inputs)
-		case kindSplit:
-			p.Mode = journal.ModeSplits
-			p.Ranges = append(p.Ranges, t.ranges)
-		case kindShuffleMap:
-			p.Mode = journal.ModeShuffle
-			p.Ranges = append(p.Ranges, t.ranges)
-		}
-	}
-	return Persist{journal.Record{Planned: p}}
+// plannedRecord keeps how j's map tasks read their input, as planMap
+// planned them.
+func plannedRecord(j *job, mode string, files [][]string, ranges [][]protocol.InputRange) Action {
+	return Persist{journal.Record{Planned: &journal.Planned{Job: j.id, Mode: mode, Files: files, Ranges: ranges}}}
 }
 
 // laterPlannedRecord keeps how j's stage st, after map, was planned, where
@@ -215,29 +203,7 @@ func (j *job) frozenInfo(withTasks bool) protocol.JobInfo {
 func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 	kept := j.kept
 	j.kept = nil
-	var actions []Action
-	out := j.dir.MapperOutput()
-	if j.mapOnly() {
-		out = j.commitDir()
-		actions = append(actions, s.makeCommitDir(j))
-	}
-	switch kept.Plan.Mode {
-	case journal.ModeShuffle:
-		j.shuffle = true
-		j.stages = shufflePipeline(st)
-		for i, ranges := range kept.Plan.Ranges {
-			s.addShuffleMapTask(j, st, i, ranges)
-		}
-	case journal.ModeSplits:
-		for i, ranges := range kept.Plan.Ranges {
-			s.addSplitTask(j, st, i, ranges, out)
-		}
-	default:
-		for i, files := range kept.Plan.Files {
-			s.addTask(j, st, i, files, out)
-		}
-	}
-	st.planned = true
+	actions := s.planMap(j, st, kept.Plan.Mode, kept.Plan.Files, kept.Plan.Ranges)
 	restored := 0
 	for _, d := range kept.Done {
 		if d.Index < 0 || d.Index >= len(st.tasks) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mapreduce/internal/jobspec"
+	"mapreduce/internal/journal"
 	"mapreduce/internal/layout"
 	"mapreduce/internal/split"
 	"mapreduce/protocol"
@@ -248,36 +249,25 @@ func (s *Scheduler) onInputScanned(now time.Time, jobID int, files []split.File,
 	shuffle := s.shuffles() && !j.mapOnly()
 	splitNeeds := needs{kind: taskKinds[kindSplit].needs, programs: j.spec.NeedsPrograms()}
 	splits := len(s.liveWorkersWhere(func(w *worker) bool { return w.can(splitNeeds) })) > 0
-	var actions []Action
-	out := j.dir.MapperOutput()
-	if j.mapOnly() {
-		out = j.commitDir()
-		actions = append(actions, s.makeCommitDir(j))
-	}
+	var taskFiles [][]string
+	var ranges [][]protocol.InputRange
+	mode := journal.ModeFiles
 	switch {
 	case shuffle:
-		j.shuffle = true
-		j.stages = shufflePipeline(st)
-		for i, ranges := range planSplits(j.spec, files) {
-			s.addShuffleMapTask(j, st, i, ranges)
-		}
+		mode, ranges = journal.ModeShuffle, planSplits(j.spec, files)
 	case splits:
-		for i, ranges := range planSplits(j.spec, files) {
-			s.addSplitTask(j, st, i, ranges, out)
-		}
+		mode, ranges = journal.ModeSplits, planSplits(j.spec, files)
 	default:
 		paths := make([]string, len(files))
 		for i, f := range files {
 			paths[i] = f.Path
 		}
-		for i, part := range splitFiles(paths, j.spec.NumMappers) {
-			s.addTask(j, st, i, part, out)
-		}
+		taskFiles = splitFiles(paths, j.spec.NumMappers)
 	}
-	st.planned = true
+	actions := s.planMap(j, st, mode, taskFiles, ranges)
 	s.log.Info().Int("job", j.id).Int("files", len(files)).Int("tasks", len(st.tasks)).Bool("splits", splits).
 		Bool("shuffle", shuffle).Bool("map_only", j.mapOnly()).Msg("map tasks planned")
-	actions = append(actions, plannedRecord(j, st))
+	actions = append(actions, plannedRecord(j, mode, taskFiles, ranges))
 	return append(actions, s.advance(now)...)
 }
 
@@ -296,6 +286,37 @@ func planSplits(spec protocol.NewMasterJob, files []split.File) [][]protocol.Inp
 		return split.PlanPerFile(files, spec.NumMappers)
 	}
 	return split.Plan(files, spec.NumMappers)
+}
+
+// planMap plans j's map tasks in st, as mode says they read: each task
+// files[i] (journal.ModeFiles) or ranges[i] (the others). It returns the
+// action that makes a map-only job's commit directory, where its tasks
+// write.
+func (s *Scheduler) planMap(j *job, st *stage, mode string, files [][]string, ranges [][]protocol.InputRange) []Action {
+	var actions []Action
+	out := j.dir.MapperOutput()
+	if j.mapOnly() {
+		out = j.commitDir()
+		actions = append(actions, s.makeCommitDir(j))
+	}
+	switch mode {
+	case journal.ModeShuffle:
+		j.shuffle = true
+		j.stages = shufflePipeline(st)
+		for i, r := range ranges {
+			s.addShuffleMapTask(j, st, i, r)
+		}
+	case journal.ModeSplits:
+		for i, r := range ranges {
+			s.addSplitTask(j, st, i, r, out)
+		}
+	default:
+		for i, part := range files {
+			s.addTask(j, st, i, part, out)
+		}
+	}
+	st.planned = true
+	return actions
 }
 
 // splitFiles splits files into at most n splits, round-robin, so that
