@@ -47,6 +47,7 @@ var kinds = map[string]*messageKind{
 	TypeTaskLogs:       kind[TaskLogsRequest]("job_id"),
 	TypeTaskLogsReply:  kind[TaskLogs]("job_id", "logs"),
 	TypeAttemptLog:     kind[AttemptLog]("output", "worker_pid"),
+	TypeStatusAck:      kind[StatusAck](),
 	TypeFetchRun:       kind[FetchRun]("job_id", "run"),
 	TypeJobEnded:       kind[JobEnded]("job_id"),
 }

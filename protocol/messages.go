@@ -52,6 +52,9 @@ const (
 	// TypeAttemptLog carries the report of an attempt that cancel_task
 	// killed, from a worker to a master that announced CapReport.
 	TypeAttemptLog = "attempt_log"
+	// TypeStatusAck answers a status, on its own connection, from a master
+	// that announced CapAck: the report is recorded.
+	TypeStatusAck = "status_ack"
 )
 
 // Capabilities a worker announces in Register, our extension: a reference
@@ -79,6 +82,12 @@ const (
 	// and the input key. A task of a job that asks for any of them goes
 	// only to such workers.
 	CapPrograms = "programs"
+	// CapAck, announced by the master in register_ack: it answers every
+	// status with a status_ack once the status is recorded, so that a
+	// worker can send a report again until it is acknowledged. A
+	// reference master answers nothing, and a worker sends it a status the
+	// reference way, once.
+	CapAck = "ack"
 )
 
 // MaxHeartbeatSize bounds an extended heartbeat, so that it fits in one
@@ -370,6 +379,10 @@ type JobAccepted struct {
 	JobID int `json:"job_id"`
 }
 
+// StatusAck answers a status from a worker that sent it as a request: the
+// master has recorded the report (or already had), and journaled it.
+type StatusAck struct{}
+
 // Error answers a request the master refused.
 type Error struct {
 	Error string `json:"error"`
@@ -392,3 +405,4 @@ func (CancelJob) Type() string        { return TypeCancelJob }
 func (TaskLogsRequest) Type() string  { return TypeTaskLogs }
 func (TaskLogs) Type() string         { return TypeTaskLogsReply }
 func (AttemptLog) Type() string       { return TypeAttemptLog }
+func (StatusAck) Type() string        { return TypeStatusAck }

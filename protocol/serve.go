@@ -79,7 +79,7 @@ func (t TCP) Serve(ln net.Listener, handle Handler) error {
 		case s.conns <- struct{}{}:
 		default:
 			s.drop(log, conn.RemoteAddr().String(), nil, fmt.Sprintf("dropped connection: %d connections being served", maxConns))
-			conn.Close()
+			reset(conn)
 			continue
 		}
 		go func() {
@@ -142,6 +142,17 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 		return
 	}
 	handle(from, msg, reply)
+}
+
+// reset closes conn with a reset rather than a graceful close, so that a
+// sender that waits for an answer (a status to a master that acknowledges
+// them) sees at once that its message was dropped unread, and sends it
+// again.
+func reset(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) // a failure leaves the graceful close, still seen as no answer
+	}
+	conn.Close()
 }
 
 // acquire takes a slot, waiting at most until deadline.

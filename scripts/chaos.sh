@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the chaos scenario (TestChaos, whose subtests play it without and
 # with a combiner) N times, each with a new random seed for which busy worker
-# dies and when, and prints "N passed, M failed" as its last line. A failed
+# dies and when, and how long a connection flood holds the master; it prints
+# "N passed, M failed" as its last line. A failed
 # run's seed is printed; rerun it with
 #   CHAOS_SEED=SEED go test -race -run TestChaos ./internal/e2e
 # Usage: scripts/chaos.sh [N]   (default 10)

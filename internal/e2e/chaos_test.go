@@ -203,7 +203,15 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	}
 	pause()
 	frozen := c.killAndFreezeMappers(id, mapper.marks, rng, refWorker)
+	// The map tasks' statuses meet a connection flood held for up to 2 s
+	// (the test asks the master nothing meanwhile): dropped at the
+	// master's bound, they must be sent again, not lost.
+	release := flood(t, c.addr(), floodConns)
 	openGate(t, mapper.gate)
+	held := time.Duration(500+rng.IntN(1500)) * time.Millisecond
+	t.Logf("map phase: connection flood held %s", held)
+	time.Sleep(held)
+	release()
 
 	// Group phase: the reference worker sits on its sort task until killed.
 	testutil.WaitFor(t, 20*time.Second, "a sort task on the reference worker", func() bool {

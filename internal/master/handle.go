@@ -15,7 +15,12 @@ func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.M
 	case protocol.Register:
 		s.post(scheduler.RegisterEvent{Msg: m})
 	case protocol.Status:
-		s.post(scheduler.StatusEvent{Msg: m})
+		// Acknowledged once its actions, the journal's record included,
+		// are carried out (CapAck). A reference worker has closed already
+		// and never reads the answer.
+		if _, err := s.ask(scheduler.StatusEvent{Msg: m}); err == nil {
+			s.reply(reply, protocol.StatusAck{})
+		}
 	case protocol.AttemptLog:
 		s.post(scheduler.AttemptLogEvent{Msg: m})
 	case protocol.Heartbeat:

@@ -137,7 +137,7 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 	ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID}
 	if len(msg.Capabilities) > 0 {
 		// Only a worker that announced extensions hears of ours.
-		ack.Capabilities = []string{protocol.CapProgress, protocol.CapReport}
+		ack.Capabilities = []string{protocol.CapProgress, protocol.CapReport, protocol.CapAck}
 	}
 	if old, ok := s.workers[key]; ok && old.awaiting {
 		s.handOver(old, w)

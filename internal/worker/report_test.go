@@ -122,3 +122,38 @@ func TestSortTaskCountsItsBytes(t *testing.T) {
 		t.Errorf("sort counters %v, want %+v", status.Counters, want)
 	}
 }
+
+// TestStatusSentUntilAcknowledged: to a master that acknowledges reports,
+// a status that the master drops unanswered goes again, with backoff,
+// until it is acknowledged; the task stays listed in the heartbeats
+// meanwhile. A reference master gets the status once, the reference way
+// (the fake master above fails the test on a second one it cannot tell).
+func TestStatusSentUntilAcknowledged(t *testing.T) {
+	m := newFakeMaster(t, 0)
+	m.acks, m.dropAcks = true, 3
+	m.listen()
+	w := m.start(m.config())
+	base := t.TempDir()
+	prog := script(t, base, "cat", "cat\n")
+	inputs := writeInputs(t, base, []string{"a.txt"}, func(string) string { return "x\n" })
+	out := filepath.Join(base, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: prog, OutputDirectory: out, WorkerPID: workerPID,
+		Task: &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseMap, Index: 0, Attempt: 1}})
+	if status := m.status(t); status.Status != protocol.StatusFinished {
+		t.Fatalf("status %+v", status)
+	}
+	m.mu.Lock()
+	left := m.dropAcks
+	m.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d dropped statuses were not sent again", left)
+	}
+	select {
+	case again := <-m.statuses:
+		t.Errorf("an acknowledged status went again: %+v", again)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -67,6 +67,9 @@ type Worker struct {
 	// reports: the master announced it takes counters, status lines and
 	// logs (protocol.CapReport).
 	reports atomic.Bool
+	// acks: the master announced it acknowledges each status
+	// (protocol.CapAck).
+	acks atomic.Bool
 }
 
 // Start listens, registers with the master and starts heartbeats. It
@@ -268,6 +271,7 @@ func (w *Worker) handle(from string, msg protocol.Message, reply func(protocol.M
 		// restarted as another kind of master.
 		w.extended.Store(slices.Contains(m.Capabilities, protocol.CapProgress))
 		w.reports.Store(slices.Contains(m.Capabilities, protocol.CapReport))
+		w.acks.Store(slices.Contains(m.Capabilities, protocol.CapAck))
 		first := false
 		w.ack.Do(func() { close(w.acked); first = true })
 		if !first {
@@ -322,26 +326,70 @@ func (w *Worker) start(msg protocol.Message) {
 	}
 }
 
-// report sends a status to the master, trying again for a while: a lost
-// status would leave its task running forever in the master's eyes, while a
-// repeated one is ignored.
+// report sends a status to the master. To a master that acknowledges
+// reports (CapAck) it goes as a request, again and again with backoff until
+// the master answers status_ack, for as long as the worker runs: a master
+// at its connection bound closes a connection unread, and a report lost so
+// would leave its task running in the master's eyes until its timeout. (A
+// report the master has recorded already is acknowledged again, and
+// ignored.) Meanwhile the task stays held, so heartbeats still list it. To
+// a reference master it goes the reference way, retried only while it
+// cannot be sent, for RegisterTimeout.
 func (w *Worker) report(status protocol.Status) {
 	if !w.reports.Load() {
 		status.Report = protocol.Report{}
 	}
 	retries := 0
-	err := backoff.Retry(w.ctx, backoff.Policy{
-		First:    100 * time.Millisecond,
-		Max:      2 * time.Second,
-		Deadline: time.Now().Add(w.cfg.RegisterTimeout),
+	policy := backoff.Policy{
+		First: 100 * time.Millisecond,
+		Max:   2 * time.Second,
+		// An answer that is not an acknowledgement is final: the master
+		// read the report and refused it.
+		GiveUp: func(err error) bool { return errors.Is(err, errRefused) },
 		OnRetry: func(err error) {
 			retries++
 			if retries == 1 { // an outage is logged once
 				w.log.Warn().Err(err).Msg("status not delivered; trying again")
 			}
 		},
-	}, func() error { return w.transport.Send(w.masterAddr(), status) })
-	if err != nil && w.ctx.Err() == nil {
+	}
+	if !w.acks.Load() {
+		policy.Deadline = time.Now().Add(w.cfg.RegisterTimeout)
+	}
+	err := backoff.Retry(w.ctx, policy, func() error { return w.sendStatus(status) })
+	switch {
+	case err != nil && w.ctx.Err() == nil:
 		w.log.Error().Err(err).Msg("status not delivered")
+	case err == nil && retries > 0:
+		w.log.Info().Int("tries", retries+1).Msg("status delivered")
 	}
 }
+
+// errRefused marks an answer to a status that is not status_ack.
+var errRefused = errors.New("status refused")
+
+// sendStatus sends status once: as a request whose answer must be
+// status_ack to a master that announced CapAck (looked at each time: the
+// master may have restarted as another kind), else the reference way.
+func (w *Worker) sendStatus(status protocol.Status) error {
+	if !w.acks.Load() {
+		return w.transport.Send(w.masterAddr(), status)
+	}
+	answer, err := w.transport.Request(w.masterAddr(), status, statusAckTimeout)
+	if err != nil {
+		return fmt.Errorf("status to %s: %w", w.masterAddr(), err)
+	}
+	switch a := answer.(type) {
+	case protocol.StatusAck:
+		return nil
+	case protocol.Error:
+		return fmt.Errorf("%w by %s: %s", errRefused, w.masterAddr(), a.Error)
+	default:
+		return fmt.Errorf("%w: %s answered %s", errRefused, w.masterAddr(), a.Type())
+	}
+}
+
+// statusAckTimeout bounds the wait for a status_ack: the master answers
+// once its loop has taken the report, which a busy master may take a while
+// to do; past it, the report goes again.
+const statusAckTimeout = 15 * time.Second

@@ -41,6 +41,11 @@ type fakeMaster struct {
 	// reference: the master acknowledges as a reference master does,
 	// announcing no extension.
 	reference bool
+	// acks: the master announces CapAck and answers each status with
+	// status_ack, but for the first dropAcks, which it takes and drops
+	// unanswered (a connection closed at the master's bound).
+	acks     bool
+	dropAcks int
 
 	statuses chan protocol.Status
 	killed   chan protocol.AttemptLog
@@ -83,7 +88,7 @@ func (m *fakeMaster) listen() {
 	})
 }
 
-func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Message) error) {
+func (m *fakeMaster) handle(_ string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch msg := msg.(type) {
 	case protocol.Register:
 		m.mu.Lock()
@@ -101,6 +106,9 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Mess
 		// heartbeats and reports.
 		ack := protocol.RegisterAck{WorkerHost: msg.WorkerHost, WorkerPort: msg.WorkerPort, WorkerPID: msg.WorkerPID,
 			Capabilities: []string{protocol.CapProgress, protocol.CapReport}}
+		if m.acks {
+			ack.Capabilities = append(ack.Capabilities, protocol.CapAck)
+		}
 		if m.reference {
 			ack.Capabilities = nil
 		}
@@ -108,9 +116,24 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, _ func(protocol.Mess
 			m.t.Errorf("send register_ack to %s: %v", to, err)
 		}
 	case protocol.Status:
+		m.mu.Lock()
+		drop := m.acks && m.dropAcks > 0
+		if drop {
+			m.dropAcks--
+		}
+		m.mu.Unlock()
+		if drop {
+			return
+		}
 		select {
 		case m.statuses <- msg:
 		case <-m.done:
+			return
+		}
+		if m.acks {
+			if err := reply(protocol.StatusAck{}); err != nil {
+				m.t.Errorf("status_ack: %v", err)
+			}
 		}
 	case protocol.AttemptLog:
 		select {
