@@ -205,3 +205,47 @@ exit 4
 	id, out := c.submit(good)
 	c.waitDone(good, id, out)
 }
+
+// TestSameWorkerRetry (issue #20's finding 4): with two workers and four
+// attempts, a hung task's third and fourth attempts run on workers that
+// ran an earlier one, whose kill may still be under way. Each attempt
+// times out, none is taken as lost (the cancel of an old attempt never
+// kills the new one), both workers stay usable, and the next job runs.
+func TestSameWorkerRetry(t *testing.T) {
+	c := newCluster(t, "--task-timeout", "300ms", "--max-attempts", "4")
+	workers := []*proc{c.startWorker(), c.startWorker()}
+	for _, w := range workers {
+		c.waitRegistered(w)
+	}
+	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
+	for round := range 2 {
+		marker := uniqueSleep()
+		hung := good
+		hung.mapper, hung.mappers = hangingMapper(t, marker), 1
+		id, _ := c.submit(hung)
+		info := c.waitJob(id, 30*time.Second)
+		if errs := strings.Join(info.Errors, "; "); info.State != protocol.JobFailed || !strings.Contains(errs, "made no progress in 4 attempts") {
+			t.Fatalf("round %d: job ended %s with %q; want failed after 4 timed-out attempts", round, info.State, errs)
+		}
+		perWorker := map[int]int{}
+		for _, task := range info.Tasks {
+			for _, a := range task.Attempts {
+				if a.Outcome != "timed_out" {
+					t.Errorf("round %d: an attempt of %s task %d on worker %d ended %q, want timed_out", round, task.Phase, task.Index, a.WorkerPID, a.Outcome)
+				}
+				perWorker[a.WorkerPID]++
+			}
+		}
+		if len(perWorker) != 2 {
+			t.Errorf("round %d: attempts per worker %v, want both workers used twice", round, perWorker)
+		}
+		for _, w := range c.status().Workers {
+			if w.State != "ready" {
+				t.Errorf("round %d: worker %d is %s, want ready", round, w.PID, w.State)
+			}
+		}
+		waitGone(t, "sleep "+marker)
+	}
+	id, out := c.submit(good)
+	c.waitDone(good, id, out)
+}
