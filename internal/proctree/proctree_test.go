@@ -47,14 +47,17 @@ func newTracker(t *testing.T, method string) *Tracker {
 	return tr
 }
 
-// alive lists the live processes whose command line holds marker.
+// alive lists the live processes that run sleep for marker (argv is
+// exactly sleep or a path to it, and marker), not those on their way to
+// it (setsid, env, sh with it in their command lines).
 func alive(t *testing.T, marker string) []string {
 	t.Helper()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	var found []string
 	for _, d := range dirs {
 		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err == nil && strings.Contains(strings.ReplaceAll(string(cmdline), "\x00", " "), marker) && !zombie(d) {
+		argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+		if err == nil && len(argv) == 2 && filepath.Base(argv[0]) == "sleep" && argv[1] == marker && !zombie(d) {
 			found = append(found, d)
 		}
 	}
@@ -96,7 +99,7 @@ func TestKillEndsEveryDescendant(t *testing.T) {
 			}
 			defer func() { bystander.Process.Kill(); bystander.Wait() }()
 			tree := run(t, tr, fmt.Sprintf("sleep %[1]s & setsid sleep %[1]s & (setsid sh -c 'sleep %[1]s & exit 0' &) ; exit 3", marker))
-			testutil.WaitFor(t, 5*time.Second, "the three children started", func() bool { return len(alive(t, "sleep "+marker)) >= 4 })
+			testutil.WaitFor(t, 5*time.Second, "the three children started", func() bool { return len(alive(t, marker)) == 4 })
 			n, err := tree.Kill()
 			if err != nil {
 				t.Error(err)
@@ -110,7 +113,7 @@ func TestKillEndsEveryDescendant(t *testing.T) {
 			if n < want {
 				t.Errorf("Kill found %d processes left running, want at least %d", n, want)
 			}
-			testutil.WaitFor(t, 5*time.Second, "only the bystander left", func() bool { return len(alive(t, "sleep "+marker)) == 1 })
+			testutil.WaitFor(t, 5*time.Second, "only the bystander left", func() bool { return len(alive(t, marker)) == 1 })
 			if err := bystander.Process.Signal(syscall.Signal(0)); err != nil {
 				t.Errorf("the bystander, not of the tree, is gone: %v", err)
 			}
@@ -136,13 +139,13 @@ func TestEmptiedEnvironment(t *testing.T) {
 			tr := newTracker(t, method)
 			marker := uniqueSleep()
 			tree := run(t, tr, fmt.Sprintf("setsid env -i %s %s &", sleep, marker))
-			testutil.WaitFor(t, 5*time.Second, "the child started", func() bool { return len(alive(t, "sleep "+marker)) == 1 })
+			testutil.WaitFor(t, 5*time.Second, "the child started", func() bool { return len(alive(t, marker)) == 1 })
 			if _, err := tree.Kill(); err != nil {
 				t.Error(err)
 			}
 			if method == MethodProc {
 				// The known hole: the child is still there. End it.
-				left := alive(t, "sleep "+marker)
+				left := alive(t, marker)
 				if len(left) != 1 {
 					t.Fatalf("%d children left, want the 1 that escaped", len(left))
 				}
@@ -150,7 +153,7 @@ func TestEmptiedEnvironment(t *testing.T) {
 				fmt.Sscan(filepath.Base(left[0]), &pid)
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
-			testutil.WaitFor(t, 5*time.Second, "the child gone", func() bool { return len(alive(t, "sleep "+marker)) == 0 })
+			testutil.WaitFor(t, 5*time.Second, "the child gone", func() bool { return len(alive(t, marker)) == 0 })
 		})
 	}
 }
