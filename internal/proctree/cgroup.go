@@ -53,6 +53,7 @@ func setupCgroups() (*cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStale(parent)
 	b := make([]byte, 4)
 	rand.Read(b) // never fails (crypto/rand)
 	// Several workers may run in one process (tests), and a pid may be
@@ -162,10 +163,36 @@ func unescape(s string) string {
 	return b.String()
 }
 
+// removeStale removes the cgroups in parent of workers that died (killed
+// with -9, say): those that are empty, that is; it kills nothing, since a
+// worker in another pid namespace may share parent, and seem dead from here.
+func removeStale(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "mapreduce-worker-*-*"))
+	for _, dir := range dirs {
+		pid, err := strconv.Atoi(strings.Split(filepath.Base(dir), "-")[2])
+		if err != nil || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		runs, _ := filepath.Glob(filepath.Join(dir, "run-*"))
+		for _, run := range runs {
+			os.Remove(run)
+		}
+		os.Remove(dir)
+	}
+}
+
 // newRun makes the cgroup of one program run.
 func (c *cgroups) newRun() (*cgroupRun, error) {
 	r := &cgroupRun{c: c, dir: filepath.Join(c.dir, "run-"+strconv.FormatUint(c.next.Add(1), 10))}
-	if err := os.Mkdir(r.dir, 0o755); err != nil {
+	err := os.Mkdir(r.dir, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Another worker that took this one for dead removed its cgroup
+		// while it was empty (removeStale).
+		if err = os.Mkdir(c.dir, 0o755); err == nil || errors.Is(err, fs.ErrExist) {
+			err = os.Mkdir(r.dir, 0o755)
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	fd, err := os.Open(r.dir)

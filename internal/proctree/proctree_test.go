@@ -203,6 +203,36 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
+// TestStaleCgroupsRemoved: the empty cgroups of a worker that died are
+// removed by the next one; a live worker's are kept, and one whose cgroup
+// was removed makes it again.
+func TestStaleCgroupsRemoved(t *testing.T) {
+	live := newTracker(t, MethodCgroup)
+	dead := exec.Command("sh", "-c", "exit 0")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(filepath.Dir(live.cgroups.dir), fmt.Sprintf("mapreduce-worker-%d-test", dead.Process.Pid))
+	if err := os.MkdirAll(filepath.Join(stale, "run-1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(stale)
+	defer os.Remove(filepath.Join(stale, "run-1"))
+	newTracker(t, MethodCgroup)
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dead worker's cgroup %s is still there (%v)", stale, err)
+	}
+	if _, err := os.Stat(live.cgroups.dir); err != nil {
+		t.Errorf("the live worker's cgroup is gone: %v", err)
+	}
+	os.Remove(live.cgroups.dir)
+	if tree := run(t, live, "exit 0"); tree != nil {
+		if _, err := tree.Kill(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // BenchmarkKill measures what a program's end costs when it left nothing,
 // with each method: the /proc sweep that finds no process, or making,
 // emptying and removing a cgroup.
