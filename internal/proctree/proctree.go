@@ -94,8 +94,8 @@ type Tree struct {
 	// sweep: the /proc sweep is needed (no cgroup, or one the program
 	// entered after it started).
 	sweep bool
-	// moveErr says why the program is not in its cgroup.
-	moveErr error
+	// cgroupErr says why the program is not in a cgroup, where it should be.
+	cgroupErr error
 }
 
 // Start starts cmd as Cmd.Start does, in a tree of its own: it adds the
@@ -114,15 +114,12 @@ func (t *Tracker) Start(cmd *exec.Cmd) (*Tree, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	if t.cgroups != nil {
+		// A program without its cgroup still runs, tracked through /proc.
 		run, err := t.cgroups.newRun()
-		if err != nil {
-			return nil, fmt.Errorf("make the program's cgroup: %w", err)
-		}
-		tree.cgroup = run
-		if !t.cgroups.moved {
+		tree.cgroup, tree.cgroupErr, tree.sweep = run, err, err != nil || t.cgroups.moved
+		if err == nil && !t.cgroups.moved {
 			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(run.fd.Fd())
 		}
-		tree.sweep = t.cgroups.moved
 	}
 	err := cmd.Start()
 	if tree.cgroup != nil {
@@ -138,7 +135,7 @@ func (t *Tracker) Start(cmd *exec.Cmd) (*Tree, error) {
 		tree.pgid = cmd.Process.Pid
 	}
 	if tree.cgroup != nil && t.cgroups.moved {
-		tree.moveErr = tree.cgroup.move(cmd.Process.Pid)
+		tree.cgroupErr = tree.cgroup.move(cmd.Process.Pid)
 	}
 	return tree, nil
 }
@@ -161,8 +158,8 @@ func (tr *Tree) Kill() (int, error) {
 		}
 		killed += sweep(tr.token)
 	}
-	if tr.moveErr != nil {
-		errs = append(errs, fmt.Errorf("the program was not moved into its cgroup, only /proc tracked it: %w", tr.moveErr))
+	if tr.cgroupErr != nil {
+		errs = append(errs, fmt.Errorf("the program ran in no cgroup of its own, only /proc tracked it: %w", tr.cgroupErr))
 	}
 	return killed, errors.Join(errs...)
 }

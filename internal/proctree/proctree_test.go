@@ -203,6 +203,25 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
+// TestNoCgroupForTheRun: a program whose cgroup cannot be made runs all
+// the same, tracked through /proc, and Kill says so.
+func TestNoCgroupForTheRun(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("needs setsid (util-linux)")
+	}
+	tr := newTracker(t, MethodCgroup)
+	dir := tr.cgroups.dir
+	tr.cgroups.dir = filepath.Join(t.TempDir(), "gone", "cgroup")
+	defer func() { tr.cgroups.dir = dir }()
+	marker := uniqueSleep()
+	tree := run(t, tr, fmt.Sprintf("setsid sleep %s & exit 0", marker))
+	testutil.WaitFor(t, 5*time.Second, "the child started", func() bool { return len(alive(t, marker)) == 1 })
+	if n, err := tree.Kill(); n != 1 || err == nil || !strings.Contains(err.Error(), "only /proc tracked it") {
+		t.Errorf("Kill = %d, %v; want 1 and an error saying only /proc tracked the program", n, err)
+	}
+	testutil.WaitFor(t, 5*time.Second, "the child gone", func() bool { return len(alive(t, marker)) == 0 })
+}
+
 // TestStaleCgroupsRemoved: the empty cgroups of a worker that died are
 // removed by the next one; a live worker's are kept, and one whose cgroup
 // was removed makes it again.

@@ -10,10 +10,11 @@ import (
 
 // sweep kills every process whose environment holds token, until none is
 // left or a few rounds have passed (a process may fork while it is found).
-// It returns how many it killed.
+// It returns how many it killed (one still dying is found again, but
+// counted once).
 func sweep(token string) int {
 	mark := []byte(Variable + "=" + token + "\x00")
-	killed := 0
+	killed := map[int]bool{}
 	for range 5 {
 		pids := find(mark)
 		if len(pids) == 0 {
@@ -21,11 +22,11 @@ func sweep(token string) int {
 		}
 		for _, pid := range pids {
 			if syscall.Kill(pid, syscall.SIGKILL) == nil {
-				killed++
+				killed[pid] = true
 			}
 		}
 	}
-	return killed
+	return len(killed)
 }
 
 // find lists the live processes whose environment holds mark, but this
