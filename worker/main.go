@@ -41,6 +41,8 @@ func main() {
 	showVersion := pflag.Bool("version", false, "print the version and exit")
 	pflag.IntVar(&cfg.DropTasks, "drop-tasks", 0, "for tests: drop the first N task messages, as a network that loses them would")
 	pflag.CommandLine.MarkHidden("drop-tasks")
+	pflag.BoolVar(&cfg.NoCgroups, "no-cgroups", false, "for tests: track the processes programs start through /proc, not in a cgroup per program, even where the worker may make cgroups")
+	pflag.CommandLine.MarkHidden("no-cgroups")
 	cpuProfile := pflag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	level := pflag.String("log-level", "info", "log level: debug, info, warn, error")
 	format := pflag.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")

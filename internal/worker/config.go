@@ -64,6 +64,9 @@ type Config struct {
 	// Transport carries messages; nil means TCP, authenticated with Secret
 	// if it is set.
 	Transport protocol.Transport
+	// NoCgroups tracks programs' processes through /proc even where the
+	// worker may make cgroups (proctree.New): for tests of that method.
+	NoCgroups bool
 	// DropTasks is for tests: the worker drops the first DropTasks task
 	// messages it receives, as a network that loses them would.
 	DropTasks int

@@ -15,7 +15,6 @@ import (
 
 	"mapreduce/internal/atomicfile"
 	"mapreduce/internal/group"
-	"mapreduce/internal/proctree"
 	"mapreduce/internal/program"
 	"mapreduce/protocol"
 )
@@ -107,8 +106,7 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	defer r.programDone()
 	cmd := exec.CommandContext(r.ctx, exe, c.args...)
 	cmd.Dir = c.dir()
-	tree := proctree.New()
-	cmd.Env = append(c.environ(in), tree.Env())
+	cmd.Env = c.environ(in)
 	cmd.Stdin = stdin.reader
 	cmd.Stdout = tmp.File
 	cmd.Stderr = r.stderr
@@ -120,13 +118,17 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	// A child that holds stderr open must not hold us: a second after the
 	// program exits, it is cut off.
 	cmd.WaitDelay = time.Second
-	err = cmd.Run()
-	if cmd.Process != nil {
+	tree, err := w.trees.Start(cmd)
+	if err == nil {
+		err = cmd.Wait()
 		// Whatever the program started ends with it, whichever way it
 		// ended: its group, and those that left it (setsid, a double fork).
-		if n := tree.Kill(cmd.Process.Pid); n > 0 {
-			w.log.Info().Str("program", c.String()).Int("processes", n).
-				Msg("killed what the program left running outside its process group")
+		n, killErr := tree.Kill()
+		if n > 0 {
+			w.log.Info().Str("program", c.String()).Int("processes", n).Msg("killed what the program left running")
+		}
+		if killErr != nil {
+			w.log.Warn().Str("program", c.String()).Err(killErr).Msg("what the program started may still run")
 		}
 	}
 	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {

@@ -55,10 +55,15 @@ type Worker struct {
 	// held are the tasks the worker holds, by their cleaned output name.
 	held map[string]*running
 	// tasks counts the task goroutines, which Wait waits for: each kills
-	// its program's process group before it ends. stopping, set by Wait,
-	// refuses new ones.
+	// what its programs started before it ends. stopping, set once the
+	// worker stops, refuses new ones.
 	tasks    sync.WaitGroup
 	stopping bool
+	// trees starts programs so that what they start can be killed.
+	trees *proctree.Tracker
+	// ended is closed once the worker has stopped, its programs are gone
+	// and its cgroup with them.
+	ended chan struct{}
 	// dropTasks counts down Config.DropTasks.
 	dropTasks atomic.Int64
 	// extended: the master announced it takes our heartbeat extensions; a
@@ -97,6 +102,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		sorting:   make(chan struct{}, 1),
 		fetches:   make(chan struct{}, maxFetches),
 		held:      make(map[string]*running),
+		ended:     make(chan struct{}),
 	}
 	if w.transport == nil {
 		tcp := protocol.TCP{Log: w.log}
@@ -129,13 +135,17 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		w.Stop()
 		return nil, err
 	}
+	w.trees = proctree.New(cfg.NoCgroups)
+	go w.end()
 	w.log.Info().Str("addr", ln.Addr()).Str("advertise", w.cfg.AdvertiseHost).Str("master", w.masterAddr()).
-		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).Str("process_trees", proctree.Method).Msg("worker listening")
+		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).
+		Str("process_trees", w.trees.Method()).Str("process_trees_detail", w.trees.Detail()).Msg("worker listening")
 	if err := w.register(); err != nil {
 		if w.ctx.Err() != nil {
 			return w, nil // shut down before the ack: a clean stop
 		}
 		w.Stop()
+		<-w.ended // its cgroup is gone
 		return nil, err
 	}
 	go w.heartbeat()
@@ -144,12 +154,22 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 
 // Wait blocks until the worker has stopped and its programs are gone.
 func (w *Worker) Wait() {
+	<-w.ended
+	w.removeRuns()
+}
+
+// end waits for the worker to stop and its tasks to end, and then removes
+// its cgroup, whether or not anyone waits for it.
+func (w *Worker) end() {
 	<-w.ctx.Done()
 	w.mu.Lock()
 	w.stopping = true
 	w.mu.Unlock()
 	w.tasks.Wait()
-	w.removeRuns()
+	if err := w.trees.Close(); err != nil {
+		w.log.Warn().Err(err).Msg("could not remove the worker's cgroup")
+	}
+	close(w.ended)
 }
 
 // Stop stops the worker as a shutdown message would: it stops listening
