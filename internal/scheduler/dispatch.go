@@ -33,7 +33,7 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 		}
 		live := r.workers
 		if len(live) == 0 {
-			if why := s.allExcluded(r.needs); why != "" {
+			if why := r.excluded; why != "" {
 				// Every live worker that could run the task is excluded.
 				// A job that met such failures itself fails now, and says
 				// why: waiting, it would meet them again once the
