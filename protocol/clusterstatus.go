@@ -145,7 +145,9 @@ type AttemptInfo struct {
 	End       *time.Time `json:"end,omitempty"`
 	// Outcome is empty while running, then finished, failed, worker_dead,
 	// cancelled (the job failed), retry (an input was missing; the task
-	// runs again) or superseded (a speculative copy that lost).
+	// runs again), worker_fault (the worker failed it for a fault of its
+	// own; the task runs again, elsewhere) or superseded (a speculative
+	// copy that lost).
 	Outcome string `json:"outcome,omitempty"`
 	// StatusLine is the attempt's last reporter:status: line.
 	StatusLine string `json:"status_line,omitempty"`
@@ -162,4 +164,9 @@ type WorkerInfo struct {
 	State         string    `json:"state"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 	Tasks         int       `json:"tasks"`
+	// Excluded says why a worker in state excluded takes no task (the
+	// failures of its own that excluded it), and ExcludedUntil when it
+	// takes tasks again.
+	Excluded      string     `json:"excluded,omitempty"`
+	ExcludedUntil *time.Time `json:"excluded_until,omitempty"`
 }

@@ -57,7 +57,17 @@ type Failure struct {
 	// could not fetch, as it was given them: the map tasks that made them
 	// must make them again, unless they have since.
 	LostPieces []Piece `json:"lost_pieces,omitempty"`
+	// Fault, without Retry, says whose fault the failure is when it is
+	// not the program's: FaultWorker, the worker's own (it could not
+	// write its files, its disk is full or read-only, it cannot start a
+	// program the master found). Our master runs the task on another
+	// worker and counts the failure against this one; a reference master
+	// sees a failed status. Empty: the program failed, and so does its job.
+	Fault string `json:"fault,omitempty"`
 }
+
+// FaultWorker is the Fault of a failure that is the worker's own.
+const FaultWorker = "worker"
 
 // MarshalJSON writes output_files for a non-nil OutputFiles, even an empty
 // one: a reference master indexes it for every new_worker_job status.

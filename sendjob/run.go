@@ -290,11 +290,20 @@ func printStatus(out io.Writer, status protocol.ClusterStatus) {
 		fmt.Fprintf(tw, "(jobs 0 to %d not listed: too many to answer at once; ask for one by its id)\n", status.JobsOmitted-1)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "WORKER\tADDRESS\tSTATE\tTASKS\tLAST HEARTBEAT")
+	fmt.Fprintln(tw, "WORKER\tADDRESS\tSTATE\tTASKS\tLAST HEARTBEAT\tEXCLUDED")
 	for _, w := range status.Workers {
-		fmt.Fprintf(tw, "%d\t%s:%d\t%s\t%d\t%s\n", w.PID, w.Host, w.Port, w.State, w.Tasks, w.LastHeartbeat.Format("15:04:05.000"))
+		fmt.Fprintf(tw, "%d\t%s:%d\t%s\t%d\t%s\t%s\n", w.PID, w.Host, w.Port, w.State, w.Tasks, w.LastHeartbeat.Format("15:04:05.000"), excluded(w))
 	}
 	tw.Flush()
+}
+
+// excluded says until when and why an excluded worker takes no task, on
+// one line; "" for any other.
+func excluded(w protocol.WorkerInfo) string {
+	if w.Excluded == "" {
+		return ""
+	}
+	return strings.Join(strings.Fields("until "+clock(w.ExcludedUntil)+": "+w.Excluded), " ")
 }
 
 func clock(t *time.Time) string {

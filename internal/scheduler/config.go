@@ -37,8 +37,8 @@ type Config struct {
 	// Each further attempt of a task gets twice the time of the one
 	// before.
 	TaskTimeout time.Duration
-	// MaxAttempts is how many attempts of a task may time out before its
-	// job fails.
+	// MaxAttempts is how many attempts of a task may time out, or fail
+	// for a fault of their worker's own, before its job fails.
 	MaxAttempts int
 	// KeepLogs is how many ended jobs keep their tasks' logs, the newest;
 	// a running job always keeps them.
@@ -46,6 +46,12 @@ type Config struct {
 	// ForgetDeadAfter is how long a dead worker stays listed (as dead)
 	// before it is forgotten.
 	ForgetDeadAfter time.Duration
+	// ExcludeAfter failures of a worker's own (protocol.FaultWorker)
+	// within ExcludeWindow exclude it for ExcludeFor: it takes no task
+	// meanwhile (health.go).
+	ExcludeAfter  int
+	ExcludeWindow time.Duration
+	ExcludeFor    time.Duration
 	// MasterHost and MasterPort are where the master listens (its
 	// heartbeats on MasterPort-1): a worker that registers there is
 	// refused. Zero: not checked.
@@ -64,6 +70,9 @@ const (
 	DefaultMaxAttempts       = 4
 	DefaultKeepLogs          = 10
 	DefaultForgetDeadAfter   = 10 * time.Minute
+	DefaultExcludeAfter      = 3
+	DefaultExcludeWindow     = 5 * time.Minute
+	DefaultExcludeFor        = 5 * time.Minute
 )
 
 // DefaultConfig returns the reference protocol's timings, without
@@ -78,6 +87,9 @@ func DefaultConfig() Config {
 		MaxAttempts:       DefaultMaxAttempts,
 		KeepLogs:          DefaultKeepLogs,
 		ForgetDeadAfter:   DefaultForgetDeadAfter,
+		ExcludeAfter:      DefaultExcludeAfter,
+		ExcludeWindow:     DefaultExcludeWindow,
+		ExcludeFor:        DefaultExcludeFor,
 	}
 }
 
@@ -101,6 +113,12 @@ func (c Config) Validate() error {
 	}
 	if c.ForgetDeadAfter <= 0 {
 		errs = append(errs, errors.New("--forget-dead-after must be positive"))
+	}
+	if c.ExcludeAfter < 1 {
+		errs = append(errs, errors.New("--exclude-after must be at least 1"))
+	}
+	if c.ExcludeWindow <= 0 || c.ExcludeFor <= 0 {
+		errs = append(errs, errors.New("--exclude-window and --exclude-for must be positive"))
 	}
 	if c.AckRetry < 0 || c.SpeculateAfter < 0 {
 		errs = append(errs, errors.New("--ack-retry and --speculate-after must not be negative"))

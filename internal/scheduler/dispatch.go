@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -9,9 +10,10 @@ import (
 
 // dispatch hands each pending task whose inputs exist to the least loaded
 // live worker that can run it: if there is one, one on which the task has
-// not timed out and that has served the job's runs when asked; else one on
-// which the task has not timed out. A task waits for a worker that
-// announced what it needs.
+// not timed out nor failed for the worker's own fault and that has served
+// the job's runs when asked; else one on which the task has not timed out
+// nor failed so. A task waits for a worker that announced what it needs,
+// and one that is not excluded.
 //
 // Each event asks to dispatch, but a stage has pending tasks only when
 // it is planned, or when tasks come back (a worker died, an input was
@@ -31,6 +33,20 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 		}
 		live := r.workers
 		if len(live) == 0 {
+			if why := r.excluded; why != "" {
+				// Every live worker that could run the task is excluded.
+				// A job that met such failures itself fails now, and says
+				// why: waiting, it would meet them again once the
+				// exclusions end. One that did not (it started while the
+				// workers were excluded, for another job's failures)
+				// waits for the exclusions to end, as it waits for a
+				// dead worker: they end, and it then finds out for
+				// itself, failing at worst one round of faults later.
+				if t.job.faulted {
+					return append(actions, s.fail(now, t.job, fmt.Sprintf("no worker left to run %s task %d: %s", t.stage.kind, t.index, why))...)
+				}
+				continue
+			}
 			if !t.job.kindWait && len(s.liveWorkers()) > 0 {
 				// Say once why the job does not move: the live workers
 				// cannot run such tasks.
@@ -40,9 +56,9 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 			}
 			continue
 		}
-		at := slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil && !t.job.unservable[w] })
+		at := slices.IndexFunc(live, func(w *worker) bool { return !t.triedOn(w) && !t.job.unservable[w] })
 		if at < 0 {
-			at = max(slices.IndexFunc(live, func(w *worker) bool { return t.timedOutOn(w) == nil }), 0)
+			at = max(slices.IndexFunc(live, func(w *worker) bool { return !t.triedOn(w) }), 0)
 		}
 		actions = append(actions, s.assign(now, t, live[at]))
 		r.took(at)

@@ -35,6 +35,9 @@ type job struct {
 	// kindWait: the job's tasks waited for a worker that can run them,
 	// and the log said so.
 	kindWait bool
+	// faulted: a task of the job failed for a fault of its worker's own
+	// (health.go).
+	faulted bool
 	// shuffle: the job runs the shuffle between workers (shuffle.go);
 	// cuts are the reducers' key ranges, once chosen.
 	shuffle bool

@@ -11,11 +11,19 @@ import "slices"
 type roster struct {
 	needs   needs
 	workers []*worker
+	// excluded, when there is no such worker, describes the live ones
+	// that could run the tasks if every one is excluded (allExcluded):
+	// found once, not for each task.
+	excluded string
 }
 
 // roster returns the live workers that can run tasks with needs, ordered.
 func (s *Scheduler) roster(n needs) *roster {
-	return &roster{needs: n, workers: s.liveWorkersWhere(func(w *worker) bool { return w.can(n) })}
+	r := &roster{needs: n, workers: s.liveWorkersWhere(func(w *worker) bool { return w.can(n) })}
+	if len(r.workers) == 0 {
+		r.excluded = s.allExcluded(n)
+	}
+	return r
 }
 
 // took moves the worker at i, which was just given a task, past those

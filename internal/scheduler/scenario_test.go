@@ -26,7 +26,8 @@ import (
 //
 // Events:
 //
-//	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates] [forget-dead-after=D]   (first) settings
+//	> config [speculate] [task-timeout=D] [max-attempts=N] [keep-intermediates] [forget-dead-after=D]
+//	         [exclude-after=N] [exclude-window=D] [exclude-for=D]   (first) settings
 //	> register PID [CAPABILITY...] [id]   a worker registers, e.g. with progress cancel;
 //	                               with id, it sends a worker_id, as ours do
 //	> rejoin PID [CAPABILITY...] [TASK=N...]   a worker registered with id heartbeats a
@@ -37,6 +38,7 @@ import (
 //	                               1000 bytes or of the sizes given in turn
 //	> finish TASK [PID]            the worker holding TASK (or PID) reports it finished
 //	> fail TASK TEXT               ... reports it failed with TEXT
+//	> fault TASK TEXT              ... reports it failed with TEXT for a fault of its own
 //	> retry TASK MISSING           ... reports it failed for want of MISSING
 //	> lost TASK RUN...             a reduce task of the shuffle could not fetch RUNs
 //	> partition I / > merged / > moved / > committed   the master's own work reports back
@@ -48,7 +50,8 @@ import (
 //	> progress PID TASK#A=N...     ... listing attempt A of TASK, not its last
 //	> cancel JOB                   sendjob --cancel
 //	> state [JOB]                  the (last submitted) job's state and phases, and why it waits
-//	> workers                      each worker's state and tasks held
+//	> workers                      each worker's state and tasks held (and
+//	                               why and until when it is excluded)
 //	> restart                      the master restarts: a new scheduler takes what
 //	                               the journal kept of the records asked for so far
 //	> journal                      what the journal holds: each job's state, and
@@ -162,12 +165,15 @@ func (sc *scenario) play(words []string) []string {
 				cfg.MaxAttempts, _ = strconv.Atoi(value)
 			case "keep-intermediates":
 				cfg.KeepIntermediates = true
-			case "forget-dead-after":
+			case "forget-dead-after", "exclude-window", "exclude-for":
 				d, err := time.ParseDuration(value)
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg.ForgetDeadAfter = d
+				*map[string]*time.Duration{"forget-dead-after": &cfg.ForgetDeadAfter, "exclude-window": &cfg.ExcludeWindow,
+					"exclude-for": &cfg.ExcludeFor}[name] = d
+			case "exclude-after":
+				cfg.ExcludeAfter, _ = strconv.Atoi(value)
 			default:
 				t.Fatalf("unknown setting %q", w)
 			}
@@ -249,6 +255,10 @@ func (sc *scenario) play(words []string) []string {
 		acts = sc.step(StatusEvent{Msg: st})
 	case "fail":
 		acts = sc.step(StatusEvent{Msg: failed(sc.send(arg(1)), strings.Join(words[2:], " "))})
+	case "fault":
+		st := failed(sc.send(arg(1)), strings.Join(words[2:], " "))
+		st.Fault = protocol.FaultWorker
+		acts = sc.step(StatusEvent{Msg: st})
 	case "retry":
 		snd := sc.send(arg(1))
 		missing := sc.inputOf(snd, arg(2))
@@ -322,7 +332,11 @@ func (sc *scenario) play(words []string) []string {
 		st, _ := sc.s.Snapshot(nil, false)
 		var lines []string
 		for _, w := range st.Workers {
-			lines = append(lines, fmt.Sprintf("%d %s %d", w.PID, w.State, w.Tasks))
+			line := fmt.Sprintf("%d %s %d", w.PID, w.State, w.Tasks)
+			if w.ExcludedUntil != nil {
+				line += fmt.Sprintf(" (until %s: %s)", w.ExcludedUntil.Sub(t0), w.Excluded)
+			}
+			lines = append(lines, line)
 		}
 		return lines
 	default:

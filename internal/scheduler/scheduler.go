@@ -15,6 +15,7 @@
 //	tasks.go     tasks and their attempts
 //	dispatch.go  handing tasks to workers, speculation
 //	status.go    a worker's status for a task
+//	health.go    failures of a worker's own; excluded workers
 //	deadlines.go task deadlines: progress, timeouts, lost task messages
 //	reports.go   what tasks report: counters, status lines, logs
 //	snapshot.go  the job_status reply
@@ -52,6 +53,9 @@ type Scheduler struct {
 	// dead are the workers found dead, in the order they died (some may
 	// have come back since), to be forgotten (forgetDead).
 	dead []*worker
+	// excluded are the workers excluded for failures of their own, until
+	// readmit ends their exclusion (health.go).
+	excluded []*worker
 	// logged lists the ended jobs whose logs are kept, oldest first.
 	logged []int
 }

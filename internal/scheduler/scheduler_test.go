@@ -21,7 +21,8 @@ import (
 
 var t0 = time.Date(2017, 3, 27, 12, 0, 0, 0, time.UTC)
 
-var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second, TaskTimeout: time.Hour, MaxAttempts: 4, ForgetDeadAfter: time.Hour}
+var testConfig = Config{VarDir: "/v", WorkDir: "/w", HeartbeatInterval: time.Second, MissedHeartbeats: 5, AckRetry: time.Second, TaskTimeout: time.Hour, MaxAttempts: 4, ForgetDeadAfter: time.Hour,
+	ExcludeAfter: 3, ExcludeWindow: 5 * time.Minute, ExcludeFor: 5 * time.Minute}
 
 func newScheduler() *Scheduler { return New(testConfig, zerolog.Nop()) }
 

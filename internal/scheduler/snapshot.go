@@ -46,6 +46,7 @@ func (s *Scheduler) Snapshot(jobID *int, brief bool) (status protocol.ClusterSta
 	for _, w := range workers {
 		status.Workers = append(status.Workers, protocol.WorkerInfo{
 			PID: w.pid, Host: w.host, Port: w.port, State: w.state(), LastHeartbeat: w.lastBeat, Tasks: len(w.held),
+			Excluded: w.excludedWhy, ExcludedUntil: timePtr(w.excludedUntil),
 		})
 	}
 	return status, true
@@ -119,6 +120,9 @@ const (
 	WaitNoWorker     = "no worker registered"
 	WaitNoLiveWorker = "no live worker: every registered worker is dead"
 	WaitNoCapable    = "no worker that can run this job"
+	// WaitExcluded begins the wait, or the failure, of a job whose every
+	// live worker that could run it is excluded; the workers follow.
+	WaitExcluded = "every live worker that can run it is excluded"
 )
 
 // waiting says why job j cannot go on now for want of workers, given the
@@ -134,6 +138,9 @@ func (s *Scheduler) waiting(j *job, live []*worker) string {
 		// this master.
 		return WaitNoWorker
 	case len(live) == 0:
+		if why := s.allExcluded(needs{}); why != "" {
+			return why
+		}
 		return WaitNoLiveWorker
 	case j != s.current:
 		return ""
@@ -143,6 +150,9 @@ func (s *Scheduler) waiting(j *job, live []*worker) string {
 			continue
 		}
 		if t := st.tasks[0]; !slices.ContainsFunc(live, t.takes) {
+			if why := s.allExcluded(t.needs()); why != "" {
+				return why
+			}
 			return WaitNoCapable
 		}
 	}

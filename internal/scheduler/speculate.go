@@ -80,7 +80,7 @@ func (s *Scheduler) idleWorker() bool {
 	usable, idle, idleUnusable := false, false, false
 	for _, w := range s.workers {
 		switch {
-		case w.dead:
+		case w.dead || w.excluded():
 		case w.unusable:
 			idleUnusable = idleUnusable || len(w.held) == 0
 		default:

@@ -101,6 +101,8 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 				log.Warn().Str("producer_stage", p.stage.kind.String()).Int("producer", p.index).Msg("input lost; its task runs again")
 			}
 		}
+	case msg.Fault == protocol.FaultWorker:
+		actions = append(actions, s.workerFault(now, t, a, w, msg.Error, log)...)
 	default:
 		t.endAttempt(now, a, OutcomeFailed)
 		t.setState(taskFailed)

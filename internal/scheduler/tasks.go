@@ -30,6 +30,10 @@ const (
 	// OutcomeLost ends an attempt that a worker reporting progress never
 	// listed: the task message was lost.
 	OutcomeLost = "lost"
+	// OutcomeWorkerFault ends an attempt that its worker failed for a
+	// fault of its own (health.go); the task runs again, elsewhere if it
+	// can.
+	OutcomeWorkerFault = "worker_fault"
 )
 
 // maxRetries bounds how often a task that failed for a missing input runs
@@ -239,6 +243,14 @@ func (t *task) timedOutOn(w *worker) *attempt {
 		}
 	}
 	return nil
+}
+
+// triedOn reports whether an attempt of t timed out on w, or failed there
+// for w's own fault: another worker is a better bet for it.
+func (t *task) triedOn(w *worker) bool {
+	return slices.ContainsFunc(t.attempts, func(a *attempt) bool {
+		return a.worker == w && (a.outcome == OutcomeTimedOut || a.outcome == OutcomeWorkerFault)
+	})
 }
 
 // liveAttempt returns t's first live attempt, or nil.

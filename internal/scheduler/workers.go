@@ -21,6 +21,10 @@ const (
 	// as the holder of runs, and that has not heartbeated since this
 	// master started.
 	WorkerRejoining = "rejoining"
+	// WorkerExcluded is our state for a worker that failed too many tasks
+	// for faults of its own (health.go): it gets no task until its
+	// exclusion ends.
+	WorkerExcluded = "excluded"
 )
 
 // workerKey tells workers apart: by the id our worker sends, or by the pid
@@ -58,6 +62,12 @@ type worker struct {
 	held                       []*task
 	// lastBeat is kept for the record; liveness is the tracker's.
 	lastBeat time.Time
+	// faults are when the worker failed a task for a fault of its own,
+	// within Config.ExcludeWindow; excludedUntil, if set, is when its
+	// exclusion ends, and excludedWhy what caused it (health.go).
+	faults        []time.Time
+	excludedUntil time.Time
+	excludedWhy   string
 }
 
 func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
@@ -89,6 +99,8 @@ func (w *worker) state() string {
 		return WorkerDead
 	case w.awaiting:
 		return WorkerRejoining
+	case w.excluded():
+		return WorkerExcluded
 	case w.unusable:
 		return WorkerUnusable
 	case len(w.held) > 0:
@@ -228,13 +240,15 @@ func (s *Scheduler) onHeartbeat(now time.Time, msg protocol.Heartbeat) []Action 
 }
 
 // onTick declares dead the workers whose heartbeats stopped, hands their
-// tasks to live workers and starts any speculative copies now due.
+// tasks to live workers, ends the exclusions due and starts any
+// speculative copies now due.
 func (s *Scheduler) onTick(now time.Time) []Action {
 	var actions []Action
 	for _, key := range s.beats.Failed(now, s.cfg.DeadAfter()) {
 		actions = append(actions, s.markDead(now, s.workers[key], "missed heartbeats"))
 	}
 	s.forgetDead(now)
+	s.readmit(now)
 	actions = append(actions, s.expire(now)...)
 	// Even with no death, a task may have run long enough to speculate.
 	return append(actions, s.advance(now)...)
@@ -302,8 +316,8 @@ func (s *Scheduler) release(now time.Time, w *worker, outcome string) {
 }
 
 // liveWorkers returns the live workers that may take tasks (those that lost
-// a task only when there is no other), least loaded first, then in the order
-// they registered.
+// a task only when there is no other; never an excluded one), least loaded
+// first, then in the order they registered.
 func (s *Scheduler) liveWorkers() []*worker {
 	return s.liveWorkersWhere(func(*worker) bool { return true })
 }
@@ -313,7 +327,7 @@ func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 	var live, unusable []*worker
 	for _, w := range s.workers {
 		switch {
-		case w.dead || w.awaiting || !ok(w):
+		case w.dead || w.awaiting || w.excluded() || !ok(w):
 		case w.unusable:
 			unusable = append(unusable, w)
 		default:
@@ -322,7 +336,9 @@ func (s *Scheduler) liveWorkersWhere(ok func(*worker) bool) []*worker {
 	}
 	if len(live) == 0 {
 		// A worker that once lost a task is better than none: a job must
-		// not wait for good on a cluster whose every worker lost one.
+		// not wait for good on a cluster whose every worker lost one. An
+		// excluded worker is not: its exclusion ends, and a job does not
+		// wait for good either (dispatch).
 		live = unusable
 	}
 	slices.SortFunc(live, byLoad)

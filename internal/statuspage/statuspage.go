@@ -85,6 +85,8 @@ type workerRow struct {
 	State          string
 	SinceHeartbeat string
 	Tasks          int
+	// Excluded says why an excluded worker takes no task, and until when.
+	Excluded string
 }
 
 // Render writes the status page for status as seen at now. The page reloads
@@ -114,6 +116,7 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 			State:          wk.State,
 			SinceHeartbeat: sinceHeartbeat(wk.LastHeartbeat, now),
 			Tasks:          wk.Tasks,
+			Excluded:       excludedNote(wk),
 		})
 	}
 	if err := pageTemplate.Execute(w, p); err != nil {
@@ -185,4 +188,16 @@ func running(j protocol.JobInfo, now time.Time) []taskRow {
 		}
 	}
 	return rows
+}
+
+// excludedNote says until when and why an excluded worker takes no task;
+// "" for any other.
+func excludedNote(wk protocol.WorkerInfo) string {
+	if wk.Excluded == "" {
+		return ""
+	}
+	if wk.ExcludedUntil == nil {
+		return wk.Excluded
+	}
+	return "until " + wk.ExcludedUntil.Format("15:04:05") + ": " + wk.Excluded
 }

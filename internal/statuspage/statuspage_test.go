@@ -101,13 +101,18 @@ func TestPageWaitingJob(t *testing.T) {
 }
 
 func TestPageWorkers(t *testing.T) {
+	until := now.Add(5 * time.Minute)
 	html := render(t, protocol.ClusterStatus{
 		Workers: []protocol.WorkerInfo{
 			{PID: 41, Host: "localhost", Port: 6001, State: "busy", LastHeartbeat: now.Add(-300 * time.Millisecond), Tasks: 2},
 			// The master forgets a dead worker's heartbeats.
 			{PID: 42, Host: "localhost", Port: 6002, State: "dead"},
+			{PID: 43, Host: "localhost", Port: 6003, State: "excluded", LastHeartbeat: now, Excluded: "3 failures of its own within 5m0s, the last: read-only file system",
+				ExcludedUntil: &until},
 		},
 	})
+	contains(t, "excluded worker", row(t, html, "worker-43"),
+		`<td class="state excluded">excluded<div class="why">until `+until.Format("15:04:05")+`: 3 failures of its own within 5m0s, the last: read-only file system</div></td>`)
 	contains(t, "busy worker", row(t, html, "worker-41"),
 		`<td>localhost:6001</td>`, `<td class="state busy">busy</td>`, `0.3 s ago`, `<td class="num">2</td>`)
 	contains(t, "dead worker", row(t, html, "worker-42"),

@@ -72,7 +72,7 @@ func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunI
 		return nil, ioCounts{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(run), 0o755); err != nil {
-		return nil, ioCounts{}, fmt.Errorf("local directory: %w", err)
+		return nil, ioCounts{}, own(fmt.Errorf("local directory: %w", err))
 	}
 	// Temporaries beside the run, named so that no run can be named so,
 	// and apart for each attempt: an earlier attempt of the task on this
@@ -142,7 +142,7 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 	id := job.Task
 	tmpDir := layout.LocalJob(w.localDir(), id.JobID)
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return ioCounts{}, fmt.Errorf("local directory: %w", err)
+		return ioCounts{}, own(fmt.Errorf("local directory: %w", err))
 	}
 	fetched, err := w.fetchPieces(r, id, red, tmpDir)
 	defer func() {
@@ -171,7 +171,7 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 func mergePieces(red *protocol.ReduceInput, fetched []string, merged, tmpDir string, open func(i int) (io.ReadCloser, error)) error {
 	f, err := os.Create(merged)
 	if err != nil {
-		return fmt.Errorf("merge the reducer's input: %w", err)
+		return own(fmt.Errorf("merge the reducer's input: %w", err))
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
 	err = group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
@@ -294,22 +294,28 @@ func (w *Worker) fetchPiece(job int, p protocol.Piece, lo, hi []byte, path strin
 	defer rc.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("local copy of run %s: %w", p.Run, err)
+		return own(fmt.Errorf("local copy of run %s: %w", p.Run, err))
 	}
 	if _, err := io.Copy(f, rc); err != nil {
 		f.Close()
 		return fmt.Errorf("fetch run %s from %s: %w", p.Run, p.Holder, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("local copy of run %s: %w", p.Run, err)
+		return own(fmt.Errorf("local copy of run %s: %w", p.Run, err))
 	}
 	return nil
 }
 
-// shuffleFailure describes err, a shuffle task's failure. A piece that
-// could not be fetched makes it retriable: its map task can be run again.
+// shuffleFailure describes err, a shuffle task's failure. One that is the
+// worker's own says so (fault.go), even about a piece: its local copy
+// could not be written. A piece that could not be fetched makes it
+// retriable: its map task can be run again.
 func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
 	f := protocol.Failure{Error: err.Error()}
+	if isOwnFault(err) {
+		f.Fault = protocol.FaultWorker
+		return f
+	}
 	var se *group.StreamError
 	if job.ReduceInput != nil && errors.As(err, &se) && se.Index >= 0 && se.Index < len(job.ReduceInput.Pieces) {
 		var unsorted *group.UnsortedError

@@ -91,7 +91,9 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	}
 	exe, err := c.path()
 	if err != nil {
-		return ioCounts{}, err
+		// The master found the program and the working directory when
+		// the job was submitted: this host does not see them.
+		return ioCounts{}, own(err)
 	}
 	stdin, err := in.open(c.inputKey())
 	if err != nil {
@@ -100,7 +102,7 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	defer stdin.close()
 	tmp, err := atomicfile.Create(out)
 	if err != nil {
-		return ioCounts{}, fmt.Errorf("create output: %w", err)
+		return ioCounts{}, own(fmt.Errorf("create output: %w", err))
 	}
 	r.runningProgram(stdin.position, tmp.File)
 	defer r.programDone()
@@ -143,15 +145,22 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 		return ioCounts{}, fmt.Errorf("%s < %s: %w", c, in, readErr)
 	}
 	if err != nil {
+		full := diskFull(tmp.Name())
 		tmp.Abort()
-		msg := fmt.Sprintf("%s < %s: %v", c, in, err)
+		more := ""
 		if tail := strings.TrimSpace(tail); tail != "" {
-			msg += ": " + tail
+			more += ": " + tail
 		}
-		if hint := program.Hint(exe, err); hint != "" && r.ctx.Err() == nil {
-			msg += "\nhint: " + hint
+		if full {
+			more += "\n(the disk of its output on this worker is full)"
+		} else if hint := program.Hint(exe, err); hint != "" && r.ctx.Err() == nil {
+			more += "\nhint: " + hint
 		}
-		return ioCounts{}, errors.New(msg)
+		err = fmt.Errorf("%s < %s: %w%s", c, in, err, more)
+		if full || startFailedHere(exe, err) {
+			err = own(err)
+		}
+		return ioCounts{}, err
 	}
 	var counts ioCounts
 	if counts.in, err = stdin.count(); err != nil {
@@ -160,10 +169,10 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 	}
 	if counts.out, err = countLines(tmp.File); err != nil {
 		tmp.Abort()
-		return ioCounts{}, fmt.Errorf("count output records: %w", err)
+		return ioCounts{}, own(fmt.Errorf("count output records: %w", err))
 	}
 	if err := tmp.Commit(); err != nil {
-		return ioCounts{}, fmt.Errorf("write output: %w", err)
+		return ioCounts{}, own(fmt.Errorf("write output: %w", err))
 	}
 	return counts, nil
 }
@@ -231,13 +240,16 @@ func (w *Worker) countSort(job protocol.NewSortJob, status *protocol.Status) {
 }
 
 // failure describes err. A missing input makes the failure retriable: the
-// master may know how to produce it again.
+// master may know how to produce it again. Otherwise a failure that is the
+// worker's own says so (fault.go).
 func failure(err error, inputs []string) protocol.Failure {
 	f := protocol.Failure{Error: err.Error()}
 	var pe *fs.PathError
 	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) && slices.Contains(inputs, pe.Path) {
 		f.Retry = true
 		f.MissingFiles = []string{pe.Path}
+	} else if isOwnFault(err) {
+		f.Fault = protocol.FaultWorker
 	}
 	return f
 }
