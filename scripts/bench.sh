@@ -17,7 +17,8 @@
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
 # unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
-# workers (--shuffle=false for the reference path); JOB_FLAGS, flags added to
+# workers (--shuffle=false for the reference path; PORT in them stands for
+# each worker's port: --cpuprofile /tmp/cpu-PORT); JOB_FLAGS, flags added to
 # the job's sendjob (--split-per-file for a map process per file); MAPPER and
 # REDUCER, the job's programs (word count's by default; /bin/cat for an
 # identity job).
@@ -194,7 +195,8 @@ done
 for port in $worker_ports; do
   # --keep-intermediates: with --shuffle, the group baseline below reads
   # the runs the map tasks kept.
-  "$repo/bin/worker" --log-format json --local-dir "$run/local-$port" --keep-intermediates ${WORKER_FLAGS:-} \
+  flags=${WORKER_FLAGS:-}
+  "$repo/bin/worker" --log-format json --local-dir "$run/local-$port" --keep-intermediates ${flags//PORT/$port} \
     "$master_port" "$port" 2>"worker-$port.log" &
   worker_pids+=($!)
 done
