@@ -31,7 +31,7 @@ func TestMultiHost(t *testing.T) {
 	}
 	const masterPort, workerPort = 7000, 7001
 	c.port, c.host = masterPort, l.addrs["master"]
-	c.client = nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(key)}}
+	c.client = nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(key, protocol.Self{}), Master: c.addr()}}
 	common := []string{"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug", "--secret-file", file}
 	start := func(host, binary string, args ...string) *proc {
 		cmd := l.command(host, filepath.Join(binDir, binary), append(common, args...)...)
@@ -59,7 +59,7 @@ func TestMultiHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forgers := []sender{nsClient{ns: l.hosts["client"]}, nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(wrong)}}}
+	forgers := []sender{nsClient{ns: l.hosts["client"]}, nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(wrong, protocol.Self{})}}}
 	target := attack{master: c.addr(), worker: net.JoinHostPort(l.addrs["worker2"], strconv.Itoa(workerPort)),
 		heartbeats: protocol.HeartbeatAddr(c.host, masterPort)}
 	c.refuseUnauthenticated(target, w2, forgers...)

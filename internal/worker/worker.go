@@ -95,16 +95,16 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		fetches:   make(chan struct{}, maxFetches),
 		held:      make(map[string]*running),
 	}
-	if w.transport == nil {
-		tcp := protocol.TCP{Log: w.log}
-		if cfg.Secret != nil {
-			tcp.Auth = protocol.NewAuth(cfg.Secret)
-		}
-		w.transport = tcp
-	}
 	var err error
 	if w.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
 		return nil, err
+	}
+	if w.transport == nil {
+		tcp := protocol.TCP{Log: w.log, Master: w.masterAddr()}
+		if cfg.Secret != nil {
+			tcp.Auth = protocol.NewAuth(cfg.Secret, w.self())
+		}
+		w.transport = tcp
 	}
 	w.dropTasks.Store(int64(cfg.DropTasks))
 	w.ctx, w.stop = context.WithCancel(context.Background())
@@ -169,6 +169,17 @@ func (w *Worker) PID() int { return w.cfg.PID }
 
 // Addr is the address the worker listens on.
 func (w *Worker) Addr() string { return w.ln.Addr() }
+
+// self is the worker as authenticated frames name it: by the host it
+// advertises, which the master and the other workers dial, and the one it
+// listens on, unless that is every address.
+func (w *Worker) self() protocol.Self {
+	self := protocol.Self{Role: protocol.RoleWorker, Hosts: []string{w.cfg.AdvertiseHost}}
+	if !netaddr.Unspecified(w.cfg.Host) && w.cfg.Host != w.cfg.AdvertiseHost {
+		self.Hosts = append(self.Hosts, w.cfg.Host)
+	}
+	return self
+}
 
 func (w *Worker) masterAddr() string {
 	return net.JoinHostPort(w.cfg.MasterHost, strconv.Itoa(w.cfg.MasterPort))
