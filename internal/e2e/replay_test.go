@@ -43,23 +43,11 @@ func TestCapturedFrameReplayedToAnotherProcess(t *testing.T) {
 	// The capture: sendjob sends its shutdown to the master's port on
 	// another loopback address (the master listens on localhost), where
 	// the test records it, as one who sees the master's link would.
-	capture, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(c.port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(c.port)))
 	if err != nil {
 		t.Skipf("SKIPPED: cannot listen on 127.0.0.2 to capture a frame: %v", err)
 	}
-	defer capture.Close()
-	captured := make(chan []byte, 1)
-	go func() {
-		conn, err := capture.Accept()
-		if err != nil {
-			captured <- nil
-			return
-		}
-		defer conn.Close()
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		data, _ := protocol.ReadMessage(conn)
-		captured <- data
-	}()
+	captured := capture(ln)
 	cmd := exec.Command(filepath.Join(binDir, "sendjob"), "--host", "127.0.0.2", "--shutdown", strconv.Itoa(c.port))
 	cmd.Env = append(os.Environ(), secret.EnvVar+"="+file)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -74,7 +62,10 @@ func TestCapturedFrameReplayedToAnotherProcess(t *testing.T) {
 	captureAt := time.Now()
 
 	// Replayed to the worker: refused, and it says why.
-	answer := replay(t, workerAddr, frame)
+	answer, err := replay(workerAddr, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(answer, "sealed for "+sealedFor+", and this process is a worker") {
 		t.Errorf("the worker answered the replay %q, want refused: sealed for a master", answer)
 	}
@@ -92,26 +83,46 @@ func TestCapturedFrameReplayedToAnotherProcess(t *testing.T) {
 	if since := time.Since(captureAt); since > protocol.AuthWindow-5*time.Second {
 		t.Skipf("SKIPPED the delivery to the master: %s since the capture, near the %s window", since.Round(time.Second), protocol.AuthWindow)
 	}
-	replay(t, c.addr(), frame)
+	if _, err := replay(c.addr(), frame); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []*proc{c.master, w} {
 		testutil.WaitFor(t, 10*time.Second, p.name+" to exit on the shutdown meant for the master", p.exited)
 	}
 }
 
+// capture records the bytes of the first connection to ln, then closes ln:
+// what a sender sent, as one who sees its link would.
+func capture(ln net.Listener) <-chan []byte {
+	captured := make(chan []byte, 1)
+	go func() {
+		defer ln.Close()
+		conn, err := ln.Accept()
+		if err != nil {
+			captured <- nil
+			return
+		}
+		defer conn.Close()
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		data, _ := protocol.ReadMessage(conn)
+		captured <- data
+	}()
+	return captured
+}
+
 // replay sends frame, as it was captured, to addr on a connection of its
 // own, and returns the answer, if any.
-func replay(t *testing.T, addr string, frame []byte) string {
-	t.Helper()
+func replay(addr string, frame []byte) (string, error) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := conn.Write(frame); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	conn.(*net.TCPConn).CloseWrite()
 	answer, _ := protocol.ReadMessage(conn)
-	return string(answer)
+	return string(answer), nil
 }
