@@ -54,6 +54,13 @@ const noDest = "-"
 // AuthOverhead bounds the header line a frame adds to its document.
 const AuthOverhead = len(authMagic) + 1 + 19 + 1 + 32 + 1 + maxDest + 1 + 64 + 1
 
+// SealedOverhead bounds the header line a frame sealed for to (Dest) adds
+// to its document: at most AuthOverhead, and as much less as to is shorter
+// than the longest destination.
+func SealedOverhead(to string) int {
+	return AuthOverhead - maxDest + min(len(to), maxDest)
+}
+
 // AuthWindow is how far a frame's timestamp may be from the receiver's clock:
 // the hosts' clocks must agree within it (NTP does much better), and a
 // receiver remembers nonces for as long.

@@ -82,10 +82,12 @@ func TestDest(t *testing.T) {
 			t.Errorf("Seal to %q: no error", to)
 		}
 	}
-	longest := "worker@[" + strings.Repeat("a", 253) + "]:65535"
-	header, _, err := a.Seal(purposeMessage, longest, nil)
-	if err != nil || len(header) > AuthOverhead {
-		t.Errorf("Seal to the longest destination: %d bytes, %v; want at most AuthOverhead, %d", len(header), err, AuthOverhead)
+	for _, to := range []string{"worker@[" + strings.Repeat("a", 253) + "]:65535", "master@localhost:5999", noDest} {
+		header, _, err := a.Seal(purposeMessage, to, nil)
+		if err != nil || len(header) > SealedOverhead(to) || SealedOverhead(to) > AuthOverhead {
+			t.Errorf("Seal to %q: %d bytes, %v; want at most SealedOverhead, %d, at most AuthOverhead, %d",
+				to, len(header), err, SealedOverhead(to), AuthOverhead)
+		}
 	}
 }
 

@@ -238,6 +238,9 @@ func (w *Worker) registration() protocol.Register {
 // heartbeat sends a heartbeat every interval until the worker stops.
 func (w *Worker) heartbeat() {
 	addr := protocol.HeartbeatAddr(w.cfg.MasterHost, w.cfg.MasterPort)
+	// Room for the header of a frame sealed for the master, whose length
+	// depends on the master's host name; kept without a secret too.
+	room := protocol.MaxHeartbeatSize - protocol.SealedOverhead(protocol.Dest(protocol.RoleMaster, addr, nil))
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	var failing, logged time.Time // since when sends fail, when last logged
@@ -248,7 +251,7 @@ func (w *Worker) heartbeat() {
 			reg := w.registration()
 			hb.Tasks, hb.WorkerID, hb.WorkerHost, hb.WorkerPort, hb.Capabilities =
 				w.heldTasks(w.reports.Load()), reg.WorkerID, reg.WorkerHost, reg.WorkerPort, reg.Capabilities
-			hb = fitHeartbeat(hb, next)
+			hb = fitHeartbeat(hb, next, room)
 			next += len(hb.Tasks)
 		}
 		err := w.transport.SendDatagram(addr, hb)
