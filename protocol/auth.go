@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,21 +22,44 @@ import (
 // connection and every heartbeat datagram is sent as one header line and the
 // document's bytes unchanged:
 //
-//	MRAUTH1 <unix milliseconds> <nonce: 32 hex digits> <mac: 64 hex digits>\n<document>
+//	MRAUTH2 <unix milliseconds> <nonce: 32 hex digits> <destination> <mac: 64 hex digits>\n<document>
 //
 // mac is HMAC-SHA256 under a key derived from the secret over the purpose
 // (what the frame is: a message, a datagram, or the reply to the request
-// with a given nonce), the timestamp, the nonce and the document. A receiver
-// acts only on a frame whose MAC is right, whose timestamp is within
-// AuthWindow of its clock (and not before it started), and whose nonce it
-// has not seen within that window. Without a secret nothing of this is on
-// the wire: the reference protocol, byte for byte.
+// with a given nonce), the destination, the timestamp, the nonce and the
+// document. A receiver acts only on a frame whose MAC is right, that names
+// this process as its destination, whose timestamp is within AuthWindow of
+// its clock (and not before it started), and whose nonce it has not seen
+// within that window. Without a secret nothing of this is on the wire: the
+// reference protocol, byte for byte.
+//
+// The destination names the process the frame is for, since all share one
+// secret and each has its own replay cache: without it a shutdown captured
+// on its way to the master would stop a worker, which never saw its nonce.
+// It is the receiver's role and the host and port the sender dialed; a
+// worker checks all three, a master only its role and port (so masters on
+// one port of two hosts, sharing a secret, take each other's frames), and
+// a port forwarded to another (NAT) refuses them all. dest.go says why.
 
 // authMagic starts every frame; it names the version of the framing.
-const authMagic = "MRAUTH1"
+const authMagic = "MRAUTH2"
+
+// maxDest bounds a frame's destination: "worker@", a DNS name (at most
+// 253 bytes, 255 in brackets) and ":" and a port.
+const maxDest = len("worker@") + 255 + 1 + 5
+
+// noDest is the destination of an answer, bound to its request's nonce.
+const noDest = "-"
 
 // AuthOverhead bounds the header line a frame adds to its document.
-const AuthOverhead = len(authMagic) + 1 + 19 + 1 + 32 + 1 + 64 + 1
+const AuthOverhead = len(authMagic) + 1 + 19 + 1 + 32 + 1 + maxDest + 1 + 64 + 1
+
+// SealedOverhead bounds the header line a frame sealed for to (Dest) adds
+// to its document: at most AuthOverhead, and as much less as to is shorter
+// than the longest destination.
+func SealedOverhead(to string) int {
+	return AuthOverhead - maxDest + min(len(to), maxDest)
+}
 
 // AuthWindow is how far a frame's timestamp may be from the receiver's clock:
 // the hosts' clocks must agree within it (NTP does much better), and a
@@ -65,7 +89,10 @@ const replyPrefix = "reply "
 // its own, so that a chunk passes neither for a frame nor for a chunk of
 // another stream or at another place in its own.
 func (a *Auth) chunkMAC(requestNonce string, seq int64, kind byte, data []byte) []byte {
-	return a.mac("stream "+requestNonce, seq, string(kind), data)
+	m := hmac.New(sha256.New, a.key)
+	fmt.Fprintf(m, "%s\nstream %s\n%d\n%c\n", authMagic, requestNonce, seq, kind)
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 // ErrUnauthenticated is wrapped by every refusal of Auth.Open.
@@ -74,7 +101,9 @@ var ErrUnauthenticated = errors.New("not authenticated")
 // Auth seals and opens frames with one secret and keeps the replay cache of
 // one process. It is safe for concurrent use.
 type Auth struct {
-	key    []byte
+	key []byte
+	// self is the process frames must name to be opened.
+	self   Self
 	now    func() time.Time
 	window time.Duration
 	// notBefore is when this Auth was made: a frame stamped earlier was
@@ -89,47 +118,59 @@ type Auth struct {
 }
 
 // NewAuth returns an Auth for secret, which should hold at least 128 bits
-// of randomness (internal/secret checks that).
-func NewAuth(secret []byte) *Auth {
-	return newAuth(secret, time.Now)
+// of randomness (internal/secret checks that), that opens the frames sealed
+// for self.
+func NewAuth(secret []byte, self Self) *Auth {
+	return newAuth(secret, self, time.Now)
 }
 
-func newAuth(secret []byte, now func() time.Time) *Auth {
+func newAuth(secret []byte, self Self, now func() time.Time) *Auth {
 	// A key of its own, derived from the secret, so that nothing else made
 	// from the secret (the status page's token) can make a frame.
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("mapreduce message key v1"))
-	return &Auth{key: mac.Sum(nil), now: now, window: AuthWindow, notBefore: now(),
+	return &Auth{key: mac.Sum(nil), self: self, now: now, window: AuthWindow, notBefore: now(),
 		seen: make(map[[16]byte]int64)}
 }
 
-// Seal returns the header line that authenticates body for purpose, and the
-// frame's nonce (which the answer to a request is bound to).
-func (a *Auth) Seal(purpose string, body []byte) (header []byte, nonce string) {
+// Seal returns the header line that authenticates body for purpose, sent
+// to the process named by to (Dest; noDest for an answer), and the frame's
+// nonce (which the answer to a request is bound to).
+func (a *Auth) Seal(purpose, to string, body []byte) (header []byte, nonce string, err error) {
+	if err := checkDest(to); err != nil {
+		return nil, "", err
+	}
 	var n [16]byte
 	rand.Read(n[:]) // never fails (crypto/rand's documented contract)
 	nonce = hex.EncodeToString(n[:])
 	ts := a.now().UnixMilli()
-	header = fmt.Appendf(make([]byte, 0, AuthOverhead), "%s %d %s %x\n", authMagic, ts, nonce, a.mac(purpose, ts, nonce, body))
-	return header, nonce
+	header = fmt.Appendf(make([]byte, 0, AuthOverhead), "%s %d %s %s %x\n", authMagic, ts, nonce, to, a.mac(purpose, to, ts, nonce, body))
+	return header, nonce, nil
 }
 
-func (a *Auth) mac(purpose string, ts int64, nonce string, body []byte) []byte {
+func (a *Auth) mac(purpose, to string, ts int64, nonce string, body []byte) []byte {
 	m := hmac.New(sha256.New, a.key)
-	fmt.Fprintf(m, "%s\n%s\n%d\n%s\n", authMagic, purpose, ts, nonce)
+	fmt.Fprintf(m, "%s\n%s\n%s\n%d\n%s\n", authMagic, purpose, to, ts, nonce)
 	m.Write(body)
 	return m.Sum(nil)
 }
 
 // Open checks frame, made for purpose, and returns its document (a slice of
-// frame) and its nonce. Every refusal wraps ErrUnauthenticated and says why.
-func (a *Auth) Open(purpose string, frame []byte) (body []byte, nonce string, err error) {
-	ts, nonce, mac, body, err := parseFrame(frame)
+// frame) and its nonce. at is where the frame arrived (the local address of
+// its connection or socket), which its destination must name, with this
+// Auth's Self; an answer names none, and at is nil. Every refusal wraps
+// ErrUnauthenticated and says why.
+func (a *Auth) Open(purpose string, frame []byte, at net.Addr) (body []byte, nonce string, err error) {
+	ts, nonce, to, mac, body, err := parseFrame(frame)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	if !hmac.Equal(mac, a.mac(purpose, ts, nonce, body)) {
+	if !hmac.Equal(mac, a.mac(purpose, to, ts, nonce, body)) {
 		return nil, "", fmt.Errorf("%w: wrong MAC (the document was changed, or the sender has another secret)", ErrUnauthenticated)
+	}
+	// Checked once the MAC is: what the destination says is the sender's.
+	if err := a.self.names(purpose, to, at); err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	now := a.now()
 	sent := time.UnixMilli(ts)
@@ -156,36 +197,45 @@ func (a *Auth) Open(purpose string, frame []byte) (body []byte, nonce string, er
 }
 
 // parseFrame splits a frame into its header's fields and its document.
-func parseFrame(frame []byte) (ts int64, nonce string, mac, body []byte, err error) {
+func parseFrame(frame []byte) (ts int64, nonce, to string, mac, body []byte, err error) {
+	fail := func(why string) (int64, string, string, []byte, []byte, error) {
+		return 0, "", "", nil, nil, errors.New(why)
+	}
 	if !bytes.HasPrefix(frame, []byte(authMagic+" ")) {
-		return 0, "", nil, nil, errors.New("no authentication header (the sender has no secret)")
+		if bytes.HasPrefix(frame, []byte("MRAUTH")) {
+			return fail("another version of the authentication header (the sender runs another version of mapreduce)")
+		}
+		return fail("no authentication header (the sender has no secret)")
 	}
 	end := bytes.IndexByte(frame[:min(len(frame), AuthOverhead)], '\n')
 	if end < 0 {
-		return 0, "", nil, nil, errors.New("authentication header too long or unterminated")
+		return fail("authentication header too long or unterminated")
 	}
 	fields := bytes.Split(frame[len(authMagic)+1:end], []byte(" "))
-	if len(fields) != 3 {
-		return 0, "", nil, nil, errors.New("authentication header: want timestamp, nonce and MAC")
+	if len(fields) != 4 {
+		return fail("authentication header: want timestamp, nonce, destination and MAC")
 	}
 	ts, err = strconv.ParseInt(string(fields[0]), 10, 64)
 	if err != nil {
-		return 0, "", nil, nil, errors.New("authentication header: bad timestamp")
+		return fail("authentication header: bad timestamp")
 	}
 	if len(fields[1]) != 32 {
-		return 0, "", nil, nil, errors.New("authentication header: the nonce must be 32 hex digits")
+		return fail("authentication header: the nonce must be 32 hex digits")
 	}
 	if _, err := hex.Decode(make([]byte, 16), fields[1]); err != nil {
-		return 0, "", nil, nil, errors.New("authentication header: bad nonce")
+		return fail("authentication header: bad nonce")
+	}
+	if err := checkDest(string(fields[2])); err != nil {
+		return fail("authentication header: " + err.Error())
 	}
 	mac = make([]byte, sha256.Size)
-	if len(fields[2]) != 2*sha256.Size {
-		return 0, "", nil, nil, errors.New("authentication header: the MAC must be 64 hex digits")
+	if len(fields[3]) != 2*sha256.Size {
+		return fail("authentication header: the MAC must be 64 hex digits")
 	}
-	if _, err := hex.Decode(mac, fields[2]); err != nil {
-		return 0, "", nil, nil, errors.New("authentication header: bad MAC")
+	if _, err := hex.Decode(mac, fields[3]); err != nil {
+		return fail("authentication header: bad MAC")
 	}
-	return ts, string(fields[1]), mac, frame[end+1:], nil
+	return ts, string(fields[1]), string(fields[2]), mac, frame[end+1:], nil
 }
 
 // remember records nonce, refusing one already seen. A nonce is kept until

@@ -20,14 +20,45 @@ var (
 	otherSecret = []byte("fedcba9876543210fedcba9876543210")
 )
 
+// testWorker is the receiver of most tests: a worker known as localhost.
+var testWorker = Self{Role: RoleWorker, Hosts: []string{"localhost"}}
+
+// Where TestAuthOpen's frames arrive, and the destination they name.
+var (
+	testAt   = &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 6001}
+	testSelf = Self{Role: RoleWorker, Hosts: []string{"w2.example"}}
+	testTo   = "worker@w2.example:6001"
+)
+
 // clock is a settable clock for Auth.
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
+// frame seals body for purpose: an answer to no destination, anything else
+// to testTo.
 func frame(a *Auth, purpose string, body []byte) ([]byte, string) {
-	header, nonce := a.Seal(purpose, body)
+	to := testTo
+	if strings.HasPrefix(purpose, replyPrefix) {
+		to = noDest
+	}
+	return frameTo(a, purpose, to, body)
+}
+
+func frameTo(a *Auth, purpose, to string, body []byte) ([]byte, string) {
+	header, nonce, err := a.Seal(purpose, to, body)
+	if err != nil {
+		panic(err)
+	}
 	return append(header, body...), nonce
+}
+
+// open opens f as TestAuthOpen's receiver does: at testAt, but an answer.
+func open(a *Auth, purpose string, f []byte) ([]byte, string, error) {
+	if strings.HasPrefix(purpose, replyPrefix) {
+		return a.Open(purpose, f, nil)
+	}
+	return a.Open(purpose, f, testAt)
 }
 
 // TestAuthOpen: a frame opens only with the secret it was sealed with, for
@@ -68,7 +99,7 @@ func TestAuthOpen(t *testing.T) {
 			return bytes.Replace(f, []byte(ts), []byte(fmt.Sprint(start.UnixMilli()+1)), 1), purposeMessage
 		}, "wrong MAC"},
 		{"wrong secret", func(_, _ *Auth, c *clock) ([]byte, string) {
-			f, _ := frame(newAuth(otherSecret, c.now), purposeMessage, body)
+			f, _ := frame(newAuth(otherSecret, testSelf, c.now), purposeMessage, body)
 			return f, purposeMessage
 		}, "wrong MAC"},
 		{"datagram as message", func(send, _ *Auth, _ *clock) ([]byte, string) {
@@ -81,14 +112,14 @@ func TestAuthOpen(t *testing.T) {
 		}, "wrong MAC"},
 		{"replayed", func(send, recv *Auth, _ *clock) ([]byte, string) {
 			f, _ := frame(send, purposeMessage, body)
-			if _, _, err := recv.Open(purposeMessage, f); err != nil {
+			if _, _, err := open(recv, purposeMessage, f); err != nil {
 				t.Fatalf("first open: %v", err)
 			}
 			return f, purposeMessage
 		}, "replay"},
 		{"replayed late in the window", func(send, recv *Auth, c *clock) ([]byte, string) {
 			f, _ := frame(send, purposeMessage, body)
-			if _, _, err := recv.Open(purposeMessage, f); err != nil {
+			if _, _, err := open(recv, purposeMessage, f); err != nil {
 				t.Fatalf("first open: %v", err)
 			}
 			c.t = start.Add(AuthWindow)
@@ -101,12 +132,12 @@ func TestAuthOpen(t *testing.T) {
 		}, "off this host's clock"},
 		{"from the future", func(_, _ *Auth, c *clock) ([]byte, string) {
 			ahead := &clock{start.Add(AuthWindow + time.Second)}
-			f, _ := frame(newAuth(testSecret, ahead.now), purposeMessage, body)
+			f, _ := frame(newAuth(testSecret, testSelf, ahead.now), purposeMessage, body)
 			return f, purposeMessage
 		}, "off this host's clock"},
 		{"stamped before the receiver started", func(send, _ *Auth, c *clock) ([]byte, string) {
 			c.t = start.Add(-5 * time.Second)
-			f, _ := frame(newAuth(testSecret, c.now), purposeMessage, body)
+			f, _ := frame(newAuth(testSecret, testSelf, c.now), purposeMessage, body)
 			c.t = start
 			return f, purposeMessage
 		}, "before this process started"},
@@ -114,7 +145,7 @@ func TestAuthOpen(t *testing.T) {
 			// sendjob, a new process, asks a master whose clock is 5 s
 			// behind: the answer, bound to the request, is taken.
 			behind := &clock{start.Add(-5 * time.Second)}
-			f, _ := frame(newAuth(testSecret, behind.now), purposeReply("00112233445566778899aabbccddeeff"), body)
+			f, _ := frame(newAuth(testSecret, testSelf, behind.now), purposeReply("00112233445566778899aabbccddeeff"), body)
 			return f, purposeReply("00112233445566778899aabbccddeeff")
 		}, ""},
 		{"no header", func(_, _ *Auth, _ *clock) ([]byte, string) { return body, purposeMessage }, "no authentication header"},
@@ -145,7 +176,43 @@ func TestAuthOpen(t *testing.T) {
 			i := bytes.IndexByte(f, '\n')
 			mac := bytes.LastIndexByte(f[:i], ' ')
 			return append(append([]byte{}, f[:mac]...), f[i:]...), purposeMessage
-		}, "want timestamp, nonce and MAC"},
+		}, "want timestamp, nonce, destination and MAC"},
+		{"the framing's last version", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frame(send, purposeMessage, body)
+			return bytes.Replace(f, []byte(authMagic), []byte("MRAUTH1"), 1), purposeMessage
+		}, "another version"},
+		{"destination changed", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "worker@w3.example:6001", body)
+			return bytes.Replace(f, []byte("w3.example"), []byte("w2.example"), 1), purposeMessage
+		}, "wrong MAC"},
+		{"for a worker by its IP address", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "worker@10.0.0.2:6001", body)
+			return f, purposeMessage
+		}, ""},
+		{"for a worker of another host", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "worker@w3.example:6001", body)
+			return f, purposeMessage
+		}, "sealed for worker@w3.example:6001, and this worker is w2.example, reached at 10.0.0.2"},
+		{"for a worker at another IP address", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "worker@10.0.0.3:6001", body)
+			return f, purposeMessage
+		}, "and this worker is w2.example"},
+		{"for another port", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "worker@w2.example:6002", body)
+			return f, purposeMessage
+		}, "sealed for worker@w2.example:6002, and it arrived at port 6001"},
+		{"for the master", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, "master@w2.example:6001", body)
+			return f, purposeMessage
+		}, "sealed for master@w2.example:6001, and this process is a worker"},
+		{"message to no destination", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeMessage, noDest, body)
+			return f, purposeMessage
+		}, "no destination"},
+		{"reply that names a destination", func(send, _ *Auth, _ *clock) ([]byte, string) {
+			f, _ := frameTo(send, purposeReply("00112233445566778899aabbccddeeff"), testTo, body)
+			return f, purposeReply("00112233445566778899aabbccddeeff")
+		}, "an answer that names a destination"},
 		{"bad nonce", func(send, _ *Auth, _ *clock) ([]byte, string) {
 			f, nonce := frame(send, purposeMessage, body)
 			return bytes.Replace(f, []byte(nonce), []byte(strings.Repeat("z", 32)), 1), purposeMessage
@@ -154,9 +221,9 @@ func TestAuthOpen(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &clock{start}
-			send, recv := newAuth(testSecret, c.now), newAuth(testSecret, c.now)
+			send, recv := newAuth(testSecret, Self{}, c.now), newAuth(testSecret, testSelf, c.now)
 			f, purpose := tc.make(send, recv, c)
-			got, _, err := recv.Open(purpose, f)
+			got, _, err := open(recv, purpose, f)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -175,10 +242,10 @@ func TestAuthOpen(t *testing.T) {
 // passed, so the cache holds one window's frames, not all.
 func TestAuthReplayCacheBounded(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	send, recv := newAuth(testSecret, c.now), newAuth(testSecret, c.now)
+	send, recv := newAuth(testSecret, Self{}, c.now), newAuth(testSecret, testSelf, c.now)
 	for range 100 {
 		f, _ := frame(send, purposeMessage, nil)
-		if _, _, err := recv.Open(purposeMessage, f); err != nil {
+		if _, _, err := open(recv, purposeMessage, f); err != nil {
 			t.Fatal(err)
 		}
 		c.t = c.t.Add(AuthWindow / 10)
@@ -192,7 +259,7 @@ func TestAuthReplayCacheBounded(t *testing.T) {
 // number of lines, and says how many it left out.
 func TestAuthLogDropRateLimited(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
-	a := newAuth(testSecret, c.now)
+	a := newAuth(testSecret, testSelf, c.now)
 	var out bytes.Buffer
 	log := zerolog.New(&out)
 	for range 1000 {
@@ -214,7 +281,7 @@ func TestAuthLogDropRateLimited(t *testing.T) {
 // an unsealed or wrongly sealed message gets an unsealed Error and is not
 // handled.
 func TestTCPAuth(t *testing.T) {
-	server := TCP{Log: zerolog.Nop(), Auth: NewAuth(testSecret)}
+	server := TCP{Log: zerolog.Nop(), Auth: NewAuth(testSecret, testWorker)}
 	var handled atomic.Int64
 	ln, err := server.Listen("127.0.0.1:0", func(_ string, msg Message, reply func(Message) error) {
 		handled.Add(1)
@@ -228,7 +295,7 @@ func TestTCPAuth(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr()
 
-	client := TCP{Auth: NewAuth(testSecret)}
+	client := TCP{Auth: NewAuth(testSecret, Self{})}
 	answer, err := client.Request(addr, JobStatusRequest{}, 5*time.Second)
 	if err != nil || answer != (JobAccepted{JobID: 7}) {
 		t.Fatalf("sealed request: answer %#v, %v", answer, err)
@@ -244,13 +311,13 @@ func TestTCPAuth(t *testing.T) {
 	if e, ok := answer.(Error); err != nil || !ok || !strings.Contains(e.Error, "no authentication header") {
 		t.Errorf("unsealed request: answer %#v, %v; want an Error: no authentication header", answer, err)
 	}
-	_, err = TCP{Auth: NewAuth(otherSecret)}.Request(addr, JobStatusRequest{}, 5*time.Second)
+	_, err = TCP{Auth: NewAuth(otherSecret, Self{})}.Request(addr, JobStatusRequest{}, 5*time.Second)
 	if !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "wrong MAC") {
 		t.Errorf("request with another secret: %v, want refused with wrong MAC", err)
 	}
 	// A captured frame sent again.
 	body, _ := Encode(Shutdown{})
-	f, _ := frame(client.Auth, purposeMessage, body)
+	f, _ := frameTo(client.Auth, purposeMessage, "worker@"+addr, body)
 	for range 2 {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -285,14 +352,15 @@ func TestTCPAuth(t *testing.T) {
 		fake.Close()
 	}
 
-	// Datagrams: only the sealed one arrives.
+	// Datagrams, to a master: only the sealed one arrives.
 	beats := make(chan Message, 10)
-	dl, err := server.ListenDatagrams("127.0.0.1:0", func(_ string, msg Message) { beats <- msg })
+	master := TCP{Log: zerolog.Nop(), Auth: NewAuth(testSecret, Self{Role: RoleMaster})}
+	dl, err := master.ListenDatagrams("127.0.0.1:0", func(_ string, msg Message) { beats <- msg })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dl.Close()
-	for _, c := range []TCP{{}, {Auth: NewAuth(otherSecret)}} {
+	for _, c := range []TCP{{}, {Auth: NewAuth(otherSecret, Self{})}} {
 		if err := c.SendDatagram(dl.Addr(), Heartbeat{WorkerPID: 1}); err != nil {
 			t.Fatal(err)
 		}
@@ -322,13 +390,16 @@ func TestTCPAuth(t *testing.T) {
 // FuzzAuthOpen: no frame makes Open panic, and what it accepts is the end
 // of the frame.
 func FuzzAuthOpen(f *testing.F) {
-	a := NewAuth(testSecret)
+	a := NewAuth(testSecret, Self{})
 	valid, _ := frame(a, purposeMessage, []byte(`{"message_type":"shutdown"}`))
 	f.Add(valid)
+	misdirected, _ := frameTo(a, purposeMessage, "master@w2.example:6001", []byte(`{"message_type":"shutdown"}`))
+	f.Add(misdirected)
 	f.Add([]byte(`{"message_type":"shutdown"}`))
 	f.Add([]byte("MRAUTH1 1 00112233445566778899aabbccddeeff 00\n{}"))
+	f.Add([]byte("MRAUTH2 1 00112233445566778899aabbccddeeff worker@[::1]:1 00\n{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		body, _, err := NewAuth(testSecret).Open(purposeMessage, data)
+		body, _, err := NewAuth(testSecret, testSelf).Open(purposeMessage, data, testAt)
 		if err == nil && !bytes.HasSuffix(data, body) {
 			t.Fatalf("accepted %q with document %q", data, body)
 		}

@@ -114,7 +114,7 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 	}
 	var nonce string
 	if t.Auth != nil && len(bytes.TrimSpace(data)) > 0 {
-		if data, nonce, err = t.Auth.Open(purposeMessage, data); err != nil {
+		if data, nonce, err = t.Auth.Open(purposeMessage, data, conn.LocalAddr()); err != nil {
 			t.Auth.LogDrop(log, from, err)
 			// Unsealed, so that a client without the secret learns why.
 			Reply(conn, Error{Error: err.Error()})

@@ -15,7 +15,7 @@ import (
 // Streamed answers, our extension (docs/protocol.md, "Streamed answers"): a
 // request (a fetch_run) answered with bytes of any length rather than one
 // document. The answer starts with streamMagic, which neither a document
-// ('{') nor a sealed frame ("MRAUTH1 ") starts with, so that a reader tells
+// ('{') nor a sealed frame ("MRAUTH2 ") starts with, so that a reader tells
 // a stream from an ordinary answer (an Error: the peer said no). Then come
 // chunks, each
 //
@@ -284,8 +284,10 @@ func (t TCP) Stream(addr string, msg Message, timeout time.Duration) (io.ReadClo
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	bufs, nonce := t.seal(purposeMessage, data)
-	err = conn.SetWriteDeadline(time.Now().Add(timeout))
+	bufs, nonce, err := t.seal(purposeMessage, t.to(addr, conn), data)
+	if err == nil {
+		err = conn.SetWriteDeadline(time.Now().Add(timeout))
+	}
 	if err == nil {
 		err = write(conn, bufs)
 	}

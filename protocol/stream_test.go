@@ -94,7 +94,7 @@ func TestTCPStream(t *testing.T) {
 		t.Run(map[bool]string{false: "plain", true: "auth"}[auth], func(t *testing.T) {
 			server, client := TCP{Log: zerolog.Nop()}, TCP{}
 			if auth {
-				server.Auth, client.Auth = NewAuth(testSecret), NewAuth(testSecret)
+				server.Auth, client.Auth = NewAuth(testSecret, testWorker), NewAuth(testSecret, Self{})
 			}
 			ln, err := server.Listen("127.0.0.1:0", streamHandler(data))
 			if err != nil {
@@ -146,7 +146,7 @@ func rawServer(t *testing.T, answer func(nonce string) []byte) string {
 			}
 			req, err := ReadMessage(conn)
 			if err == nil {
-				if _, nonce, _, _, err := parseFrame(req); err == nil {
+				if _, nonce, _, _, _, err := parseFrame(req); err == nil {
 					conn.Write(answer(nonce))
 				} else {
 					conn.Write(answer(""))
@@ -179,7 +179,7 @@ func streamBytes(t *testing.T, auth *Auth, nonce string, data []byte) ([]byte, [
 // from another stream is an error at the reader, never a short read.
 func TestStreamRefusals(t *testing.T) {
 	data := payload(3*maxChunk + 1000) // 4 data chunks and the end
-	auth := NewAuth(testSecret)
+	auth := NewAuth(testSecret, testWorker)
 	for _, tt := range []struct {
 		name string
 		auth bool
@@ -223,7 +223,7 @@ func TestStreamRefusals(t *testing.T) {
 			client := TCP{}
 			var serverAuth *Auth
 			if tt.auth {
-				client.Auth, serverAuth = NewAuth(testSecret), auth
+				client.Auth, serverAuth = NewAuth(testSecret, Self{}), auth
 			}
 			addr := rawServer(t, func(nonce string) []byte {
 				s, starts := streamBytes(t, serverAuth, nonce, data)
@@ -242,7 +242,7 @@ func TestStreamRefusals(t *testing.T) {
 	}
 	// The good stream, through the same server, for contrast.
 	addr := rawServer(t, func(nonce string) []byte { s, _ := streamBytes(t, auth, nonce, data); return s })
-	r, err := TCP{Auth: NewAuth(testSecret)}.Stream(addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
+	r, err := TCP{Auth: NewAuth(testSecret, Self{})}.Stream(addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

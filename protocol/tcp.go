@@ -35,6 +35,12 @@ type TCP struct {
 	// both ways (auth.go): what is sent is sealed, and what arrives without
 	// a valid seal is dropped. Nil speaks the reference protocol.
 	Auth *Auth
+	// Master is the master's address as this process dials it (a
+	// worker's --master-host and port, sendjob's --host and port): with
+	// Auth, what is sent there is sealed for the master, and what is sent
+	// to any other address for a worker (dest.go). Heartbeat datagrams
+	// are for the master wherever they go.
+	Master string
 }
 
 var _ Transport = TCP{}
@@ -63,14 +69,28 @@ func Request(addr string, msg Message, timeout time.Duration) (Message, error) {
 	return TCP{}.Request(addr, msg, timeout)
 }
 
-// seal returns data as it goes on the wire for purpose, and the nonce the
-// answer must be bound to: data alone without Auth, else a header and data.
-func (t TCP) seal(purpose string, data []byte) (net.Buffers, string) {
+// seal returns data as it goes on the wire for purpose to the process
+// named by to, and the nonce the answer must be bound to: data alone
+// without Auth, else a header and data.
+func (t TCP) seal(purpose, to string, data []byte) (net.Buffers, string, error) {
 	if t.Auth == nil {
-		return net.Buffers{data}, ""
+		return net.Buffers{data}, "", nil
 	}
-	header, nonce := t.Auth.Seal(purpose, data)
-	return net.Buffers{header, data}, nonce
+	header, nonce, err := t.Auth.Seal(purpose, to, data)
+	if err != nil {
+		return nil, "", err
+	}
+	return net.Buffers{header, data}, nonce, nil
+}
+
+// to names the process at addr, reached over conn: the master at t.Master,
+// a worker anywhere else.
+func (t TCP) to(addr string, conn net.Conn) string {
+	role := RoleWorker
+	if addr == t.Master {
+		role = RoleMaster
+	}
+	return Dest(role, addr, conn.RemoteAddr())
 }
 
 // write writes bufs in one write (one writev for a header and a document).
@@ -98,7 +118,10 @@ func (t TCP) Send(addr string, msg Message) error {
 	if err := conn.SetWriteDeadline(time.Now().Add(DialTimeout)); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
-	bufs, _ := t.seal(purposeMessage, data)
+	bufs, _, err := t.seal(purposeMessage, t.to(addr, conn), data)
+	if err != nil {
+		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
+	}
 	if err := write(conn, bufs); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
@@ -125,7 +148,10 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
-	bufs, nonce := t.seal(purposeMessage, data)
+	bufs, nonce, err := t.seal(purposeMessage, t.to(addr, conn), data)
+	if err != nil {
+		return nil, fmt.Errorf("request to %s: %w", addr, err)
+	}
 	if err := write(conn, bufs); err != nil {
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
@@ -150,7 +176,7 @@ func decodeAnswer(addr string, answer []byte, a *Auth, nonce string) (Message, e
 		return nil, fmt.Errorf("%s closed the connection without answering (it may be stopping, restarting or too busy): %w", addr, ErrEmpty)
 	}
 	if a != nil {
-		body, _, err := a.Open(purposeReply(nonce), answer)
+		body, _, err := a.Open(purposeReply(nonce), answer, nil)
 		if err != nil {
 			return nil, unauthenticatedAnswer(addr, answer, err)
 		}
@@ -266,7 +292,10 @@ func (t TCP) reply(conn net.Conn, nonce string, msg Message) error {
 	if err != nil {
 		return err
 	}
-	header, _ := t.Auth.Seal(purposeReply(nonce), data)
+	header, _, err := t.Auth.Seal(purposeReply(nonce), noDest, data)
+	if err != nil {
+		return err
+	}
 	if err := write(conn, net.Buffers{header, data}); err != nil {
 		return fmt.Errorf("reply to %s: %w", conn.RemoteAddr(), err)
 	}
@@ -293,15 +322,18 @@ func (t TCP) SendDatagram(addr string, msg Message) error {
 	if err != nil {
 		return err
 	}
-	if t.Auth != nil {
-		header, _ := t.Auth.Seal(purposeDatagram, data)
-		data = append(header, data...) // a datagram is one write
-	}
 	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
 	defer conn.Close()
+	if t.Auth != nil {
+		header, _, err := t.Auth.Seal(purposeDatagram, Dest(RoleMaster, addr, conn.RemoteAddr()), data)
+		if err != nil {
+			return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
+		}
+		data = append(header, data...) // a datagram is one write
+	}
 	if _, err := conn.Write(data); err != nil {
 		return fmt.Errorf("send %s to %s: %w", msg.Type(), addr, err)
 	}
@@ -333,7 +365,7 @@ func (t TCP) ListenDatagrams(addr string, handle func(from string, msg Message))
 			}
 			data := buf[:n]
 			if t.Auth != nil {
-				if data, _, err = t.Auth.Open(purposeDatagram, data); err != nil {
+				if data, _, err = t.Auth.Open(purposeDatagram, data, conn.LocalAddr()); err != nil {
 					t.Auth.LogDrop(t.Log, from.String(), err)
 					continue
 				}

@@ -94,7 +94,9 @@ func main() {
 		os.Exit(2)
 	}
 	if key != nil {
-		o.tcp.Auth = protocol.NewAuth(key)
+		// sendjob listens for nothing: it takes only the answers to its
+		// requests, all to the master.
+		o.tcp.Auth, o.tcp.Master = protocol.NewAuth(key, protocol.Self{}), o.addr()
 	}
 	o.terminal = isatty.IsTerminal(os.Stdout.Fd())
 	if err := o.run(os.Stdout); err != nil {

@@ -140,7 +140,7 @@ func TestUnauthenticatedMessagesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCluster(t, "--secret-file", file)
-	c.client = protocol.TCP{Auth: protocol.NewAuth(key)}
+	c.client = protocol.TCP{Auth: protocol.NewAuth(key, protocol.Self{}), Master: c.addr()}
 	w := c.startWorkerWith([]string{"--secret-file", file})
 	dead := c.startWorkerWith([]string{"--secret-file", file})
 	dead.kill()
@@ -163,7 +163,7 @@ func TestUnauthenticatedMessagesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.refuseUnauthenticated(attack{master: c.addr(), worker: workerAddr, heartbeats: protocol.HeartbeatAddr("localhost", c.port), dead: dead.pid()},
-		w, protocol.TCP{}, protocol.TCP{Auth: protocol.NewAuth(wrong)})
+		w, protocol.TCP{}, protocol.TCP{Auth: protocol.NewAuth(wrong, protocol.Self{})})
 
 	// sendjob without the secret is told why; with it, its job runs.
 	sendjob := filepath.Join(binDir, "sendjob")

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +33,7 @@ func TestMultiHost(t *testing.T) {
 	}
 	const masterPort, workerPort = 7000, 7001
 	c.port, c.host = masterPort, l.addrs["master"]
-	c.client = nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(key)}}
+	c.client = nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(key, protocol.Self{}), Master: c.addr()}}
 	common := []string{"--heartbeat-interval", heartbeat.String(), "--log-format", "json", "--log-level", "debug", "--secret-file", file}
 	start := func(host, binary string, args ...string) *proc {
 		cmd := l.command(host, filepath.Join(binDir, binary), append(common, args...)...)
@@ -59,10 +61,11 @@ func TestMultiHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forgers := []sender{nsClient{ns: l.hosts["client"]}, nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(wrong)}}}
+	forgers := []sender{nsClient{ns: l.hosts["client"]}, nsClient{ns: l.hosts["client"], tcp: protocol.TCP{Auth: protocol.NewAuth(wrong, protocol.Self{})}}}
 	target := attack{master: c.addr(), worker: net.JoinHostPort(l.addrs["worker2"], strconv.Itoa(workerPort)),
 		heartbeats: protocol.HeartbeatAddr(c.host, masterPort)}
 	c.refuseUnauthenticated(target, w2, forgers...)
+	c.refuseReplayAcrossHosts(l, w2, workerPort)
 
 	// A job whose map tasks take a second each, so that worker1 holds one
 	// when its link is cut.
@@ -108,6 +111,49 @@ func TestMultiHost(t *testing.T) {
 	id, out = c.submit(j)
 	info = c.waitDone(j, id, out)
 	c.checkShuffledAcross(info, shufflers...)
+}
+
+// refuseReplayAcrossHosts: a shutdown sealed for a worker on another host
+// (the client's) on the same port as worker w, captured there, and
+// replayed to w within the window, is refused: w checks the host a frame
+// names, not only the port (protocol/dest.go).
+func (c *cluster) refuseReplayAcrossHosts(l *lab, w *proc, port int) {
+	t := c.t
+	t.Helper()
+	var captured <-chan []byte
+	there := net.JoinHostPort(l.addrs["client"], strconv.Itoa(port))
+	if err := inNamespace(l.hosts["client"], func() error {
+		ln, err := net.Listen("tcp", there)
+		if err == nil {
+			captured = capture(ln)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sealer := c.client.(nsClient)
+	if err := sealer.Send(there, protocol.Shutdown{}); err != nil {
+		t.Fatal(err)
+	}
+	frame := <-captured
+	if !bytes.Contains(frame, []byte(" worker@"+there+" ")) {
+		t.Fatalf("captured %q, want a frame sealed for the worker at %s", frame, there)
+	}
+	to := net.JoinHostPort(l.addrs["worker2"], strconv.Itoa(port))
+	var answer string
+	if err := inNamespace(l.hosts["client"], func() (err error) {
+		answer, err = replay(to, frame)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(answer, "sealed for worker@"+there+", and this worker is "+l.addrs["worker2"]) {
+		t.Errorf("worker2 answered the replay %q, want refused: sealed for another worker", answer)
+	}
+	c.waitLog(w, "dropped message: not authenticated", "sealed for worker@"+there)
+	if w.exited() {
+		t.Fatal("a shutdown sealed for a worker of another host stopped worker2")
+	}
 }
 
 // workerState is the master's record of worker p.

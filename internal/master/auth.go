@@ -18,7 +18,9 @@ func newAuth(key []byte) *protocol.Auth {
 	if key == nil {
 		return nil
 	}
-	return protocol.NewAuth(key)
+	// The master does not check the host a frame names: senders reach it
+	// by names it cannot know (protocol/dest.go).
+	return protocol.NewAuth(key, protocol.Self{Role: protocol.RoleMaster})
 }
 
 // tokenCookie, followed by the page's port, names the cookie that holds

@@ -171,10 +171,10 @@ func (w *Worker) heldTasks(statusLines bool) []protocol.TaskProgress {
 	return tasks
 }
 
-// fitHeartbeat cuts hb's task list to protocol.MaxHeartbeatSize, with room
-// for an authentication header, starting at task number first (mod the
+// fitHeartbeat cuts hb's task list to room bytes (protocol.MaxHeartbeatSize
+// less an authentication header), starting at task number first (mod the
 // list's length), so that every task is listed in turn.
-func fitHeartbeat(hb protocol.Heartbeat, first int) protocol.Heartbeat {
+func fitHeartbeat(hb protocol.Heartbeat, first, room int) protocol.Heartbeat {
 	all := hb.Tasks
 	for n := len(all); n > 0; n-- {
 		hb.Tasks = hb.Tasks[:0:0]
@@ -182,7 +182,7 @@ func fitHeartbeat(hb protocol.Heartbeat, first int) protocol.Heartbeat {
 			hb.Tasks = append(hb.Tasks, all[(first+i)%len(all)])
 		}
 		hb.TasksCut = n < len(all)
-		if data, err := protocol.Encode(hb); err == nil && len(data)+protocol.AuthOverhead <= protocol.MaxHeartbeatSize {
+		if data, err := protocol.Encode(hb); err == nil && len(data) <= room {
 			return hb
 		}
 	}

@@ -22,8 +22,11 @@ func TestFitHeartbeat(t *testing.T) {
 	hb := protocol.Heartbeat{WorkerPID: 7, WorkerID: "0123456789abcdef", WorkerHost: "localhost", WorkerPort: 6001, Tasks: all,
 		Capabilities: []string{protocol.CapProgress, protocol.CapCancel, protocol.CapTask, protocol.CapSplits}}
 	seen := map[string]bool{}
-	for turn := 0; len(seen) < len(all) && turn < 50; turn++ {
-		fit := fitHeartbeat(hb, turn*10)
+	// The least room the worker leaves, for a master at the longest name.
+	room := protocol.MaxHeartbeatSize - protocol.AuthOverhead
+	for turn, next := 0, 0; len(seen) < len(all) && turn < 50; turn++ {
+		fit := fitHeartbeat(hb, next, room)
+		next += len(fit.Tasks)
 		data, err := protocol.Encode(fit)
 		if err != nil || len(data)+protocol.AuthOverhead > protocol.MaxHeartbeatSize {
 			t.Fatalf("heartbeat of %d bytes (%v), want at most %d", len(data), err, protocol.MaxHeartbeatSize)
@@ -39,7 +42,7 @@ func TestFitHeartbeat(t *testing.T) {
 		t.Errorf("%d of %d tasks listed over the turns", len(seen), len(all))
 	}
 	small := protocol.Heartbeat{WorkerPID: 7, Tasks: all[:2]}
-	if fit := fitHeartbeat(small, 3); fit.TasksCut || len(fit.Tasks) != 2 {
+	if fit := fitHeartbeat(small, 3, room); fit.TasksCut || len(fit.Tasks) != 2 {
 		t.Errorf("two tasks: listed %d, cut %v; want both, not cut", len(fit.Tasks), fit.TasksCut)
 	}
 }

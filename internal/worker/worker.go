@@ -104,16 +104,16 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		held:      make(map[string]*running),
 		ended:     make(chan struct{}),
 	}
-	if w.transport == nil {
-		tcp := protocol.TCP{Log: w.log}
-		if cfg.Secret != nil {
-			tcp.Auth = protocol.NewAuth(cfg.Secret)
-		}
-		w.transport = tcp
-	}
 	var err error
 	if w.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
 		return nil, err
+	}
+	if w.transport == nil {
+		tcp := protocol.TCP{Log: w.log, Master: w.masterAddr()}
+		if cfg.Secret != nil {
+			tcp.Auth = protocol.NewAuth(cfg.Secret, w.self())
+		}
+		w.transport = tcp
 	}
 	w.dropTasks.Store(int64(cfg.DropTasks))
 	w.ctx, w.stop = context.WithCancel(context.Background())
@@ -193,6 +193,17 @@ func (w *Worker) PID() int { return w.cfg.PID }
 // Addr is the address the worker listens on.
 func (w *Worker) Addr() string { return w.ln.Addr() }
 
+// self is the worker as authenticated frames name it: by the host it
+// advertises, which the master and the other workers dial, and the one it
+// listens on, unless that is every address.
+func (w *Worker) self() protocol.Self {
+	self := protocol.Self{Role: protocol.RoleWorker, Hosts: []string{w.cfg.AdvertiseHost}}
+	if !netaddr.Unspecified(w.cfg.Host) && w.cfg.Host != w.cfg.AdvertiseHost {
+		self.Hosts = append(self.Hosts, w.cfg.Host)
+	}
+	return self
+}
+
 func (w *Worker) masterAddr() string {
 	return net.JoinHostPort(w.cfg.MasterHost, strconv.Itoa(w.cfg.MasterPort))
 }
@@ -250,6 +261,9 @@ func (w *Worker) registration() protocol.Register {
 // heartbeat sends a heartbeat every interval until the worker stops.
 func (w *Worker) heartbeat() {
 	addr := protocol.HeartbeatAddr(w.cfg.MasterHost, w.cfg.MasterPort)
+	// Room for the header of a frame sealed for the master, whose length
+	// depends on the master's host name; kept without a secret too.
+	room := protocol.MaxHeartbeatSize - protocol.SealedOverhead(protocol.Dest(protocol.RoleMaster, addr, nil))
 	tick := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	var failing, logged time.Time // since when sends fail, when last logged
@@ -260,7 +274,7 @@ func (w *Worker) heartbeat() {
 			reg := w.registration()
 			hb.Tasks, hb.WorkerID, hb.WorkerHost, hb.WorkerPort, hb.Capabilities =
 				w.heldTasks(w.reports.Load()), reg.WorkerID, reg.WorkerHost, reg.WorkerPort, reg.Capabilities
-			hb = fitHeartbeat(hb, next)
+			hb = fitHeartbeat(hb, next, room)
 			next += len(hb.Tasks)
 		}
 		err := w.transport.SendDatagram(addr, hb)
