@@ -1,7 +1,9 @@
 package group
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -59,6 +61,47 @@ func TestChunkCompareAgreesWithCompare(t *testing.T) {
 	for i := 1; i < len(c.entries); i++ {
 		if a, b := c.line(c.entries[i-1]), c.line(c.entries[i]); Compare(a, b) > 0 {
 			t.Fatalf("sorted %q before %q", a, b)
+		}
+	}
+}
+
+// TestRadixSortAgreesWithCompare sorts chunks of lines that tie in their
+// prefixes in every way (short keys, keys of 7 bytes and more, the same
+// key with other values, bytes 0 and 0xff) and checks the order against
+// Compare, with buckets above and below the radix cutoff.
+func TestRadixSortAgreesWithCompare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	alphabet := []byte{0, 1, '\t', 'a', 'b', 0xfe, 0xff}
+	for _, lines := range []int{0, 1, 2, radixCutoff - 1, radixCutoff, 1000, 50_000, -50_000} {
+		// Negative: keys that tie over two prefixes' worth of bytes.
+		same, length := 9, 20
+		if lines < 0 {
+			lines, same, length = -lines, 22, 30
+		}
+		c := newChunk(64 << 20)
+		c.hashing = false // keep repeated lines apart too
+		for range lines {
+			b := make([]byte, rng.IntN(length))
+			for i := range b {
+				if i < same && rng.IntN(16) > 0 {
+					b[i] = 'a'
+				} else {
+					b[i] = alphabet[rng.IntN(len(alphabet))]
+				}
+			}
+			c.add(b)
+		}
+		want := slices.Clone(c.entries)
+		slices.SortFunc(want, c.compare)
+		c.sort()
+		if len(c.entries) != lines {
+			t.Fatalf("%d lines sorted into %d", lines, len(c.entries))
+		}
+		for i, e := range c.entries {
+			// The same lines in the same order (equal lines may swap).
+			if got, w := c.line(e), c.line(want[i]); !bytes.Equal(got, w) {
+				t.Fatalf("%d lines: line %d is %q, want %q", lines, i, got, w)
+			}
 		}
 	}
 }

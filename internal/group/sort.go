@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"unsafe"
 )
 
@@ -221,9 +220,9 @@ func (c *chunk) reindex() {
 	}
 }
 
-// sort orders the chunk's entries by Compare.
+// sort orders the chunk's entries by Compare (radix.go).
 func (c *chunk) sort() {
-	slices.SortFunc(c.entries, c.compare)
+	c.radixSort(c.entries)
 }
 
 // compare is Compare for the lines of two entries.
