@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"mapreduce/internal/backoff"
+	"mapreduce/protocol"
+)
+
+// failure is what a failed request says about asking again.
+type failure int
+
+const (
+	// final: the master answered (a refusal), or what came back is no
+	// answer of ours (a bad or unauthenticated document); asking again
+	// does not help.
+	final failure = iota
+	// unreachable: no connection. Nothing listens on the port (a wrong
+	// port, no master, or one restarting), or the host is unreachable.
+	unreachable
+	// unread: the master accepted the connection and reset it before
+	// reading our request whole, as it does at its connection bound: the
+	// request was certainly not handled (protocol.Unread).
+	unread
+	// unanswered: the request went whole, and no answer came (the
+	// connection closed, or the answer timed out): the master may have
+	// handled it.
+	unanswered
+)
+
+func (f failure) String() string {
+	return [...]string{"final", "unreachable", "unread", "unanswered"}[f]
+}
+
+func classify(err error) failure {
+	var re *protocol.RequestError
+	switch {
+	case !errors.As(err, &re):
+		return final
+	case re.Stage == protocol.StageConnect:
+		return unreachable
+	case protocol.Unread(err):
+		return unread
+	}
+	return unanswered
+}
+
+// Which failures each kind of request is tried again after, for at most
+// --reconnect-for. A status, which is only read, after any drop by a
+// master that is there: busy, at its connection bound. Not when nothing
+// listens: a wrong port fails at once, and scripts that wait for a master
+// to come up ask it again themselves. A submit only after a drop that
+// certainly left it unhandled, since a job submitted again would run
+// twice; a port where nothing listens fails it at once too. The polls of
+// --wait after any failure but a final one: the job is queued, and the
+// master that has it may be restarting (it keeps its jobs: its journal).
+var (
+	statusRetries = []failure{unread, unanswered}
+	submitRetries = []failure{unread}
+	waitRetries   = []failure{unreachable, unread, unanswered}
+)
+
+// retrying calls op until it succeeds, fails with a failure not in
+// retries, or o.reconnect has passed, with growing pauses. The first retry
+// is told on stderr, and so is success after it.
+func (o *options) retrying(retries []failure, op func() error) error {
+	told := false
+	err := backoff.Retry(context.Background(), backoff.Policy{
+		First: 100 * time.Millisecond, Max: 2 * time.Second, Deadline: time.Now().Add(o.reconnect),
+		GiveUp: func(err error) bool { return !slices.Contains(retries, classify(err)) },
+		OnRetry: func(err error) {
+			if told {
+				return
+			}
+			told = true
+			why := "the master dropped the connection unanswered (busy?)"
+			if classify(err) == unreachable {
+				why = "cannot reach the master"
+			}
+			if o.wait && o.terminal {
+				fmt.Fprintln(os.Stderr) // off the progress line
+			}
+			fmt.Fprintf(os.Stderr, "sendjob: %s: %v; trying again for up to %s\n", why, err, o.reconnect)
+		},
+	}, op)
+	if err == nil && told {
+		fmt.Fprintln(os.Stderr, "sendjob: the master answers again")
+	}
+	return err
+}
