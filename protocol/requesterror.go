@@ -80,8 +80,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // resetAfterEOF returns the reset of conn, which gave EOF without an
-// answer, if one comes within about a round trip (twice connecting took,
-// plus 5 ms, at most 500 ms), else nil. A peer that closes the connection
+// answer, if one comes within about a round trip (twice what connecting
+// took, plus 20 ms, at most a second), else nil. A peer that closes the connection
 // before our request arrives sends EOF, and a reset once the request
 // arrives: the reset follows the EOF within a round trip of our write.
 // One that read the request whole and closed sends no reset.
@@ -94,7 +94,7 @@ func resetAfterEOF(conn net.Conn, connecting time.Duration) error {
 	if err != nil {
 		return nil
 	}
-	deadline := time.Now().Add(min(2*connecting+5*time.Millisecond, 500*time.Millisecond))
+	deadline := time.Now().Add(min(2*connecting+20*time.Millisecond, time.Second))
 	for {
 		var soErr int
 		var err error

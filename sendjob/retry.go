@@ -51,16 +51,19 @@ func classify(err error) failure {
 }
 
 // Which failures each kind of request is tried again after, for at most
-// --reconnect-for. A status, which is only read, after any drop by a
-// master that is there: busy, at its connection bound. Not when nothing
-// listens: a wrong port fails at once, and scripts that wait for a master
-// to come up ask it again themselves. A submit only after a drop that
-// certainly left it unhandled, since a job submitted again would run
-// twice; a port where nothing listens fails it at once too. The polls of
-// --wait after any failure but a final one: the job is queued, and the
-// master that has it may be restarting (it keeps its jobs: its journal).
+// --reconnect-for. A status and a submit only after a drop by a master
+// that is there but busy, at its connection bound, which closes the
+// connection unread: that left the request certainly unhandled, so that a
+// job is not submitted twice. Not when nothing listens: a wrong port fails
+// at once, and scripts that wait for a master to come up ask it again
+// themselves. Nor when the request went whole and no answer came: the
+// peer may have handled it (a master killed meanwhile), or it is no master
+// of ours (a worker's port, a reference master, which never answer). The
+// polls of --wait after any failure but a final one: the job is queued,
+// and the master that has it may be restarting (it keeps its jobs: its
+// journal).
 var (
-	statusRetries = []failure{unread, unanswered}
+	statusRetries = []failure{unread}
 	submitRetries = []failure{unread}
 	waitRetries   = []failure{unreachable, unread, unanswered}
 )
@@ -78,7 +81,7 @@ func (o *options) retrying(retries []failure, op func() error) error {
 				return
 			}
 			told = true
-			why := "the master dropped the connection unanswered (busy?)"
+			why := "the master dropped the connection (busy?)"
 			if classify(err) == unreachable {
 				why = "cannot reach the master"
 			}
