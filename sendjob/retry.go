@@ -16,10 +16,13 @@ import (
 type failure int
 
 const (
-	// final: the master answered (a refusal), or what came back is no
-	// answer of ours (a bad or unauthenticated document); asking again
-	// does not help.
-	final failure = iota
+	// refused: the master answered, refusing the request (answerError):
+	// asking again does not help.
+	refused failure = iota
+	// badAnswer: what came back is no answer of ours: not a document,
+	// cut short, or unauthenticated (another secret). A peer that is no
+	// master of ours, or a master killed while it answered.
+	badAnswer
 	// unreachable: no connection. Nothing listens on the port (a wrong
 	// port, no master, or one restarting), or the host is unreachable.
 	unreachable
@@ -34,14 +37,16 @@ const (
 )
 
 func (f failure) String() string {
-	return [...]string{"final", "unreachable", "unread", "unanswered"}[f]
+	return [...]string{"refused", "bad answer", "unreachable", "unread", "unanswered"}[f]
 }
 
 func classify(err error) failure {
 	var re *protocol.RequestError
 	switch {
+	case errors.As(err, new(answerError)):
+		return refused
 	case !errors.As(err, &re):
-		return final
+		return badAnswer
 	case re.Stage == protocol.StageConnect:
 		return unreachable
 	case protocol.Unread(err):
@@ -59,13 +64,13 @@ func classify(err error) failure {
 // themselves. Nor when the request went whole and no answer came: the
 // peer may have handled it (a master killed meanwhile), or it is no master
 // of ours (a worker's port, a reference master, which never answer). The
-// polls of --wait after any failure but a final one: the job is queued,
-// and the master that has it may be restarting (it keeps its jobs: its
-// journal).
+// polls of --wait after any failure but a refusal: the job is queued, and
+// the master that has it may be restarting (it keeps its jobs: its
+// journal), or killed while it answered.
 var (
 	statusRetries = []failure{unread}
 	submitRetries = []failure{unread}
-	waitRetries   = []failure{unreachable, unread, unanswered}
+	waitRetries   = []failure{badAnswer, unreachable, unread, unanswered}
 )
 
 // retrying calls op until it succeeds, fails with a failure not in
@@ -81,10 +86,12 @@ func (o *options) retrying(retries []failure, op func() error) error {
 				return
 			}
 			told = true
-			why := "the master dropped the connection (busy?)"
-			if classify(err) == unreachable {
-				why = "cannot reach the master"
-			}
+			why := map[failure]string{
+				unreachable: "cannot reach the master",
+				unread:      "the master dropped the connection unread (busy: at its connection bound?)",
+				unanswered:  "no answer from the master",
+				badAnswer:   "no answer of the master's",
+			}[classify(err)]
 			if o.wait && o.terminal {
 				fmt.Fprintln(os.Stderr) // off the progress line
 			}

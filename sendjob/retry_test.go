@@ -27,9 +27,10 @@ func TestRetries(t *testing.T) {
 		want                 failure
 		status, submit, wait bool
 	}{
-		{"the master refuses", answerError{"no such job"}, final, false, false, false},
-		{"a bad answer", fmt.Errorf("answer from x: %w", errors.New("bad json")), final, false, false, false},
-		{"unauthenticated", fmt.Errorf("x answered without authentication: %w", protocol.ErrUnauthenticated), final, false, false, false},
+		{"the master refuses", answerError{"no such job"}, refused, false, false, false},
+		{"the master refuses, wrapped", fmt.Errorf("job 1: %w", answerError{"no such job"}), refused, false, false, false},
+		{"a bad answer", fmt.Errorf("answer from x: %w", errors.New("bad json")), badAnswer, false, false, true},
+		{"unauthenticated", fmt.Errorf("x answered without authentication: %w", protocol.ErrUnauthenticated), badAnswer, false, false, true},
 		{"nothing listens", req(protocol.StageConnect, false, sys(syscall.ECONNREFUSED)), unreachable, false, false, true},
 		{"connect timed out", req(protocol.StageConnect, false, sys(os.ErrDeadlineExceeded)), unreachable, false, false, true},
 		{"reset while sending", req(protocol.StageSend, false, sys(syscall.EPIPE)), unread, true, true, true},

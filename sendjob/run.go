@@ -26,7 +26,7 @@ type options struct {
 	commands commands
 	wait     bool
 	timeout  time.Duration
-	// reconnect is how long --wait keeps trying a master it cannot reach.
+	// reconnect is how long requests keep trying a master (retry.go).
 	reconnect time.Duration
 	status    bool
 	json      bool
