@@ -39,14 +39,17 @@ const (
 // handle although it accepted the connection: it reset it before our side
 // was closed (StageSend), or before any byte of its answer (StageAnswer).
 // A peer of the protocol handles a document only once it has read it to
-// its end, and a connection closed with bytes still unread is reset (TCP),
-// while one closed after reading them all is closed (EOF): so a reset
-// before the answer means that the peer closed it without reading the
-// whole request. That is what a master at its connection bound does (it
-// closes the connection unread). An empty answer (EOF) is not Unread: the
-// peer may have handled the request and stopped before answering, or
-// closed the connection unread before our bytes arrived, and the two look
-// the same.
+// its end (EOF), and TCP resets a connection closed with bytes unread, or
+// one that bytes reach after its close, while one closed after reading
+// them all is closed (EOF), not reset: so a reset before the answer means
+// that the peer closed the connection without reading the whole request.
+// That is what a master at its connection bound does: it closes the
+// connection unread, before or after our bytes arrive. If before, its EOF
+// comes first and the reset a round trip later: Request waits that long
+// for it (resetAfterEOF). An EOF alone is not Unread: the peer read the
+// request and may have handled it (a master killed before it answered, a
+// reference peer, which never answers). This holds as long as resets come
+// from the peer's kernel, not from something on the way.
 func Unread(err error) bool {
 	var re *RequestError
 	if !errors.As(err, &re) {
@@ -81,10 +84,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // resetAfterEOF returns the reset of conn, which gave EOF without an
 // answer, if one comes within about a round trip (twice what connecting
-// took, plus 20 ms, at most a second), else nil. A peer that closes the connection
-// before our request arrives sends EOF, and a reset once the request
-// arrives: the reset follows the EOF within a round trip of our write.
-// One that read the request whole and closed sends no reset.
+// took, plus 20 ms, at most a second), else nil. A peer that closes the
+// connection before our request arrives sends EOF, and a reset once the
+// request arrives, a round trip after our write at most. One that read
+// the request whole and closed sends no reset.
 func resetAfterEOF(conn net.Conn, connecting time.Duration) error {
 	tc, ok := conn.(*net.TCPConn)
 	if !ok {
