@@ -140,10 +140,12 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 	if err != nil {
 		return nil, err
 	}
+	dialed := time.Now()
 	conn, err := net.DialTimeout("tcp", addr, DialTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, &RequestError{Stage: StageConnect, Err: fmt.Errorf("connect to %s: %w", addr, err)}
 	}
+	connecting := time.Since(dialed) // about a round trip
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
@@ -153,16 +155,29 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
 	if err := write(conn, bufs); err != nil {
-		return nil, fmt.Errorf("request to %s: %w", addr, err)
+		return nil, &RequestError{Stage: StageSend, Err: fmt.Errorf("request to %s: %w", addr, err)}
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		if err := tc.CloseWrite(); err != nil {
-			return nil, fmt.Errorf("request to %s: %w", addr, err)
+			return nil, &RequestError{Stage: StageSend, Err: fmt.Errorf("request to %s: %w", addr, err)}
 		}
 	}
-	answer, err := ReadMessage(conn)
+	read := &countingReader{r: conn}
+	answer, err := ReadMessage(read)
 	if err != nil {
-		return nil, fmt.Errorf("answer from %s: %w", addr, err)
+		err = fmt.Errorf("answer from %s: %w", addr, err)
+		if errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+		return nil, &RequestError{Stage: StageAnswer, Answered: read.n > 0, Err: err}
+	}
+	if len(answer) == 0 {
+		// Reset too, or closed after reading the request whole?
+		err := emptyAnswer(addr)
+		if reset := resetAfterEOF(conn, connecting); reset != nil {
+			err = fmt.Errorf("answer from %s: %w", addr, reset)
+		}
+		return nil, &RequestError{Stage: StageAnswer, Err: err}
 	}
 	return decodeAnswer(addr, answer, t.Auth, nonce)
 }
@@ -171,9 +186,7 @@ func (t TCP) Request(addr string, msg Message, timeout time.Duration) (Message, 
 // nonce: with a, only an answer sealed for that request is taken.
 func decodeAnswer(addr string, answer []byte, a *Auth, nonce string) (Message, error) {
 	if len(answer) == 0 {
-		// A peer that stops (a master killed or restarting), or drops the
-		// connection at its bound, closes it unanswered.
-		return nil, fmt.Errorf("%s closed the connection without answering (it may be stopping, restarting or too busy): %w", addr, ErrEmpty)
+		return nil, emptyAnswer(addr)
 	}
 	if a != nil {
 		body, _, err := a.Open(purposeReply(nonce), answer, nil)
@@ -187,6 +200,13 @@ func decodeAnswer(addr string, answer []byte, a *Auth, nonce string) (Message, e
 		return nil, fmt.Errorf("answer from %s: %w", addr, err)
 	}
 	return reply, nil
+}
+
+// emptyAnswer is the error for a connection closed without an answer: a
+// peer that stops (a master killed or restarting), or drops the
+// connection at its bound, closes it unanswered.
+func emptyAnswer(addr string) error {
+	return fmt.Errorf("%s closed the connection without answering (it may be stopping, restarting or too busy): %w", addr, ErrEmpty)
 }
 
 // ReadMessage reads one document: everything up to EOF, at most

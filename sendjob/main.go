@@ -35,7 +35,7 @@ func main() {
 	pflag.IntVar(&o.job.NumReducers, "num-reducers", 2, "number of reduce tasks; 0 for a map-only job, whose outputs are the mappers' (unsorted)")
 	pflag.BoolVar(&o.wait, "wait", false, "wait for the job to end, showing its progress; exit non-zero if it fails")
 	pflag.DurationVar(&o.timeout, "timeout", 0, "with --wait, give up after this long (0: never)")
-	pflag.DurationVar(&o.reconnect, "reconnect-for", 2*time.Minute, "with --wait, keep trying a master that cannot be reached (one restarting keeps its jobs) for this long")
+	pflag.DurationVar(&o.reconnect, "reconnect-for", 2*time.Minute, "keep trying for this long a master that drops connections unread (busy: at its connection bound); with --wait, once the job is queued, one that cannot be reached or does not answer too (one restarting keeps its jobs). A port where nothing listens fails --status and a submit at once")
 	pflag.BoolVar(&o.status, "status", false, "print the state of the jobs (or of job ID, given after PORT) and workers")
 	pflag.BoolVar(&o.json, "json", false, "with --status, print the master's answer as JSON (the job_status reply, tasks included) instead of tables")
 	pflag.BoolVar(&o.shutdown, "shutdown", false, "shut the master and its workers down")

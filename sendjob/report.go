@@ -66,9 +66,14 @@ func (o *options) printLogs(out io.Writer) error {
 
 // logsCommand is the sendjob command that prints job id's logs.
 func (o *options) logsCommand(id int) string {
+	return o.command("--logs") + " " + strconv.Itoa(id)
+}
+
+// command is the sendjob command with flags that asks this master.
+func (o *options) command(flags string) string {
 	host := ""
 	if o.host != "localhost" {
 		host = "--host " + o.host + " "
 	}
-	return fmt.Sprintf("sendjob %s--logs %d %d", host, o.port, id)
+	return fmt.Sprintf("sendjob %s%s %d", host, flags, o.port)
 }

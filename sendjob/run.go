@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"mapreduce/internal/backoff"
 	"mapreduce/internal/jobspec"
 	"mapreduce/internal/program"
 	"mapreduce/protocol"
@@ -28,7 +26,7 @@ type options struct {
 	commands commands
 	wait     bool
 	timeout  time.Duration
-	// reconnect is how long --wait keeps trying a master it cannot reach.
+	// reconnect is how long requests keep trying a master (retry.go).
 	reconnect time.Duration
 	status    bool
 	json      bool
@@ -60,7 +58,12 @@ func (o *options) run(out io.Writer) error {
 		}
 		return fmt.Errorf("unexpected answer %s", reply.Type())
 	case o.status:
-		status, err := o.query(o.jobID, false)
+		var status protocol.ClusterStatus
+		err := o.retrying(statusRetries, func() error {
+			var err error
+			status, err = o.query(o.jobID, false)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -115,7 +118,15 @@ func (o *options) submit() (int, error) {
 		}
 	}
 	jobspec.Resolve(&job, dir)
-	reply, err := o.tcp.Request(o.addr(), job, 10*time.Second)
+	var reply protocol.Message
+	err = o.retrying(submitRetries, func() error {
+		var err error
+		reply, err = o.tcp.Request(o.addr(), job, 10*time.Second)
+		return err
+	})
+	if classify(err) == unanswered {
+		return 0, fmt.Errorf("%w\nthe job may have been queued all the same; see %s", err, o.command("--status"))
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -153,29 +164,15 @@ type answerError struct{ text string }
 
 func (e answerError) Error() string { return e.text }
 
-// askAcrossRestarts is ask, tried again with backoff while the master
-// cannot be reached, as while it restarts (it keeps its jobs: its
-// journal), for at most o.reconnect.
+// askAcrossRestarts is ask, tried again while the master cannot be
+// reached, as while it restarts, or drops the connection (waitRetries).
 func (o *options) askAcrossRestarts(req protocol.JobStatusRequest) (protocol.ClusterStatus, error) {
 	var status protocol.ClusterStatus
-	told := false
-	err := backoff.Retry(context.Background(), backoff.Policy{
-		First: 100 * time.Millisecond, Max: 2 * time.Second, Deadline: time.Now().Add(o.reconnect),
-		GiveUp: func(err error) bool { return errors.As(err, new(answerError)) },
-		OnRetry: func(err error) {
-			if !told {
-				fmt.Fprintf(os.Stderr, "\nsendjob: cannot reach the master (%v); trying again for up to %s\n", err, o.reconnect)
-				told = true
-			}
-		},
-	}, func() error {
+	err := o.retrying(waitRetries, func() error {
 		var err error
 		status, err = o.ask(req)
 		return err
 	})
-	if err == nil && told {
-		fmt.Fprintln(os.Stderr, "sendjob: the master answers again")
-	}
 	return status, err
 }
 

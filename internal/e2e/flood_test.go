@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -12,15 +16,17 @@ import (
 	"mapreduce/protocol"
 )
 
-// floodConns is more idle connections than the master serves at once
-// (protocol's maxConns, 512): while they are held, the master resets every
-// new connection unread.
+// floodConns is more connections than the master serves at once
+// (protocol's maxConns, 512).
 const floodConns = 600
 
-// flood opens n idle connections to addr and returns a function that
-// closes them. Those past the master's bound are reset by it, some before
-// the dial returns: those count as made, since they reached the bound.
-func flood(t *testing.T, addr string, n int) (release func()) {
+// flood opens n connections to addr and returns a function that closes
+// them. Silent ones send nothing: the master resets the oldest of them to
+// make room for a new connection. Speaking ones send the start of a
+// document and hold it: at the bound, the master resets new connections
+// unread until one of them ends (its read deadline, 10 s, or release).
+// Those the master resets, some before the dial returns, count as made.
+func flood(t *testing.T, addr string, n int, speak bool) (release func()) {
 	t.Helper()
 	conns := make([]net.Conn, 0, n)
 	for range n {
@@ -30,6 +36,9 @@ func flood(t *testing.T, addr string, n int) (release func()) {
 		}
 		if err != nil {
 			t.Fatalf("flood: %d connections open: %v", len(conns), err)
+		}
+		if speak {
+			conn.Write([]byte(`{"message_type"`)) // a reset connection fails here, which is as good
 		}
 		conns = append(conns, conn)
 	}
@@ -66,7 +75,7 @@ func TestReportsSurviveAConnectionFlood(t *testing.T) {
 
 	// Held past the first map tasks' end (1.5 s), so that their statuses
 	// meet the flood.
-	release := flood(t, c.addr(), floodConns)
+	release := flood(t, c.addr(), floodConns, true)
 	testutil.WaitFor(t, 10*time.Second, "a status to be dropped and sent again", func() bool {
 		for _, w := range workers {
 			if c.logged(w, "status not delivered; trying again") {
@@ -92,4 +101,101 @@ func TestReportsSurviveAConnectionFlood(t *testing.T) {
 		t.Error("the master logged no dropped connection: the flood did not reach its bound")
 	}
 	c.checkOutput(j, out)
+}
+
+// TestClientsRideAFlood: while 600 connections that each sent the start of
+// a document hold the master at its bound (it serves 512 at once and
+// resets the others unread), `sendjob --wait` and `sendjob --status` keep
+// trying, and succeed once the flood ends; `sendjob --status` and a submit
+// where nothing listens fail at once.
+func TestClientsRideAFlood(t *testing.T) {
+	c := newCluster(t)
+	c.startWorker()
+	// The master serves each connection until its read deadline (10 s):
+	// the flood lasts until the test closes it, well before.
+	closeFlood := flood(t, c.addr(), floodConns, true)
+	defer closeFlood()
+	testutil.WaitFor(t, 5*time.Second, "the master at its bound, dropping a request unread", func() bool {
+		_, err := protocol.Request(c.addr(), protocol.JobStatusRequest{}, time.Second)
+		return protocol.Unread(err)
+	})
+
+	out := filepath.Join(c.dir, "out")
+	wait := c.startSendjob("--wait", "--output-directory", out, "--num-mappers", "2", "--num-reducers", "1")
+	status := c.startSendjob("--status")
+	testutil.WaitFor(t, 5*time.Second, "both clients to meet the bound", func() bool {
+		for _, client := range []*sendjobRun{wait, status} {
+			if client.exited() {
+				t.Fatalf("sendjob %s exited during the flood: %v\n%s", client.args, client.err, client.out)
+			}
+		}
+		return strings.Contains(wait.out.String(), "dropped the connection") && strings.Contains(status.out.String(), "dropped the connection")
+	})
+	closeFlood()
+	released := time.Now()
+	for _, client := range []struct {
+		*sendjobRun
+		prints string
+	}{{wait, "job 0 done"}, {status, "WORKER"}} {
+		select {
+		case <-client.done:
+			if client.err != nil || !strings.Contains(client.out.String(), client.prints) {
+				t.Fatalf("sendjob %s: %v\n%s\nwant success, printing %q", client.args, client.err, client.out, client.prints)
+			}
+			t.Logf("sendjob %s ended %s after the flood", client.args, time.Since(released).Round(time.Millisecond))
+		case <-time.After(30 * time.Second):
+			t.Fatalf("sendjob %s still running 30 s after the flood:\n%s", client.args, client.out)
+		}
+	}
+	c.checkOutput(job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", reducers: 1}, out)
+
+	// Where nothing listens, at once.
+	port := strconv.Itoa(freePort(t))
+	for _, args := range [][]string{{"--status", port}, {"--wait", port}, {port}} {
+		cmd := exec.Command(filepath.Join(binDir, "sendjob"), args...)
+		cmd.Dir = repoRoot
+		start := time.Now()
+		text, err := cmd.CombinedOutput()
+		took := time.Since(start)
+		if err == nil || !strings.Contains(string(text), "connection refused") || took > 3*time.Second {
+			t.Errorf("sendjob %s where nothing listens: %v after %s\n%s\nwant a refused connection within 3 s", strings.Join(args, " "), err, took, text)
+		}
+	}
+}
+
+// sendjobRun is a sendjob running: what it prints, and its end.
+type sendjobRun struct {
+	args string
+	out  *syncBuffer
+	done chan struct{}
+	err  error // once done
+}
+
+func (r *sendjobRun) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// startSendjob starts sendjob with args and the cluster's port.
+func (c *cluster) startSendjob(args ...string) *sendjobRun {
+	c.t.Helper()
+	cmd := c.sendjobCmd(args...)
+	r := &sendjobRun{args: strings.Join(args, " "), out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	c.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-r.done
+	})
+	return r
 }
