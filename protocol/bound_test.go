@@ -307,16 +307,20 @@ func TestLargeDocumentCopies(t *testing.T) {
 	}
 }
 
-// TestServeBoundsConnections: past maxConns connections being served, a
-// new one is closed unread; once one ends, new ones are served again.
+// TestServeBoundsConnections: past maxConns connections being served,
+// each of which has sent something, a new one is closed unread; once one
+// ends, new ones are served again.
 func TestServeBoundsConnections(t *testing.T) {
 	old := maxConns
 	maxConns = 2
 	t.Cleanup(func() { maxConns = old })
 	const small = 1 << 10
 	setReadLimits(t, small, 1, 10*time.Second)
-	_, addr, handled := serveWatched(t, small)
+	w, addr, handled := serveWatched(t, small)
 	held := []*net.TCPConn{dialAndSend(t, addr, []byte(`{"message_type"`)), dialAndSend(t, addr, []byte(`{"message_type"`))}
+	waitUntil(t, "the held connections read", func() bool {
+		return w.readBy(held[0].LocalAddr().String()) > 0 && w.readBy(held[1].LocalAddr().String()) > 0
+	})
 	// Each further connection is closed at once: a read sees EOF (or a
 	// reset), never the deadline.
 	for range 3 * dropBurst {
@@ -343,4 +347,31 @@ func TestServeBoundsConnections(t *testing.T) {
 		}
 	})
 	held[1].Close()
+}
+
+// TestServeEvictsSilentConnections: at maxConns, a new connection takes
+// the place of the oldest one that has sent nothing, which is closed; so
+// idle connections cannot keep a message out.
+func TestServeEvictsSilentConnections(t *testing.T) {
+	old := maxConns
+	maxConns = 2
+	t.Cleanup(func() { maxConns = old })
+	const small = 1 << 10
+	setReadLimits(t, small, 1, 10*time.Second)
+	w, addr, handled := serveWatched(t, small)
+	silent := dialAndSend(t, addr, nil)
+	spoke := dialAndSend(t, addr, []byte(`{"message_type"`))
+	waitUntil(t, "the speaking connection read", func() bool { return w.readBy(spoke.LocalAddr().String()) > 0 })
+	for i := range 3 {
+		tag := fmt.Sprintf("served%d-", i)
+		finish(t, dialAndSend(t, addr, statusDoc(tag, 100)), nil)
+		expectHandled(t, handled, tag)
+	}
+	silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "timeout") {
+		t.Fatal("the silent connection was held open")
+	}
+	// The one that spoke is still served.
+	finish(t, spoke, []byte(`: "status", "output_files": [], "status": "failed", "worker_pid": 1, "error": "spokex"}`))
+	expectHandled(t, handled, "spoke")
 }

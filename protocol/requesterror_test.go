@@ -93,24 +93,30 @@ func TestRequestStages(t *testing.T) {
 	})
 }
 
-// TestRequestAtTheConnectionBound: Serve at maxConns closes a new
-// connection unread, before or after the request arrives; either way the
+// TestRequestAtTheConnectionBound: Serve at maxConns, every connection
+// served having sent something, resets a new connection unread, before or after the request arrives; either way the
 // request is Unread.
 func TestRequestAtTheConnectionBound(t *testing.T) {
 	old := maxConns
 	maxConns = 1
 	t.Cleanup(func() { maxConns = old })
 	ln := listen(t)
-	go Serve(ln, zerolog.Nop(), func(_ string, _ Message, reply func(Message) error) {
+	w := watchReads(ln, smallMessage)
+	go Serve(w, zerolog.Nop(), func(_ string, _ Message, reply func(Message) error) {
 		reply(JobAccepted{JobID: 1})
 	})
 	// Accepted first (connections are accepted in order), it holds the
-	// one slot: idle, it is served until the read deadline.
+	// one slot: it has sent the start of a document (a silent one would
+	// give its place to the next), and is served until the read deadline.
 	held, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
+	if _, err := held.Write([]byte(`{"message_type"`)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the held connection read", func() bool { return w.readBy(held.LocalAddr().String()) > 0 })
 	for range 50 {
 		_, err := Request(ln.Addr().String(), JobStatusRequest{}, 5*time.Second)
 		if !Unread(err) {

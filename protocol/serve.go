@@ -2,9 +2,11 @@ package protocol
 
 import (
 	"bytes"
+	"container/list"
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,6 +29,13 @@ import (
 // So what others send holds at most maxConns × smallMessage (32 MiB) plus
 // largeReads × MaxMessageSize in memory. Dropped connections are logged at
 // a bounded rate: whoever can reach the port must not flood the log.
+//
+// At the bound, a new connection takes the place of the oldest one that
+// has sent nothing yet, which is reset: idle connections, however many,
+// cannot keep a worker's status out for their read timeout. Only when
+// every connection served has sent something is the new one reset
+// unread. A reset, not a close, so that a sender waiting for an answer
+// sees at once that its message was dropped, and sends it again.
 // They are variables so that tests can make them small.
 var (
 	smallMessage = 64 << 10
@@ -39,7 +48,94 @@ var (
 type serving struct {
 	conns, slots chan struct{}
 	drops        dropLog
+	// silent are the connections served that have sent nothing yet, the
+	// oldest first.
+	mu     sync.Mutex
+	silent list.List
 }
+
+// served is a connection being served: Read takes it off the silent list
+// once it has sent a byte.
+type served struct {
+	net.Conn
+	s    *serving
+	elem *list.Element // on the silent list; nil once off it (s.mu)
+	// spoke: it has sent a byte; only its own goroutine reads it.
+	spoke bool
+}
+
+func (c *served) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && !c.spoke {
+		c.spoke = true
+		c.s.untrack(c)
+	}
+	return n, err
+}
+
+// track puts conn on the silent list until it sends a byte or untrack.
+func (s *serving) track(conn net.Conn) *served {
+	c := &served{Conn: conn, s: s}
+	s.mu.Lock()
+	c.elem = s.silent.PushBack(c)
+	s.mu.Unlock()
+	return c
+}
+
+func (s *serving) untrack(c *served) {
+	s.mu.Lock()
+	if c.elem != nil {
+		s.silent.Remove(c.elem)
+		c.elem = nil
+	}
+	s.mu.Unlock()
+}
+
+// evictSilent resets the oldest connection that has sent nothing, and
+// returns its sender's address; "" when there is none.
+func (s *serving) evictSilent() string {
+	s.mu.Lock()
+	front := s.silent.Front()
+	if front != nil {
+		s.silent.Remove(front)
+		front.Value.(*served).elem = nil
+	}
+	s.mu.Unlock()
+	if front == nil {
+		return ""
+	}
+	conn := front.Value.(*served).Conn
+	reset(conn) // its goroutine ends, and frees its place
+	return conn.RemoteAddr().String()
+}
+
+// admit takes a place among the maxConns connections served, making one
+// by evicting the oldest silent connection if it must (logged); false
+// when every connection served has sent something.
+func (s *serving) admit(log zerolog.Logger) bool {
+	select {
+	case s.conns <- struct{}{}:
+		return true
+	default:
+	}
+	evicted := s.evictSilent()
+	if evicted == "" {
+		return false
+	}
+	s.drop(log, evicted, nil, fmt.Sprintf("dropped connection: %d connections being served; the oldest silent one reset to make room", maxConns))
+	wait := time.NewTimer(evictWait)
+	defer wait.Stop()
+	select {
+	case s.conns <- struct{}{}:
+		return true
+	case <-wait.C:
+		return false
+	}
+}
+
+// evictWait bounds the wait for an evicted connection's goroutine to free
+// its place: it only has to see its read fail.
+const evictWait = 100 * time.Millisecond
 
 // drop logs a dropped connection, at a bounded rate.
 func (s *serving) drop(log zerolog.Logger, from string, err error, why string) {
@@ -75,16 +171,16 @@ func (t TCP) Serve(ln net.Listener, handle Handler) error {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		select {
-		case s.conns <- struct{}{}:
-		default:
-			s.drop(log, conn.RemoteAddr().String(), nil, fmt.Sprintf("dropped connection: %d connections being served", maxConns))
+		if !s.admit(log) {
+			s.drop(log, conn.RemoteAddr().String(), nil, fmt.Sprintf("dropped connection: %d connections being served, each of which has sent something", maxConns))
 			reset(conn)
 			continue
 		}
+		c := s.track(conn)
 		go func() {
 			defer func() { <-s.conns }()
-			t.serveConn(conn, handle, s)
+			defer s.untrack(c)
+			t.serveConn(c, handle, s)
 		}()
 	}
 }
@@ -103,6 +199,7 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 		// A large document: read the rest only with a slot.
 		if !acquire(s.slots, deadline) {
 			s.drop(log, from, nil, "dropped message: too many large documents being read; no slot before the read deadline")
+			reset(conn) // unread: a sender waiting for an answer sees it
 			return
 		}
 		defer func() { <-s.slots }()
@@ -110,6 +207,7 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 	}
 	if err != nil {
 		s.drop(log, from, err, "dropped message: read failed")
+		reset(conn)
 		return
 	}
 	var nonce string
@@ -149,6 +247,9 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 // them) sees at once that its message was dropped unread, and sends it
 // again.
 func reset(conn net.Conn) {
+	if c, ok := conn.(*served); ok {
+		conn = c.Conn
+	}
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetLinger(0) // a failure leaves the graceful close, still seen as no answer
 	}

@@ -206,7 +206,7 @@ func chaos(t *testing.T, seed uint64, withCombiner bool) {
 	// The map tasks' statuses meet a connection flood held for up to 2 s
 	// (the test asks the master nothing meanwhile): dropped at the
 	// master's bound, they must be sent again, not lost.
-	release := flood(t, c.addr(), floodConns)
+	release := flood(t, c.addr(), floodConns, true)
 	openGate(t, mapper.gate)
 	held := time.Duration(500+rng.IntN(1500)) * time.Millisecond
 	t.Logf("map phase: connection flood held %s", held)

@@ -2,6 +2,7 @@ package master_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,15 @@ func TestStatusesAreAcknowledged(t *testing.T) {
 	// The job goes on: the next stage's task comes.
 	if _, ok := w.next(2 * time.Second).(protocol.NewSortJob); !ok {
 		t.Error("no sort task after the map task's status")
+	}
+
+	// A status from a worker the master does not know (after a restart,
+	// one that comes before the worker's heartbeat) is not acknowledged:
+	// it must come again once the worker is known.
+	stranger := status
+	stranger.WorkerPID = 999
+	answer, err := c.net.Request(c.addr, stranger, 2*time.Second)
+	if e, ok := answer.(protocol.Error); err != nil || !ok || !strings.Contains(e.Error, "does not know the worker") {
+		t.Errorf("a stranger's status answered %#v, %v; want an error saying the master does not know it", answer, err)
 	}
 }

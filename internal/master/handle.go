@@ -9,20 +9,34 @@ import (
 	"mapreduce/protocol"
 )
 
-// handle serves one message that arrived on the master's TCP port.
+// handle serves one message that arrived on the master's TCP port. A
+// report (status, attempt_log) is answered once recorded, its actions (the
+// journal's record included) carried out, with status_ack, or with an
+// error that tells our worker to send it again: a master that read a
+// report never closes without an answer (internal/worker/report.go). A
+// reference worker has closed already, and never reads the answer.
 func (s *Server) handle(from string, msg protocol.Message, reply func(protocol.Message) error) {
 	switch m := msg.(type) {
 	case protocol.Register:
 		s.post(scheduler.RegisterEvent{Msg: m})
 	case protocol.Status:
-		// Acknowledged once its actions, the journal's record included,
-		// are carried out (CapAck). A reference worker has closed already
-		// and never reads the answer.
-		if _, err := s.ask(scheduler.StatusEvent{Msg: m}); err == nil {
+		r, err := s.ask(scheduler.StatusEvent{Msg: m})
+		switch {
+		case err != nil:
+			s.reply(reply, protocol.Error{Error: "the master is stopping: status not recorded; send it again"})
+		case r.Later:
+			// After a restart, a status may come before the heartbeat
+			// that makes its worker known again and adopts its task.
+			s.reply(reply, protocol.Error{Error: fmt.Sprintf("status from worker %d not taken yet: this master does not know the worker again yet, or the job has not started again since a restart; send it again", m.WorkerPID)})
+		default:
 			s.reply(reply, protocol.StatusAck{})
 		}
 	case protocol.AttemptLog:
-		s.post(scheduler.AttemptLogEvent{Msg: m})
+		if _, err := s.ask(scheduler.AttemptLogEvent{Msg: m}); err == nil {
+			s.reply(reply, protocol.StatusAck{})
+		} else {
+			s.reply(reply, protocol.Error{Error: "the master is stopping: log not recorded"})
+		}
 	case protocol.Heartbeat:
 		// Heartbeats belong on UDP, but one sent over TCP still says the
 		// worker lives.

@@ -33,6 +33,11 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		if a == nil && s.adopt(now, w, p) {
 			continue
 		}
+		if a == nil && t != nil && t.finishedOn(w, p.Task) {
+			// Its status is recorded, and the worker lists the task
+			// until the acknowledgement reaches it.
+			continue
+		}
 		if a == nil {
 			if w.cancel {
 				s.log.Info().Int("worker", w.pid).Str("task", p.Output).Msg("worker runs a task it no longer holds: cancelling it")

@@ -105,6 +105,12 @@ type Result struct {
 	Job int
 	// Err is why a CancelEvent did not cancel.
 	Err error
+	// Later: the scheduler cannot take a StatusEvent's status yet: it
+	// restarted, and does not know the worker again yet (or knows it
+	// only as one to rejoin), or the status's job waits to start again.
+	// The task may be one it adopts once the worker's heartbeat comes:
+	// the status must not be acknowledged, and must come again.
+	Later bool
 }
 
 // Step is the one entry point for events: it applies ev at time now and
@@ -119,7 +125,8 @@ func (s *Scheduler) Step(now time.Time, ev Event) ([]Action, Result) {
 	case TickEvent:
 		return s.onTick(now), Result{}
 	case StatusEvent:
-		return s.onStatusReceived(now, ev.Msg), Result{}
+		later := s.takesLater(ev.Msg)
+		return s.onStatusReceived(now, ev.Msg), Result{Later: later}
 	case AttemptLogEvent:
 		return s.onAttemptLogReceived(now, ev.Msg), Result{}
 	case SubmitEvent:

@@ -281,6 +281,20 @@ func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) boo
 	return true
 }
 
+// takesLater reports whether msg is a status the scheduler cannot take
+// yet (Result.Later): from a worker it does not know again since its
+// restart, or for a job that waits to start again.
+func (s *Scheduler) takesLater(msg protocol.Status) bool {
+	if w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]; w == nil || w.awaiting {
+		return true
+	}
+	if msg.Task == nil {
+		return false
+	}
+	j := s.job(msg.Task.JobID)
+	return j != nil && j.kept != nil
+}
+
 // adoptAttempt makes w's attempt id at t, which an earlier master sent,
 // t's running attempt.
 func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, id protocol.TaskIdentity) {

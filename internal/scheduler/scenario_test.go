@@ -101,6 +101,9 @@ type scenario struct {
 	// ids are the workers that registered with a worker_id.
 	kept journal.State
 	ids  map[int]bool
+	// later: the scheduler could not take the last status yet
+	// (Result.Later).
+	later bool
 }
 
 func newScenario(t *testing.T) *scenario {
@@ -342,7 +345,13 @@ func (sc *scenario) play(words []string) []string {
 	default:
 		t.Fatalf("unknown event %q", arg(0))
 	}
-	return sc.describe(acts)
+	lines := sc.describe(acts)
+	if sc.later {
+		// The master answers an error, and our worker sends it again.
+		lines = append(lines, "status not acknowledged: not yet")
+		sc.later = false
+	}
+	return lines
 }
 
 // workerID is the worker_id of worker pid, when it sends one.
@@ -364,7 +373,8 @@ func (sc *scenario) step(ev Event) []Action {
 		}
 		ev = e
 	}
-	acts, _ := sc.s.Step(sc.now, ev)
+	acts, r := sc.s.Step(sc.now, ev)
+	sc.later = r.Later
 	return acts
 }
 

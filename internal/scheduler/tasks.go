@@ -245,6 +245,17 @@ func (t *task) timedOutOn(w *worker) *attempt {
 	return nil
 }
 
+// finishedOn reports whether the attempt of t that id names (the last
+// on w, when id is nil) finished on w.
+func (t *task) finishedOn(w *worker, id *protocol.TaskIdentity) bool {
+	for i := len(t.attempts) - 1; i >= 0; i-- {
+		if a := t.attempts[i]; a.worker == w && sameAttempt(id, t, a) {
+			return a.outcome == OutcomeFinished
+		}
+	}
+	return false
+}
+
 // triedOn reports whether an attempt of t timed out on w, or failed there
 // for w's own fault: another worker is a better bet for it.
 func (t *task) triedOn(w *worker) bool {

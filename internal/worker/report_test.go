@@ -1,8 +1,11 @@
 package worker_test
 
 import (
+	"fmt"
+	"mapreduce/internal/testutil"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,15 +127,63 @@ func TestSortTaskCountsItsBytes(t *testing.T) {
 }
 
 // TestStatusSentUntilAcknowledged: to a master that acknowledges reports,
-// a status that the master drops unanswered goes again, with backoff,
-// until it is acknowledged; the task stays listed in the heartbeats
-// meanwhile. A reference master gets the status once, the reference way
-// (the fake master above fails the test on a second one it cannot tell).
+// a status that the master refuses (it is stopping, it does not know the
+// worker yet) goes again, with backoff, until it is acknowledged, and not
+// after.
 func TestStatusSentUntilAcknowledged(t *testing.T) {
 	m := newFakeMaster(t, 0)
-	m.acks, m.dropAcks = true, 3
+	m.acks, m.refuse = true, 3
 	m.listen()
 	w := m.start(m.config())
+	m.send(t, w, catJob(t, 0))
+	if status := m.status(t); status.Status != protocol.StatusFinished {
+		t.Fatalf("status %+v", status)
+	}
+	m.mu.Lock()
+	sent, left := m.sent, m.refuse
+	m.mu.Unlock()
+	if left != 0 || sent != 4 {
+		t.Errorf("%d statuses sent, %d refusals left; want 4 sent, 0 left", sent, left)
+	}
+	select {
+	case again := <-m.statuses:
+		t.Errorf("an acknowledged status went again: %+v", again)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestUnansweredReportsMeanAReferenceMaster: a master that announced
+// CapAck but reads statuses without answering (a reference master took
+// its port) gets each status at most maxUnanswered times, and the next
+// ones once, the reference way.
+func TestUnansweredReportsMeanAReferenceMaster(t *testing.T) {
+	m := newFakeMaster(t, 0)
+	m.acks, m.silent = true, true
+	m.listen()
+	w := m.start(m.config())
+	sent := func(n int) {
+		testutil.WaitFor(t, 10*time.Second, fmt.Sprintf("%d statuses", n), func() bool {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.sent >= n
+		})
+	}
+	m.send(t, w, catJob(t, 0))
+	sent(3)
+	m.send(t, w, catJob(t, 1))
+	sent(4)
+	time.Sleep(300 * time.Millisecond) // none more: a negative, which only a wait can show
+	var got []int
+	for len(m.statuses) > 0 {
+		got = append(got, (<-m.statuses).Task.Index)
+	}
+	if want := []int{0, 0, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("statuses of tasks %v came, want %v: the first unanswered 3 times, then the next once", got, want)
+	}
+}
+
+// catJob is a map task of job 1 that runs cat over a file of its own.
+func catJob(t *testing.T, index int) protocol.NewWorkerJob {
 	base := t.TempDir()
 	prog := script(t, base, "cat", "cat\n")
 	inputs := writeInputs(t, base, []string{"a.txt"}, func(string) string { return "x\n" })
@@ -140,20 +191,6 @@ func TestStatusSentUntilAcknowledged(t *testing.T) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m.send(t, w, protocol.NewWorkerJob{InputFiles: inputs, Executable: prog, OutputDirectory: out, WorkerPID: workerPID,
-		Task: &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseMap, Index: 0, Attempt: 1}})
-	if status := m.status(t); status.Status != protocol.StatusFinished {
-		t.Fatalf("status %+v", status)
-	}
-	m.mu.Lock()
-	left := m.dropAcks
-	m.mu.Unlock()
-	if left != 0 {
-		t.Errorf("%d dropped statuses were not sent again", left)
-	}
-	select {
-	case again := <-m.statuses:
-		t.Errorf("an acknowledged status went again: %+v", again)
-	case <-time.After(300 * time.Millisecond):
-	}
+	return protocol.NewWorkerJob{InputFiles: inputs, Executable: prog, OutputDirectory: out, WorkerPID: workerPID,
+		Task: &protocol.TaskIdentity{JobID: 1, Stage: protocol.PhaseMap, Index: index, Attempt: 1}}
 }

@@ -265,15 +265,21 @@ func echoPath(dir, name string) string {
 }
 
 // reportKilled sends the report of a task that cancel_task killed to a
-// master that takes reports, once and without retrying: it is only the
-// log of an attempt that has ended.
+// master that takes reports: once to one that does not acknowledge them,
+// else until acknowledged, for RegisterTimeout at most (report.go).
 func (w *Worker) reportKilled(r *running, report protocol.Report) {
 	if !r.killed.Load() || !w.reports.Load() || report.Log == "" && report.StatusLine == "" {
 		return
 	}
 	report.Counters = nil
 	msg := protocol.AttemptLog{Output: r.output, WorkerPID: w.cfg.PID, WorkerID: w.cfg.ID, Task: r.task, Report: report}
-	if err := w.transport.Send(w.masterAddr(), msg); err != nil {
-		w.log.Debug().Err(err).Msg("killed task's log not delivered")
+	if !w.acks.Load() {
+		if err := w.transport.Send(w.masterAddr(), msg); err != nil {
+			w.log.Debug().Err(err).Msg("killed task's log not delivered")
+		}
+		return
 	}
+	// Acknowledged as a status is, and sent again for a while: the job's
+	// error may name this log as the one to read.
+	w.deliver(msg, "attempt_log", false)
 }

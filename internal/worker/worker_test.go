@@ -42,10 +42,13 @@ type fakeMaster struct {
 	// announcing no extension.
 	reference bool
 	// acks: the master announces CapAck and answers each status with
-	// status_ack, but for the first dropAcks, which it takes and drops
-	// unanswered (a connection closed at the master's bound).
-	acks     bool
-	dropAcks int
+	// status_ack, but for the first refuse, which it answers with an
+	// error (a master stopping); silent: it answers none (a reference
+	// master took the port). sent counts the statuses that came.
+	acks   bool
+	refuse int
+	silent bool
+	sent   int
 
 	statuses chan protocol.Status
 	killed   chan protocol.AttemptLog
@@ -117,12 +120,14 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, reply func(protocol.
 		}
 	case protocol.Status:
 		m.mu.Lock()
-		drop := m.acks && m.dropAcks > 0
-		if drop {
-			m.dropAcks--
+		m.sent++
+		refuse, silent := m.acks && m.refuse > 0, m.silent
+		if refuse {
+			m.refuse--
 		}
 		m.mu.Unlock()
-		if drop {
+		if refuse {
+			reply(protocol.Error{Error: "the master is stopping"})
 			return
 		}
 		select {
@@ -130,7 +135,7 @@ func (m *fakeMaster) handle(_ string, msg protocol.Message, reply func(protocol.
 		case <-m.done:
 			return
 		}
-		if m.acks {
+		if m.acks && !silent {
 			if err := reply(protocol.StatusAck{}); err != nil {
 				m.t.Errorf("status_ack: %v", err)
 			}
