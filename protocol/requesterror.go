@@ -36,8 +36,9 @@ const (
 )
 
 // Unread reports whether err is a Request that the peer certainly did not
-// handle although it accepted the connection: it reset it before our side
-// was closed (StageSend), or before any byte of its answer (StageAnswer).
+// handle although it accepted the connection: it reset it while we
+// connected (StageConnect), before our side was closed (StageSend), or
+// before any byte of its answer (StageAnswer).
 // A peer of the protocol handles a document only once it has read it to
 // its end (EOF), and TCP resets a connection closed with bytes unread, or
 // one that bytes reach after its close, while one closed after reading
@@ -56,6 +57,11 @@ func Unread(err error) bool {
 		return false
 	}
 	switch re.Stage {
+	case StageConnect:
+		// Nothing was sent. A reset while connecting is a peer that
+		// accepted the connection and reset it at once (its bound); a
+		// refused one is a port where nothing listens, not unread.
+		return isReset(re.Err)
 	case StageSend:
 		return true
 	case StageAnswer:

@@ -26,6 +26,7 @@ func TestUnread(t *testing.T) {
 		want bool
 	}{
 		{"refused", &RequestError{Stage: StageConnect, Err: wrap(syscall.ECONNREFUSED)}, false},
+		{"reset while connecting", &RequestError{Stage: StageConnect, Err: wrap(syscall.ECONNRESET)}, true},
 		{"reset while writing", &RequestError{Stage: StageSend, Err: wrap(syscall.EPIPE)}, true},
 		{"reset before our close", &RequestError{Stage: StageSend, Err: wrap(syscall.ENOTCONN)}, true},
 		{"reset before the answer", &RequestError{Stage: StageAnswer, Err: wrap(syscall.ECONNRESET)}, true},

@@ -47,10 +47,10 @@ func classify(err error) failure {
 		return refused
 	case !errors.As(err, &re):
 		return badAnswer
+	case protocol.Unread(err):
+		return unread // a reset while connecting too: the master at its bound
 	case re.Stage == protocol.StageConnect:
 		return unreachable
-	case protocol.Unread(err):
-		return unread
 	}
 	return unanswered
 }

@@ -33,6 +33,7 @@ func TestRetries(t *testing.T) {
 		{"unauthenticated", fmt.Errorf("x answered without authentication: %w", protocol.ErrUnauthenticated), badAnswer, false, false, true},
 		{"nothing listens", req(protocol.StageConnect, false, sys(syscall.ECONNREFUSED)), unreachable, false, false, true},
 		{"connect timed out", req(protocol.StageConnect, false, sys(os.ErrDeadlineExceeded)), unreachable, false, false, true},
+		{"reset while connecting", req(protocol.StageConnect, false, sys(syscall.ECONNRESET)), unread, true, true, true},
 		{"reset while sending", req(protocol.StageSend, false, sys(syscall.EPIPE)), unread, true, true, true},
 		{"reset before closing our side", req(protocol.StageSend, false, sys(syscall.ENOTCONN)), unread, true, true, true},
 		{"reset before the answer", req(protocol.StageAnswer, false, sys(syscall.ECONNRESET)), unread, true, true, true},
