@@ -60,15 +60,31 @@ type served struct {
 	net.Conn
 	s    *serving
 	elem *list.Element // on the silent list; nil once off it (s.mu)
+	// evicted: taken off the silent list to be reset (s.mu).
+	evicted bool
 	// spoke: it has sent a byte; only its own goroutine reads it.
 	spoke bool
 }
 
+// Read reads as the connection does. The first bytes take the connection
+// off the silent list; if it was taken off to be evicted meanwhile, they
+// are dropped unread: the connection is about to be reset, which its
+// sender takes for a message unread, and handling it would act on a
+// message the sender then sends again.
 func (c *served) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 && !c.spoke {
 		c.spoke = true
-		c.s.untrack(c)
+		c.s.mu.Lock()
+		evicted := c.evicted
+		if c.elem != nil {
+			c.s.silent.Remove(c.elem)
+			c.elem = nil
+		}
+		c.s.mu.Unlock()
+		if evicted {
+			return 0, net.ErrClosed
+		}
 	}
 	return n, err
 }
@@ -99,6 +115,7 @@ func (s *serving) evictSilent() string {
 	if front != nil {
 		s.silent.Remove(front)
 		front.Value.(*served).elem = nil
+		front.Value.(*served).evicted = true
 	}
 	s.mu.Unlock()
 	if front == nil {
@@ -191,7 +208,7 @@ func (t TCP) serveConn(conn net.Conn, handle Handler, s *serving) {
 	from := conn.RemoteAddr().String()
 	deadline := time.Now().Add(readTimeout)
 	if err := conn.SetReadDeadline(deadline); err != nil {
-		log.Warn().Err(err).Str("from", from).Msg("set read deadline")
+		s.drop(log, from, err, "dropped connection: set read deadline") // evicted already, say
 		return
 	}
 	data, eof, err := fill(conn, nil, smallMessage)
