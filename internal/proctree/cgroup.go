@@ -25,6 +25,11 @@ const killTimeout = 10 * time.Second
 // controllers enabled for its children holds no processes never applies.
 type cgroups struct {
 	dir string
+	// lock holds an exclusive flock on dir for the worker's life: the
+	// kernel drops it when the worker dies, killed with -9 or not, and
+	// another worker, in whatever pid namespace, tells a dead worker's
+	// cgroup by it (removeStale).
+	lock *os.File
 	// moved: programs cannot start in their cgroup (clone3 with
 	// CLONE_INTO_CGROUP), they are moved in once started.
 	moved    bool
@@ -62,11 +67,31 @@ func setupCgroups() (*cgroups, error) {
 	if err := os.Mkdir(c.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("make a cgroup: %w", err)
 	}
+	lock, err := lockDir(c.dir)
+	if err != nil {
+		os.Remove(c.dir)
+		return nil, fmt.Errorf("lock the worker's cgroup: %w", err)
+	}
+	c.lock = lock
 	if err := c.probe(); err != nil {
 		os.Remove(c.dir)
+		lock.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// lockDir opens dir and takes an exclusive flock on it, without waiting.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // probe checks that the worker's cgroup can hold processes, and how: it
@@ -164,21 +189,34 @@ func unescape(s string) string {
 }
 
 // removeStale removes the cgroups in parent of workers that died (killed
-// with -9, say): those that are empty, that is; it kills nothing, since a
-// worker in another pid namespace may share parent, and seem dead from here.
+// with -9, say), killing what their programs left running in them. A
+// worker's cgroup is its own while the worker holds its lock, whatever
+// pid namespace it runs in; one whose lock can be taken is a dead
+// worker's. (A cgroup made but not locked yet, a moment at a worker's
+// start, looks dead: the worker makes it again if it is gone, newRun.)
 func removeStale(parent string) {
-	dirs, _ := filepath.Glob(filepath.Join(parent, "mapreduce-worker-*-*"))
+	dirs, _ := filepath.Glob(filepath.Join(parent, "mapreduce-worker-*"))
 	for _, dir := range dirs {
-		pid, err := strconv.Atoi(strings.Split(filepath.Base(dir), "-")[2])
-		if err != nil || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue
+		lock, err := lockDir(dir)
+		if err != nil {
+			continue // a live worker's, or not ours to touch
 		}
 		runs, _ := filepath.Glob(filepath.Join(dir, "run-*"))
 		for _, run := range runs {
-			os.Remove(run)
+			stale := &cgroupRun{c: &cgroups{noKill: !exists(filepath.Join(run, "cgroup.kill"))}, dir: run}
+			if pids, err := stale.procs(); err == nil && len(pids) > 0 {
+				stale.killAll()
+			}
+			stale.remove()
 		}
 		os.Remove(dir)
+		lock.Close()
 	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // newRun makes the cgroup of one program run.
@@ -216,9 +254,10 @@ func (c *cgroups) close() error {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(c.dir); err != nil {
+	if err := os.Remove(c.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("remove the worker's cgroup: %w", err))
 	}
+	c.lock.Close()
 	return errors.Join(errs...)
 }
 
@@ -265,6 +304,9 @@ func (r *cgroupRun) procs() ([]int, error) {
 // kept for close.
 func (r *cgroupRun) kill() (int, error) {
 	pids, err := r.procs()
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // gone already, and what was in it
+	}
 	if err == nil && len(pids) > 0 {
 		err = r.killAll()
 	}

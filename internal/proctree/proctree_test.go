@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -222,24 +223,37 @@ func TestNoCgroupForTheRun(t *testing.T) {
 	testutil.WaitFor(t, 5*time.Second, "the child gone", func() bool { return len(alive(t, marker)) == 0 })
 }
 
-// TestStaleCgroupsRemoved: the empty cgroups of a worker that died are
-// removed by the next one; a live worker's are kept, and one whose cgroup
+// TestStaleCgroupsRemoved: the cgroups of a worker that died (whose lock
+// nobody holds) are removed by the next one, and what its programs left
+// running in them killed; a live worker's, locked, are kept, whatever its
+// pid says (it may run in another pid namespace), and one whose cgroup
 // was removed makes it again.
 func TestStaleCgroupsRemoved(t *testing.T) {
 	live := newTracker(t, MethodCgroup)
-	dead := exec.Command("sh", "-c", "exit 0")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	stale := filepath.Join(filepath.Dir(live.cgroups.dir), fmt.Sprintf("mapreduce-worker-%d-test", dead.Process.Pid))
+	stale := filepath.Join(filepath.Dir(live.cgroups.dir), "mapreduce-worker-1-test")
 	if err := os.MkdirAll(filepath.Join(stale, "run-1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	defer os.Remove(stale)
 	defer os.Remove(filepath.Join(stale, "run-1"))
+	left := exec.Command("sleep", "1000")
+	if err := left.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- left.Wait() }()
+	defer left.Process.Kill()
+	if err := os.WriteFile(filepath.Join(stale, "run-1", "cgroup.procs"), []byte(strconv.Itoa(left.Process.Pid)), 0); err != nil {
+		t.Fatal(err)
+	}
 	newTracker(t, MethodCgroup)
 	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the dead worker's cgroup %s is still there (%v)", stale, err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Error("what the dead worker's program left running was not killed")
 	}
 	if _, err := os.Stat(live.cgroups.dir); err != nil {
 		t.Errorf("the live worker's cgroup is gone: %v", err)

@@ -64,6 +64,9 @@ type Worker struct {
 	// ended is closed once the worker has stopped, its programs are gone
 	// and its cgroup with them.
 	ended chan struct{}
+	// ready is closed once the local directory is ready: a task that
+	// comes before (the port is served from the start) waits for it.
+	ready chan struct{}
 	// dropTasks counts down Config.DropTasks.
 	dropTasks atomic.Int64
 	// extended: the master announced it takes our heartbeat extensions; a
@@ -103,6 +106,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		fetches:   make(chan struct{}, maxFetches),
 		held:      make(map[string]*running),
 		ended:     make(chan struct{}),
+		ready:     make(chan struct{}),
 	}
 	var err error
 	if w.cfg.AdvertiseHost, err = netaddr.Advertised(cfg.Host, cfg.AdvertiseHost); err != nil {
@@ -117,10 +121,14 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 	}
 	w.dropTasks.Store(int64(cfg.DropTasks))
 	w.ctx, w.stop = context.WithCancel(context.Background())
+	// Before listening: a task may come as soon as the port is ours.
+	w.trees = proctree.New(cfg.NoCgroups)
 	ln, err := w.transport.Listen(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), w.handle)
 	if err != nil {
+		w.trees.Close()
 		return nil, err
 	}
+	go w.end()
 	w.mu.Lock()
 	w.ln = ln
 	stopped := w.ctx.Err() != nil // a shutdown came already
@@ -135,8 +143,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		w.Stop()
 		return nil, err
 	}
-	w.trees = proctree.New(cfg.NoCgroups)
-	go w.end()
+	close(w.ready)
 	w.log.Info().Str("addr", ln.Addr()).Str("advertise", w.cfg.AdvertiseHost).Str("master", w.masterAddr()).
 		Bool("authenticated", cfg.Secret != nil).Str("local_dir", w.localDir()).
 		Str("process_trees", w.trees.Method()).Str("process_trees_detail", w.trees.Detail()).Msg("worker listening")
@@ -337,6 +344,11 @@ func (w *Worker) handle(from string, msg protocol.Message, reply func(protocol.M
 
 // start takes a task: a new_worker_job or a new_sort_job.
 func (w *Worker) start(msg protocol.Message) {
+	select {
+	case <-w.ready:
+	case <-w.ctx.Done():
+		return
+	}
 	switch m := msg.(type) {
 	case protocol.NewWorkerJob:
 		output := ""
