@@ -19,6 +19,12 @@ import (
 // ExcludeFor: it takes no task, keeps those it holds, and is then given
 // its chance again, its count started afresh.
 //
+// A job that fails gives its workers back the failures it caused, and
+// ends the exclusions they brought: failures that every worker met are
+// more likely the job's (a program that only the submitting host has, a
+// full shared disk) than every worker's, and the next job must not wait
+// for workers excluded for them.
+//
 // Exclusions are not journaled: a master that restarts gives every worker
 // its chance again, and a worker that restarts registers with a new id, a
 // new worker.
@@ -39,7 +45,7 @@ func (s *Scheduler) workerFault(now time.Time, t *task, a *attempt, w *worker, t
 	pending := t.abandon(now, a, OutcomeWorkerFault)
 	t.job.faulted = true
 	log.Warn().Str("error", clip(text, MaxErrorText)).Msg("task failed for a fault of its worker's own; it runs again, elsewhere if it can")
-	s.noteFault(now, w, text)
+	s.noteFault(now, w, t.job.id, text)
 	var on []string
 	for _, b := range t.attempts {
 		if b.outcome == OutcomeWorkerFault {
@@ -59,21 +65,31 @@ func (s *Scheduler) workerFault(now time.Time, t *task, a *attempt, w *worker, t
 // had ExcludeAfter of them within ExcludeWindow. Those of an excluded
 // worker (tasks it held when it was excluded) do not count: it is
 // excluded already.
-func (s *Scheduler) noteFault(now time.Time, w *worker, text string) {
+func (s *Scheduler) noteFault(now time.Time, w *worker, job int, text string) {
 	if w.excluded() {
 		return
 	}
-	w.faults = slices.DeleteFunc(w.faults, func(at time.Time) bool { return now.Sub(at) >= s.cfg.ExcludeWindow })
-	w.faults = append(w.faults, now)
+	w.faults = slices.DeleteFunc(w.faults, func(f fault) bool { return now.Sub(f.at) >= s.cfg.ExcludeWindow })
+	w.faults = append(w.faults, fault{at: now, job: job})
 	if len(w.faults) < s.cfg.ExcludeAfter {
 		return
 	}
 	w.excludedUntil = now.Add(s.cfg.ExcludeFor)
 	w.excludedWhy = fmt.Sprintf("%d failures of its own within %s, the last: %s", len(w.faults), s.cfg.ExcludeWindow, clip(text, maxExcludedText))
+	w.excludedBy = nil
+	for _, f := range w.faults {
+		w.excludedBy = append(w.excludedBy, f.job)
+	}
 	w.faults = nil
 	s.excluded = append(s.excluded, w)
 	s.log.Warn().Int("worker", w.pid).Str("addr", w.addr()).Str("reason", w.excludedWhy).Time("until", w.excludedUntil).
 		Msg("worker excluded: it takes no task for --exclude-for")
+}
+
+// fault is a failure of a worker's own: when, and in which job.
+type fault struct {
+	at  time.Time
+	job int
 }
 
 // readmit ends the exclusions due by now.
@@ -82,8 +98,25 @@ func (s *Scheduler) readmit(now time.Time) {
 		if now.Before(w.excludedUntil) {
 			return false
 		}
-		w.excludedUntil, w.excludedWhy = time.Time{}, ""
+		w.excludedUntil, w.excludedWhy, w.excludedBy = time.Time{}, "", nil
 		s.log.Info().Int("worker", w.pid).Msg("worker no longer excluded: it takes tasks again")
+		return true
+	})
+}
+
+// forgive gives the workers back the failures that job j, which failed,
+// caused, and ends the exclusions any of them brought.
+func (s *Scheduler) forgive(j *job) {
+	for _, w := range s.workers {
+		w.faults = slices.DeleteFunc(w.faults, func(f fault) bool { return f.job == j.id })
+	}
+	s.excluded = slices.DeleteFunc(s.excluded, func(w *worker) bool {
+		if !slices.Contains(w.excludedBy, j.id) {
+			return false
+		}
+		w.excludedUntil, w.excludedWhy, w.excludedBy = time.Time{}, "", nil
+		s.log.Info().Int("worker", w.pid).Int("job", j.id).
+			Msg("worker no longer excluded: the job whose failures excluded it failed, and they were more likely the job's")
 		return true
 	})
 }

@@ -162,6 +162,7 @@ func (s *Scheduler) fail(now time.Time, j *job, why string) []Action {
 	s.log.Error().Int("job", j.id).Str("error", why).Msg("job failed")
 	j.addError(why)
 	j.failed = true
+	s.forgive(j)
 	return s.stop(now, j)
 }
 

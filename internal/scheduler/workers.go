@@ -65,9 +65,11 @@ type worker struct {
 	// faults are when the worker failed a task for a fault of its own,
 	// within Config.ExcludeWindow; excludedUntil, if set, is when its
 	// exclusion ends, and excludedWhy what caused it (health.go).
-	faults        []time.Time
+	faults        []fault
 	excludedUntil time.Time
 	excludedWhy   string
+	// excludedBy are the jobs whose failures brought the exclusion.
+	excludedBy []int
 }
 
 func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }

@@ -31,9 +31,12 @@ func own(err error) error {
 	return ownFault{err}
 }
 
-// hostErrnos are the errors of a host's disk, whatever the worker was
-// doing when it met them: no program causes them on another host.
-var hostErrnos = []error{syscall.EROFS, syscall.ENOSPC, syscall.EDQUOT, syscall.EIO}
+// hostErrnos are the errors of a host's disk and of its limits, whatever
+// the worker was doing when it met them: no program causes them on
+// another host. (A program's own are not in the worker's errors: it exits
+// non-zero, or dies of a signal.)
+var hostErrnos = []error{syscall.EROFS, syscall.ENOSPC, syscall.EDQUOT, syscall.EIO,
+	syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM}
 
 // isOwnFault reports whether err is the worker's own fault: marked so
 // where the worker met it, or one of hostErrnos anywhere in its chain.
@@ -52,7 +55,8 @@ func isOwnFault(err error) bool {
 
 // startFailedHere reports whether err, from running program exe, is a
 // failure to start it that this host is to blame for: exec was refused
-// (EACCES: a noexec mount, a user that may not run it), or exe is missing
+// (EACCES: a noexec mount, a user that may not run it; EAGAIN, ENOMEM:
+// the host's process or memory limit), or exe is missing
 // here though the master found it. A missing interpreter (exe is here,
 // its #! line names what is not) is the program's: a typo there is the
 // job's on every worker, and must not exclude them all.
@@ -62,7 +66,8 @@ func startFailedHere(exe string, err error) bool {
 		return false
 	}
 	switch {
-	case errors.Is(pe.Err, syscall.EACCES):
+	case errors.Is(pe.Err, syscall.EACCES), errors.Is(pe.Err, syscall.EAGAIN), errors.Is(pe.Err, syscall.ENOMEM):
+		// Refused, or the host's process or memory limit.
 		return true
 	case errors.Is(pe.Err, syscall.ENOENT):
 		return program.Check(exe) != nil

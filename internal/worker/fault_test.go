@@ -38,6 +38,7 @@ func TestFailureFault(t *testing.T) {
 		{"program exits non-zero", fmt.Errorf("m < %s: %w: its stderr", input, exit), false, false},
 		{"program writes a read-only file itself", fmt.Errorf("m < %s: %w: OSError: [Errno 30] Read-only file system", input, exit), false, false},
 		{"missing input", fmt.Errorf("open input: %w", pathErr("open", input, syscall.ENOENT)), false, true},
+		{"too many open files", fmt.Errorf("open input: %w", pathErr("open", input, syscall.EMFILE)), true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := failure(tc.err, []string{input})
@@ -82,6 +83,11 @@ func TestStartFailedHere(t *testing.T) {
 	exit := exec.Command("sh", "-c", "exit 1").Run()
 	if startFailedHere("/bin/sh", exit) {
 		t.Errorf("exit status: taken for the host's fault")
+	}
+	for _, errno := range []syscall.Errno{syscall.EAGAIN, syscall.ENOMEM} {
+		if !startFailedHere("/x", &fs.PathError{Op: "fork/exec", Path: "/x", Err: errno}) {
+			t.Errorf("fork/exec failing with %v is not the host's", errno)
+		}
 	}
 	if !startFailedHere("/x", &fs.PathError{Op: "fork/exec", Path: "/x", Err: syscall.EACCES}) {
 		t.Errorf("exec refused: not the host's fault")

@@ -145,8 +145,10 @@ func (w *Worker) runExecutable(r *running, c command, in programInput, out strin
 		return ioCounts{}, fmt.Errorf("%s < %s: %w", c, in, readErr)
 	}
 	if err != nil {
-		full := diskFull(tmp.Name())
 		tmp.Abort()
+		// Looked at once the output is gone: a program that filled the
+		// disk with it failed by itself, not for the disk.
+		full := diskFull(tmp.Name())
 		more := ""
 		if tail := strings.TrimSpace(tail); tail != "" {
 			more += ": " + tail
