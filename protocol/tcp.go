@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -329,8 +330,12 @@ func (t TCP) reply(conn net.Conn, nonce string, msg Message) error {
 func unauthenticatedAnswer(addr string, answer []byte, err error) error {
 	if msg, derr := Decode(answer); derr == nil {
 		if e, ok := msg.(Error); ok {
-			return fmt.Errorf("%s answered without authentication (does it have the same secret?): %q: %w",
-				addr, e.Error, ErrUnauthenticated)
+			hint := " (does it have the same secret?)"
+			if strings.Contains(e.Error, "sealed for") {
+				hint = "" // the secret is right: the frame went to another process than it named
+			}
+			return fmt.Errorf("%s answered without authentication%s: %q: %w",
+				addr, hint, e.Error, ErrUnauthenticated)
 		}
 	}
 	return fmt.Errorf("answer from %s: %w", addr, err)

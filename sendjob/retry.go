@@ -78,8 +78,12 @@ var (
 // is told on stderr, and so is success after it.
 func (o *options) retrying(retries []failure, op func() error) error {
 	told := false
+	deadline := time.Now().Add(o.reconnect)
+	if !o.until.IsZero() && o.until.Before(deadline) {
+		deadline = o.until // --wait --timeout bounds the whole wait
+	}
 	err := backoff.Retry(context.Background(), backoff.Policy{
-		First: 100 * time.Millisecond, Max: 2 * time.Second, Deadline: time.Now().Add(o.reconnect),
+		First: 100 * time.Millisecond, Max: 2 * time.Second, Deadline: deadline,
 		GiveUp: func(err error) bool { return !slices.Contains(retries, classify(err)) },
 		OnRetry: func(err error) {
 			if told {

@@ -26,6 +26,8 @@ type options struct {
 	commands commands
 	wait     bool
 	timeout  time.Duration
+	// until, if set, bounds the retries too: --wait's --timeout.
+	until time.Time
 	// reconnect is how long requests keep trying a master (retry.go).
 	reconnect time.Duration
 	status    bool
@@ -43,7 +45,7 @@ func (o *options) addr() string { return net.JoinHostPort(o.host, strconv.Itoa(o
 func (o *options) run(out io.Writer) error {
 	switch {
 	case o.shutdown:
-		return o.tcp.Send(o.addr(), protocol.Shutdown{})
+		return o.sendShutdown()
 	case o.cancel:
 		reply, err := o.tcp.Request(o.addr(), protocol.CancelJob{JobID: *o.jobID}, 10*time.Second)
 		if err != nil {
@@ -182,6 +184,7 @@ func (o *options) waitFor(out io.Writer, id int) error {
 	var deadline time.Time
 	if o.timeout > 0 {
 		deadline = time.Now().Add(o.timeout)
+		o.until = deadline
 	}
 	last, seen := "", ""
 	start := time.Now()
@@ -308,4 +311,23 @@ func clock(t *time.Time) string {
 		return "-"
 	}
 	return t.Format("15:04:05")
+}
+
+// sendShutdown sends shutdown, and reads what comes back for a moment: a
+// master (ours or a reference one) takes it and closes the connection
+// without an answer, while a process that refuses it answers an error
+// (a worker's port, with a secret: a frame sealed for the master), which
+// must not pass for success.
+func (o *options) sendShutdown() error {
+	answer, err := o.tcp.Request(o.addr(), protocol.Shutdown{}, 5*time.Second)
+	switch {
+	case errors.Is(err, protocol.ErrEmpty):
+		return nil // taken
+	case err != nil:
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if e, ok := answer.(protocol.Error); ok {
+		return fmt.Errorf("shutdown refused: %s", e.Error)
+	}
+	return nil
 }

@@ -2,7 +2,9 @@ package scheduler
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"mapreduce/internal/netaddr"
@@ -72,7 +74,7 @@ type worker struct {
 	excludedBy []int
 }
 
-func (w *worker) addr() string { return fmt.Sprintf("%s:%d", w.host, w.port) }
+func (w *worker) addr() string { return net.JoinHostPort(w.host, strconv.Itoa(w.port)) }
 
 // knownCaps are the capabilities of announced that this master knows:
 // only those are kept, however long the list a worker sends.

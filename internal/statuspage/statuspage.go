@@ -9,7 +9,9 @@ import (
 	"html/template"
 	"io"
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"mapreduce/internal/layout"
@@ -112,7 +114,7 @@ func Render(w io.Writer, status protocol.ClusterStatus, now time.Time) error {
 	for _, wk := range status.Workers {
 		p.Workers = append(p.Workers, workerRow{
 			PID:            wk.PID,
-			Addr:           fmt.Sprintf("%s:%d", wk.Host, wk.Port),
+			Addr:           net.JoinHostPort(wk.Host, strconv.Itoa(wk.Port)),
 			State:          wk.State,
 			SinceHeartbeat: sinceHeartbeat(wk.LastHeartbeat, now),
 			Tasks:          wk.Tasks,
