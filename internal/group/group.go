@@ -49,6 +49,31 @@ func keyPrefix(line []byte) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
+// keyOf returns keyPrefix(line) and the length of line's key, which
+// compareKeyed takes, looked for once.
+func keyOf(line []byte) (prefix uint64, keyLen int) {
+	return keyPrefix(line), len(Key(line))
+}
+
+// compareKeyed is Compare(a, b) for lines whose keyPrefix values are pa
+// and pb and whose keys are ka and kb bytes long, without looking for the
+// keys' ends again.
+func compareKeyed(pa, pb uint64, ka, kb int, a, b []byte) int {
+	switch {
+	case pa < pb:
+		return -1
+	case pa > pb:
+		return 1
+	case pa&0xff == 0xff:
+		// Keys longer than 7 bytes, equal in their first 7.
+		if c := bytes.Compare(a[7:ka], b[7:kb]); c != 0 {
+			return c
+		}
+	}
+	// The same key: the rest of the lines decides.
+	return bytes.Compare(a[ka:], b[kb:])
+}
+
 // comparePrefixed is Compare(a, b) for lines whose keyPrefix values are
 // pa and pb, mostly without looking at the lines.
 func comparePrefixed(pa, pb uint64, a, b []byte) int {

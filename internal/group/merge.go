@@ -3,7 +3,6 @@ package group
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -330,7 +329,7 @@ const mergeBuffer = 256 << 10
 // mergeRuns merges runs, each holding its first line, into emit as
 // mergeFiles does. If reading a run fails, failed is that run.
 func mergeRuns(runs runHeap, emit func(line []byte) error) (failed *run, err error) {
-	heap.Init(&runs)
+	runs.init()
 	for len(runs) > 0 {
 		r := runs[0]
 		if err := emit(r.line); err != nil {
@@ -342,9 +341,12 @@ func mergeRuns(runs runHeap, emit func(line []byte) error) (failed *run, err err
 		}
 		switch {
 		case !ok:
-			heap.Pop(&runs)
+			last := len(runs) - 1
+			runs[0] = runs[last]
+			runs = runs[:last]
+			runs.down(0)
 		case !r.repeat:
-			heap.Fix(&runs, 0)
+			runs.down(0)
 		}
 		// A line equal to the one just emitted is still the least.
 	}
@@ -358,6 +360,7 @@ type run struct {
 	r      *bufio.Reader
 	line   []byte
 	prefix uint64 // keyPrefix(line)
+	keyLen int    // len(Key(line))
 	prev   []byte
 	number int
 	repeat bool // line equals prev
@@ -380,25 +383,45 @@ func (r *run) next() (bool, error) {
 	if r.repeat {
 		return true, nil // sorted lines repeat often, and need no check
 	}
-	prevPrefix := r.prefix
-	r.prefix = keyPrefix(line)
-	if r.number > 1 && comparePrefixed(prevPrefix, r.prefix, r.prev, r.line) > 0 {
+	prevPrefix, prevKeyLen := r.prefix, r.keyLen
+	r.prefix, r.keyLen = keyOf(line)
+	if r.number > 1 && compareKeyed(prevPrefix, r.prefix, prevKeyLen, r.keyLen, r.prev, r.line) > 0 {
 		return false, &UnsortedError{File: r.name, Line: r.number, Key: bytes.Clone(Key(r.line))}
 	}
 	return true, nil
 }
 
+// runHeap orders runs by their current lines, the least first: a binary
+// heap of its own rather than container/heap's, whose calls go through an
+// interface once per comparison, and each line's key end is looked for
+// once (run.keyLen), not at every comparison.
 type runHeap []*run
 
-func (h runHeap) Len() int { return len(h) }
-func (h runHeap) Less(i, j int) bool {
-	return comparePrefixed(h[i].prefix, h[j].prefix, h[i].line, h[j].line) < 0
+func (h runHeap) less(i, j int) bool {
+	a, b := h[i], h[j]
+	return compareKeyed(a.prefix, b.prefix, a.keyLen, b.keyLen, a.line, b.line) < 0
 }
-func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)   { *h = append(*h, x.(*run)) }
-func (h *runHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return r
+
+func (h runHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+// down moves h[i] down to its place.
+func (h runHeap) down(i int) {
+	for {
+		least := 2*i + 1
+		if least >= len(h) {
+			return
+		}
+		if right := least + 1; right < len(h) && h.less(right, least) {
+			least = right
+		}
+		if !h.less(least, i) {
+			return
+		}
+		h[i], h[least] = h[least], h[i]
+		i = least
+	}
 }
