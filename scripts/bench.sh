@@ -342,10 +342,31 @@ fi
 baseline_wall=$(seconds_since "$t0")
 rm baseline-sorted.txt
 
+# --- The identity job's target: one sort of the same bytes ------------------
+# With /bin/cat as mapper and reducer the job is a sort of its input: the
+# target (issue 19) is to take at most what GNU sort with both cores takes
+# over the same files, and for the outputs, read in order, to equal its.
+identity=""
+if [ "$(basename "$mapper")" = cat ] && [ "$(basename "$reducer")" = cat ]; then
+  echo "sorting the input with sort --parallel=2 -S 1G" >&2
+  t0=$(now)
+  LC_ALL=C sort --parallel=2 -S 1G "$input"/* >identity-sorted.txt
+  identity_wall=$(seconds_since "$t0")
+  # The reducers' outputs, input_0 to input_R-1, in that order.
+  if for r in $(seq 0 $((num_reducers - 1))); do cat "output/input_$r"; done | cmp -s - identity-sorted.txt; then
+    same="the same bytes"
+  else
+    same="DIFFERENT bytes"
+  fi
+  rm identity-sorted.txt
+  identity="job ${job_wall} s vs ${identity_wall} s for LC_ALL=C sort --parallel=2 -S 1G over the input ($(ratio "$job_wall" "$identity_wall")x); outputs in order: $same"
+  [ "$same" = "the same bytes" ] || result=MISMATCH
+fi
+
 # --- Check ----------------------------------------------------------------
 LC_ALL=C sort truth.txt >truth.sorted
 cat output/* | LC_ALL=C sort >test.sorted
-if cmp -s truth.sorted test.sorted; then
+if cmp -s truth.sorted test.sorted && [ "${result:-}" != MISMATCH ]; then
   result=MATCH
 else
   result=MISMATCH
@@ -371,6 +392,7 @@ for name in "${steps[@]}"; do
 done
 show "group ($group_parts)" "${phase[group]} s"
 show "group baseline" "$baseline_wall s (LC_ALL=C sort -S 1G over the map outputs)"
+[ -z "$identity" ] || show "identity target" "$identity"
 show "one-file job" "$one_file_median ms (median of 5: $(basename "$one_file"), $(stat -c %s "$one_file") bytes)"
 show "master's journal" "$(awk -F'"appends":' '/journal: what it cost/ && index($0, "\"job\":'"$job_id"',") { split($2, a, ","); n = a[1]; match($0, /"synced_ms":[0-9.]+/); ms = substr($0, RSTART + 12, RLENGTH - 12) } END { if (n) printf "%d synced appends, %.1f ms in all (%.2f%% of the job)", n, ms, ms / 10 / '"$job_wall"'; else print "n/a" }' master.log)"
 show "master peak RSS" "$master_rss"
