@@ -5,6 +5,7 @@ package backoff
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -18,6 +19,10 @@ type Policy struct {
 	GiveUp func(err error) bool
 	// OnRetry, if set, hears each failure that will be retried.
 	OnRetry func(err error)
+	// Jitter spreads each pause over [pause/2, pause): many processes that
+	// failed together (workers whose master restarted) do not retry in
+	// step.
+	Jitter bool
 }
 
 // Retry calls op until it returns nil, the policy gives up (op's last
@@ -38,7 +43,11 @@ func Retry(ctx context.Context, p Policy, op func() error) error {
 		if p.OnRetry != nil {
 			p.OnRetry(err)
 		}
-		timer := time.NewTimer(pause)
+		wait := pause
+		if p.Jitter && pause > 1 {
+			wait = pause/2 + rand.N(pause/2)
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():

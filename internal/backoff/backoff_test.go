@@ -21,6 +21,7 @@ func TestRetry(t *testing.T) {
 		{"succeeds on the third call", []error{boom, boom}, Policy{First: time.Millisecond, Max: 2 * time.Millisecond}, nil, 3},
 		{"gives up on a final error", []error{boom, final, boom}, Policy{First: time.Millisecond,
 			GiveUp: func(err error) bool { return errors.Is(err, final) }}, final, 2},
+		{"with jitter", []error{boom, boom}, Policy{First: time.Millisecond, Max: 2 * time.Millisecond, Jitter: true}, nil, 3},
 		{"past the deadline returns the last error", []error{boom, boom, boom}, Policy{First: time.Millisecond,
 			Deadline: time.Now().Add(-time.Second)}, boom, 1},
 	}

@@ -64,8 +64,9 @@ func (w *Worker) report(status protocol.Status) {
 func (w *Worker) deliver(msg protocol.Message, what string, forever bool) {
 	tries, refusals, unanswered := 0, 0, 0
 	policy := backoff.Policy{
-		First: 100 * time.Millisecond,
-		Max:   2 * time.Second,
+		First:  100 * time.Millisecond,
+		Max:    2 * time.Second,
+		Jitter: true, // a master back from a restart meets its workers' reports spread out
 		GiveUp: func(err error) bool {
 			return errors.Is(err, errRefused) && refusals >= maxRefusals
 		},
