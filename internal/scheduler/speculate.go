@@ -29,8 +29,11 @@ func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
 		}
 		// The longest-running straggler that w can run and that has no
 		// copy yet, whose inputs still exist (a reduce task of the shuffle
-		// waits while a lost run is made again).
-		i := slices.IndexFunc(stragglers, func(t *task) bool { return t != nil && t.takes(w) && s.inputsReady(t) })
+		// waits while a lost run is made again), and that has not timed
+		// out or failed for its worker's fault on w.
+		i := slices.IndexFunc(stragglers, func(t *task) bool {
+			return t != nil && t.takes(w) && !t.triedOn(w) && s.inputsReady(t)
+		})
 		if i < 0 {
 			continue // another idle worker may take a straggler this one cannot
 		}
