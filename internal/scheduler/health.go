@@ -86,6 +86,15 @@ func (s *Scheduler) noteFault(now time.Time, w *worker, job int, text string) {
 		Msg("worker excluded: it takes no task for --exclude-for")
 }
 
+// inherit passes old's failures and exclusion on to w, the same worker
+// registered again: registering again must not end an exclusion.
+func (s *Scheduler) inherit(old, w *worker) {
+	w.faults, w.excludedUntil, w.excludedWhy, w.excludedBy = old.faults, old.excludedUntil, old.excludedWhy, old.excludedBy
+	if i := slices.Index(s.excluded, old); i >= 0 {
+		s.excluded[i] = w
+	}
+}
+
 // fault is a failure of a worker's own: when, and in which job.
 type fault struct {
 	at  time.Time

@@ -175,6 +175,9 @@ func (s *Scheduler) register(now time.Time, msg protocol.Register) (*worker, []A
 		s.release(now, old, OutcomeWorkerDead)
 		actions = append(actions, CloseOutbox{Incarnation: old.incarnation})
 	}
+	if old, ok := s.workers[key]; ok {
+		s.inherit(old, w)
+	}
 	s.seq++
 	w.incarnation = s.seq
 	s.workers[key] = w
