@@ -102,7 +102,7 @@ func (s Self) names(purpose, to string, at net.Addr) error {
 		return fmt.Errorf("sealed for %s, and this process takes only answers", to)
 	}
 	if role != s.Role {
-		return fmt.Errorf("sealed for %s, and this process is a %s (a frame captured on its way to another process)", to, s.Role)
+		return fmt.Errorf("sealed for %s, and %s%s (a frame captured on its way to another process)", to, roleRefusal, s.Role)
 	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -147,4 +147,16 @@ func ipPort(a net.Addr) (net.IP, int, bool) {
 		return a.IP, a.Port, true
 	}
 	return nil, 0, false
+}
+
+// roleRefusal begins the role a process names when it refuses a frame
+// sealed for the other role.
+const roleRefusal = "this process is a "
+
+// RefusedBy reports whether err, the answer to a request, says that the
+// peer refused it because it is a process of role (RoleWorker,
+// RoleMaster), not the one the frame was sealed for: a client pointed at
+// the wrong port. The refusal comes unsealed, as text.
+func RefusedBy(err error, role string) bool {
+	return err != nil && strings.Contains(err.Error(), roleRefusal+role)
 }

@@ -194,7 +194,9 @@ func (o *options) waitFor(out io.Writer, id int) error {
 		// below paces the polls.
 		status, err := o.askAcrossRestarts(protocol.JobStatusRequest{JobID: &id, Brief: true, WaitMS: statusWait, Seen: seen})
 		if err != nil {
-			return err
+			// The job is the master's, not ours: it lives on (journaled)
+			// whatever became of the connection.
+			return fmt.Errorf("%w\nstopped waiting for job %d, which the master keeps: sendjob --status %d %d tells how it goes", err, id, o.port, id)
 		}
 		job := status.Jobs[0]
 		changed := job.Progress() != seen
@@ -323,6 +325,8 @@ func (o *options) sendShutdown() error {
 	switch {
 	case errors.Is(err, protocol.ErrEmpty):
 		return nil // taken
+	case protocol.RefusedBy(err, protocol.RoleWorker):
+		return fmt.Errorf("shutdown refused: port %d is a worker's, not a master's; give the master's port, and it shuts its workers down too", o.port)
 	case err != nil:
 		return fmt.Errorf("shutdown: %w", err)
 	}

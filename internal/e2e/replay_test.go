@@ -78,6 +78,15 @@ func TestCapturedFrameReplayedToAnotherProcess(t *testing.T) {
 		t.Fatalf("after the replay: job %s, worker exited %v, state %s", info.State, w.exited(), c.workerState(w).State)
 	}
 
+	// sendjob --shutdown pointed at the worker's port by mistake: refused,
+	// and it says so, with exit 1.
+	_, workerPort, _ := net.SplitHostPort(workerAddr)
+	mistake := exec.Command(filepath.Join(binDir, "sendjob"), "--shutdown", workerPort)
+	mistake.Env = append(os.Environ(), secret.EnvVar+"="+file)
+	if out, err := mistake.CombinedOutput(); err == nil || !strings.Contains(string(out), "is a worker's, not a master's") || w.exited() {
+		t.Errorf("sendjob --shutdown on the worker's port: %v, %q, worker exited %v; want refused, saying it is a worker's port", err, out, w.exited())
+	}
+
 	// Delivered to the master, within the window: it shuts down, and its
 	// workers with it.
 	if since := time.Since(captureAt); since > protocol.AuthWindow-5*time.Second {

@@ -262,9 +262,13 @@ func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) boo
 	case j == nil || j.over():
 		return false
 	case j.kept != nil:
+		if a, taken := j.adopted[id.Index]; taken {
+			// Listed again, in a heartbeat before the job starts again:
+			// still adopted, if by the same worker, the same attempt.
+			return a.w == w && a.id == *id
+		}
 		_, done := j.kept.Done[id.Index]
-		if _, taken := j.adopted[id.Index]; taken || done || j.kept.Plan == nil ||
-			id.Index >= len(j.kept.Plan.Files)+len(j.kept.Plan.Ranges) {
+		if done || j.kept.Plan == nil || id.Index >= len(j.kept.Plan.Files)+len(j.kept.Plan.Ranges) {
 			return false
 		}
 		if j.adopted == nil {

@@ -123,6 +123,10 @@ const (
 	// WaitExcluded begins the wait, or the failure, of a job whose every
 	// live worker that could run it is excluded; the workers follow.
 	WaitExcluded = "every live worker that can run it is excluded"
+	// WaitRejoining: a job the journal kept waits, after the master's
+	// restart, for its workers to come back with the attempts they run
+	// (rejoinGrace).
+	WaitRejoining = "the master restarted: its workers are coming back with the tasks they run"
 )
 
 // waiting says why job j cannot go on now for want of workers, given the
@@ -142,6 +146,8 @@ func (s *Scheduler) waiting(j *job, live []*worker) string {
 			return why
 		}
 		return WaitNoLiveWorker
+	case s.current == nil && j.kept != nil && len(s.queue) > 0 && s.queue[0] == j:
+		return WaitRejoining
 	case j != s.current:
 		return ""
 	}
