@@ -2,7 +2,9 @@
 # End to end on a fresh machine: build, start a master and two workers, run
 # the sample word count, and compare its output with the truth pipeline
 #   cat input/* | map | sort | reduce
-# Prints PASS or FAIL and exits accordingly. Ports: MASTER_PORT (6000).
+# Prints PASS or FAIL and exits accordingly. Ports, as start.sh takes them:
+# MASTER_PORT (6000, and its heartbeats on 5999), WORKER_PORTS ("6001 6002"),
+# HTTP_PORT (8080); start.sh refuses, naming them, any that is busy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
