@@ -214,3 +214,42 @@ func TestSecondMasterOnTheSameVar(t *testing.T) {
 	c.waitLog(second, fmt.Sprintf("is in use by master pid %d", c.master.pid()))
 	c.waitDone(j, id, out)
 }
+
+// TestRestartAdoptsRunningMaps: map tasks that run while the master is
+// killed with -9 go on on their workers, and the restarted master adopts
+// them from the heartbeats that list them, the ones during its grace
+// before the job starts again included: none is cancelled or sent again,
+// and the job ends once they do, not after --task-timeout (10 minutes).
+func TestRestartAdoptsRunningMaps(t *testing.T) {
+	c := newCluster(t)
+	workers := []*proc{c.startWorker(), c.startWorker()}
+	for _, w := range workers {
+		c.waitRegistered(w)
+	}
+	mapper := filepath.Join(t.TempDir(), "map.sh")
+	if err := os.WriteFile(mapper, []byte(fmt.Sprintf("#!/bin/sh\nsleep 3\nexec %s\n", c.repoPath("exec/word_count/map.py"))), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	j := job{input: "input", mapper: mapper, reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 1}
+	id, out := c.submit(j)
+	testutil.WaitFor(t, 10*time.Second, "both map tasks running", func() bool { return c.running(id, protocol.PhaseMap, 2) })
+	c.master.kill()
+	c.startMaster()
+	restarted := time.Now()
+	info := c.waitJob(id, 30*time.Second)
+	if info.State != protocol.JobDone {
+		t.Fatalf("job %d ended %s: %v", id, info.State, info.Errors)
+	}
+	if took := time.Since(restarted); took > 10*time.Second {
+		t.Errorf("the job ended %s after the restart: its map tasks were not adopted", took.Round(time.Millisecond))
+	}
+	for _, w := range workers {
+		if c.logged(w, "task cancelled by the master") {
+			t.Errorf("%s had a task cancelled: a running map task was not adopted", w.name)
+		}
+	}
+	if !c.logged(c.master, "attempt adopted") {
+		t.Error("the master adopted no attempt")
+	}
+	c.checkOutput(j, out)
+}
