@@ -75,14 +75,7 @@ func (c *served) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 && !c.spoke {
 		c.spoke = true
-		c.s.mu.Lock()
-		evicted := c.evicted
-		if c.elem != nil {
-			c.s.silent.Remove(c.elem)
-			c.elem = nil
-		}
-		c.s.mu.Unlock()
-		if evicted {
+		if c.s.untrack(c) {
 			return 0, net.ErrClosed
 		}
 	}
@@ -98,13 +91,16 @@ func (s *serving) track(conn net.Conn) *served {
 	return c
 }
 
-func (s *serving) untrack(c *served) {
+// untrack takes c off the silent list, and reports whether it was taken
+// off already to be evicted.
+func (s *serving) untrack(c *served) (evicted bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if c.elem != nil {
 		s.silent.Remove(c.elem)
 		c.elem = nil
 	}
-	s.mu.Unlock()
+	return c.evicted
 }
 
 // evictSilent resets the oldest connection that has sent nothing, and

@@ -74,22 +74,6 @@ func compareKeyed(pa, pb uint64, ka, kb int, a, b []byte) int {
 	return bytes.Compare(a[ka:], b[kb:])
 }
 
-// comparePrefixed is Compare(a, b) for lines whose keyPrefix values are
-// pa and pb, mostly without looking at the lines.
-func comparePrefixed(pa, pb uint64, a, b []byte) int {
-	switch {
-	case pa < pb:
-		return -1
-	case pa > pb:
-		return 1
-	case pa&0xff != 0xff:
-		// The same short key: the rest of the lines decides.
-		k := int(pa & 0xff)
-		return bytes.Compare(a[k:], b[k:])
-	}
-	return Compare(a, b)
-}
-
 // readLine reads the next line from r into buf[:0] and returns it without
 // its newline. The last line of a file need not end in one. It returns
 // io.EOF only when there is no line left.

@@ -7,10 +7,10 @@ import (
 	"testing"
 )
 
-// TestComparePrefixedAgreesWithCompare checks the prefix shortcut against
+// TestCompareKeyedAgreesWithCompare checks the prefix shortcut against
 // Compare on random lines built from the bytes that matter: zero (the
 // padding), tab (the key's end), small and large bytes, keys around 7 bytes.
-func TestComparePrefixedAgreesWithCompare(t *testing.T) {
+func TestCompareKeyedAgreesWithCompare(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	alphabet := []byte{0, 1, '\t', 'a', 'b', 0xfe, 0xff}
 	line := func() []byte {
@@ -24,8 +24,10 @@ func TestComparePrefixedAgreesWithCompare(t *testing.T) {
 	for range 200_000 {
 		a, b := line(), line()
 		want := sign(Compare(a, b))
-		if got := sign(comparePrefixed(keyPrefix(a), keyPrefix(b), a, b)); got != want {
-			t.Fatalf("comparePrefixed(%q, %q) = %d, Compare says %d", a, b, got, want)
+		pa, ka := keyOf(a)
+		pb, kb := keyOf(b)
+		if got := sign(compareKeyed(pa, pb, ka, kb, a, b)); got != want {
+			t.Fatalf("compareKeyed(%q, %q) = %d, Compare says %d", a, b, got, want)
 		}
 	}
 }
