@@ -225,12 +225,17 @@ declare -A ticks_before
 for pid in "$master_pid" "${worker_pids[@]}"; do
   ticks_before[$pid]=$(cpu_ticks "$pid")
 done
+# busy_ticks: the machine's busy CPU time since boot, all processes and the
+# kernel's own threads (writeback, for one), in clock ticks.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+busy_before=$(busy_ticks)
 t0=$(now)
 if ! "$sendjob" "${job_args[@]}" "$master_port" >sendjob.log 2>&1; then
   cat sendjob.log >&2
   exit 1
 fi
 job_wall=$(seconds_since "$t0")
+busy_after=$(busy_ticks)
 hz=$(getconf CLK_TCK)
 cpu_master=0 cpu_workers=0 cpu_programs=0
 for pid in "$master_pid" "${worker_pids[@]}"; do
@@ -249,6 +254,10 @@ job_cpu=$(awk -v p="$cpu_programs" -v w="$cpu_workers" -v m="$cpu_master" -v hz=
     t = (p + w + m) / hz
     printf "programs %.2f s + workers %.2f s + master %.2f s = %.2f s; %.0f%% of %d cores over the job",
       p / hz, w / hz, m / hz, t, (wall > 0 ? 100 * t / (wall * c) : 0), c }')
+# What else kept the machine busy meanwhile: the kernel's threads (writing
+# dirty pages back, for one) and anything else that ran.
+machine_cpu=$(awk -v b="$((busy_after - busy_before))" -v p="$cpu_programs" -v w="$cpu_workers" -v m="$cpu_master" \
+  -v hz="$hz" 'BEGIN { printf "%.2f s busy, %.2f s of it outside the job'"'"'s processes", b / hz, (b - p - w - m) / hz }')
 job_id=$(sed -n 's/^job \([0-9]*\) done: output.*/\1/p' sendjob.log)
 
 # Peak memory, now that the job is over and before the shutdown.
@@ -385,6 +394,7 @@ show "job/pipeline" "$job_ratio"
 show "$cores-core floor" "$floor s (mapper $map_cpu s + reducer $reduce_cpu s of CPU over $cores cores; floor/pipeline $floor_ratio)"
 show "job/floor" "$job_floor"
 show "job CPU" "$job_cpu"
+show "machine CPU over the job" "$machine_cpu"
 show "master CPU per GB shuffled" "$(awk -v m="$cpu_master" -v hz="$hz" -v b="${phase[shuffled]}" 'BEGIN {
   if (b > 0) printf "%.3f s (%.2f s over %.0f MB of map output)", m / hz / (b / 1e9), m / hz, b / 1e6; else print "n/a" }')"
 for name in "${steps[@]}"; do
