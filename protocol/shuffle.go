@@ -30,8 +30,11 @@ const (
 const BusyPrefix = "busy: "
 
 // CapShuffle: the worker takes the map_output and reduce_input fields of
-// new_worker_job, serves fetch_run and takes job_ended.
-const CapShuffle = "shuffle"
+// new_worker_job, serves fetch_run and takes job_ended, its runs in the
+// counted form (docs/protocol.md). "shuffle", the first form, kept plain
+// lines: a worker that announces only that one is an older build, and a
+// job with it takes the reference path.
+const CapShuffle = "shuffle2"
 
 // MapOutput, in a new_worker_job of the map stage, asks for the mapper's
 // output to be kept on the worker as one run, named Run among the job's

@@ -342,14 +342,16 @@ stop_cluster
 
 # --- The baseline for the group phase: one sort of all the map outputs ------
 echo "sorting the map outputs with sort -S 1G" >&2
-t0=$(now)
 if [ -n "$(ls -A "var/job-$job_id/mapper-output" 2>/dev/null)" ]; then
-  cat "var/job-$job_id/mapper-output"/* | LC_ALL=C sort -S 1G >baseline-sorted.txt
-else # the shuffle's runs, in the workers' local directories
-  cat local-*/job-"$job_id"/map-* | LC_ALL=C sort -S 1G >baseline-sorted.txt
+  cat "var/job-$job_id/mapper-output"/* >map-outputs.txt
+else # the shuffle's runs in the workers' local directories, written out
+  # (each is a counted run: records "COUNT LINE", docs/protocol.md)
+  LC_ALL=C awk '{ n = $1; sub(/^[0-9]+ /, ""); for (i = 0; i < n; i++) print }' local-*/job-"$job_id"/map-* >map-outputs.txt
 fi
+t0=$(now)
+LC_ALL=C sort -S 1G map-outputs.txt >baseline-sorted.txt
 baseline_wall=$(seconds_since "$t0")
-rm baseline-sorted.txt
+rm map-outputs.txt baseline-sorted.txt
 
 # --- The identity job's target: one sort of the same bytes ------------------
 # With /bin/cat as mapper and reducer the job is a sort of its input: the

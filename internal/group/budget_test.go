@@ -157,8 +157,8 @@ func TestChunkCountsRepeats(t *testing.T) {
 	}
 	c.sort()
 	var b bytes.Buffer
-	w := bufio.NewWriter(&b)
-	if err := c.writeTo(w, nil); err != nil {
+	w := NewWriter(bufio.NewWriter(&b), false)
+	if err := c.writeTo(w.Add, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Flush()

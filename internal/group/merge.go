@@ -92,7 +92,7 @@ func mergePartitionOnce(inputs []string, outDir string, cuts [][]byte, ready fun
 			}
 		}
 	}()
-	if err := mergeFiles(inputs, p.write); err != nil {
+	if err := mergeFiles(inputs, false, p.write); err != nil {
 		return err
 	}
 	return p.finish(len(p.outs))
@@ -111,7 +111,7 @@ type rangePartitioner struct {
 	current int
 }
 
-func (p *rangePartitioner) write(line []byte) error {
+func (p *rangePartitioner) write(line []byte, count int64) error {
 	if next := partitionOf(p.cuts[p.current:], Key(line)) + p.current; next > p.current {
 		if err := p.finish(next); err != nil {
 			return err
@@ -121,9 +121,11 @@ func (p *rangePartitioner) write(line []byte) error {
 	if err != nil {
 		return err
 	}
-	out.Write(line)
-	if err := out.WriteByte('\n'); err != nil {
-		return fmt.Errorf("write %s: %w", out.f.Target(), err)
+	for range count {
+		out.Write(line)
+		if err := out.WriteByte('\n'); err != nil {
+			return fmt.Errorf("write %s: %w", out.f.Target(), err)
+		}
 	}
 	return nil
 }
@@ -299,10 +301,11 @@ func seekLine(r *bufio.Reader, f io.ReaderAt, off, limit, size int64) (start int
 	return at, false, nil
 }
 
-// mergeFiles merges sorted files and passes each line, in order and without
-// its newline, to emit. The slice is only valid during the call. An input
-// out of order is an *UnsortedError.
-func mergeFiles(inputs []string, emit func(line []byte) error) error {
+// mergeFiles merges sorted files, counted runs if counted, plain lines if
+// not, and passes each line, in order and without its newline, to emit with
+// its count. The slice is only valid during the call. An input out of order
+// is an *UnsortedError.
+func mergeFiles(inputs []string, counted bool, emit func(line []byte, count int64) error) error {
 	runs := make(runHeap, 0, len(inputs))
 	for _, in := range inputs {
 		f, err := os.Open(in)
@@ -310,7 +313,7 @@ func mergeFiles(inputs []string, emit func(line []byte) error) error {
 			return fmt.Errorf("merge: %w", err)
 		}
 		defer f.Close()
-		r := &run{name: in, r: bufio.NewReaderSize(f, mergeBuffer)}
+		r := &run{name: in, r: bufio.NewReaderSize(f, mergeBuffer), counted: counted}
 		ok, err := r.next()
 		if err != nil {
 			return err
@@ -328,11 +331,11 @@ const mergeBuffer = 256 << 10
 
 // mergeRuns merges runs, each holding its first line, into emit as
 // mergeFiles does. If reading a run fails, failed is that run.
-func mergeRuns(runs runHeap, emit func(line []byte) error) (failed *run, err error) {
+func mergeRuns(runs runHeap, emit func(line []byte, count int64) error) (failed *run, err error) {
 	runs.init()
 	for len(runs) > 0 {
 		r := runs[0]
-		if err := emit(r.line); err != nil {
+		if err := emit(r.line, r.count); err != nil {
 			return nil, err
 		}
 		ok, err := r.next()
@@ -355,13 +358,17 @@ func mergeRuns(runs runHeap, emit func(line []byte) error) (failed *run, err err
 
 // run is one sorted input being merged.
 type run struct {
-	name   string
-	id     int // the caller's number for it
-	r      *bufio.Reader
-	line   []byte
-	prefix uint64 // keyPrefix(line)
-	keyLen int    // len(Key(line))
-	prev   []byte
+	name    string
+	id      int // the caller's number for it
+	r       *bufio.Reader
+	counted bool // a counted run's records, not plain lines
+	line    []byte
+	count   int64  // how many times line was read
+	prefix  uint64 // keyPrefix(line)
+	keyLen  int    // len(Key(line))
+	prev    []byte
+	// bufs hold the current record and the one before, in turn.
+	bufs   [2][]byte
 	number int
 	repeat bool // line equals prev
 }
@@ -369,22 +376,29 @@ type run struct {
 // next reads the run's next line, checking that the run is sorted. It
 // reports false at the end of the run.
 func (r *run) next() (bool, error) {
-	r.prev, r.line = r.line, r.prev
-	line, err := readLine(r.r, r.line)
+	r.prev = r.line
+	buf := &r.bufs[r.number%2]
+	rec, err := readLine(r.r, *buf)
+	*buf = rec
 	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read %s: %w", r.name, err)
 	}
-	r.line = line
 	r.number++
-	r.repeat = r.number > 1 && bytes.Equal(line, r.prev)
+	r.line, r.count = rec, 1
+	if r.counted {
+		if r.line, r.count, err = parseRecord(rec); err != nil {
+			return false, fmt.Errorf("read %s: line %d: %w", r.name, r.number, err)
+		}
+	}
+	r.repeat = r.number > 1 && bytes.Equal(r.line, r.prev)
 	if r.repeat {
 		return true, nil // sorted lines repeat often, and need no check
 	}
 	prevPrefix, prevKeyLen := r.prefix, r.keyLen
-	r.prefix, r.keyLen = keyOf(line)
+	r.prefix, r.keyLen = keyOf(r.line)
 	if r.number > 1 && compareKeyed(prevPrefix, r.prefix, prevKeyLen, r.keyLen, r.prev, r.line) > 0 {
 		return false, &UnsortedError{File: r.name, Line: r.number, Key: bytes.Clone(Key(r.line))}
 	}

@@ -11,6 +11,8 @@ import (
 
 // Run describes a sorted run that SortRun wrote.
 type Run struct {
+	// Size is the bytes of the run's lines written out, every copy: what
+	// a reducer reads of it, not the size of the file.
 	Size    int64
 	Samples []Sample
 }
@@ -23,14 +25,15 @@ type Sample struct {
 	Bytes int64
 }
 
-// SortRun is SortFiles, and it also samples the output: at most samples
-// keys, of lines about evenly spaced in bytes, the first line among them.
-// The samples' Bytes sum to Size; an empty output has none.
+// SortRun is SortFiles into a counted run (counted.go), and it also samples
+// the output: at most samples keys, of lines about evenly spaced in the
+// bytes of the lines written out, the first line among them. The samples'
+// Bytes sum to Size; an empty output has none.
 func SortRun(inputs []string, output string, memory int64, samples int) (Run, error) {
 	if samples < 1 {
 		return Run{}, fmt.Errorf("sort run %s: %d samples, want at least 1", output, samples)
 	}
-	s := &sorter{output: output, sample: newSampler(samples)}
+	s := &sorter{output: output, counted: true, sample: newSampler(samples)}
 	if err := s.sortFiles(inputs, memory); err != nil {
 		return Run{}, err
 	}
@@ -118,9 +121,9 @@ func (s *sampler) run() Run {
 	return r
 }
 
-// FindKey returns the offset of the first line of r, a file of size bytes
-// sorted by Compare, whose key is at least key, or size if there is none;
-// 0 for a nil key. It binary-searches the bytes, reading about a line at
+// FindKey returns the offset of the first record of r, a counted run of
+// size bytes, whose line's key is at least key, or size if there is none;
+// 0 for a nil key. It binary-searches the bytes, reading about a record at
 // each of O(log size) probes.
 func FindKey(r io.ReaderAt, size int64, key []byte) (int64, error) {
 	if key == nil {
@@ -141,6 +144,10 @@ func FindKey(r io.ReaderAt, size int64, key []byte) (int64, error) {
 		if !ok {
 			hi = mid // no line starts in [mid, hi)
 			continue
+		}
+		if _, err := br.ReadSlice(' '); err != nil && !errors.Is(err, io.EOF) {
+			// The record's count; a malformed one shows in the merge.
+			return 0, fmt.Errorf("find key: %w", err)
 		}
 		atLeast, err := keyAtLeast(br, key)
 		if err != nil {
@@ -175,8 +182,8 @@ func keyAtLeast(r *bufio.Reader, key []byte) (bool, error) {
 	}
 }
 
-// OpenRange opens the part of path, a file sorted by Compare, that holds
-// exactly the lines with lo <= key < hi, and returns its length. A nil lo
+// OpenRange opens the part of path, a counted run, that holds exactly the
+// records of the lines with lo <= key < hi, and returns its length. A nil lo
 // is from the start, a nil hi to the end.
 func OpenRange(path string, lo, hi []byte) (io.ReadCloser, int64, error) {
 	f, err := os.Open(path)

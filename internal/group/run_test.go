@@ -1,6 +1,7 @@
 package group
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -101,7 +102,7 @@ func TestSortRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(dir, "out")
-			s := &sorter{output: out, sample: newSampler(tt.samples)}
+			s := &sorter{output: out, counted: true, sample: newSampler(tt.samples)}
 			if err := s.sortFiles(inputs, tt.memory); err != nil {
 				t.Fatal(err)
 			}
@@ -109,9 +110,13 @@ func TestSortRun(t *testing.T) {
 				t.Fatalf("spilled %d sorted runs, want at least %d", s.runs, tt.minRuns)
 			}
 			r := s.sample.run()
-			got, _ := os.ReadFile(out)
+			run, _ := os.ReadFile(out)
+			got := writtenOut(t, run)
 			if wantData, _ := os.ReadFile(want); !bytes.Equal(got, wantData) {
-				t.Fatalf("SortRun's output differs from SortFiles' (%d bytes, want %d)", len(got), len(wantData))
+				t.Fatalf("SortRun's lines differ from SortFiles' (%d bytes, want %d)", len(got), len(wantData))
+			}
+			if records := bytes.Count(run, []byte{'\n'}); tt.name == "repeated lines" && records != 2 {
+				t.Errorf("a run of 2 distinct lines has %d records", records)
 			}
 			checkRun(t, got, r, tt.samples)
 			if len(r.Samples) < tt.fewest {
@@ -133,6 +138,9 @@ func TestSortRunAPI(t *testing.T) {
 	want := Run{Size: 8, Samples: []Sample{{Key: []byte("a"), Bytes: 4}, {Key: []byte("b"), Bytes: 4}}}
 	if fmt.Sprint(r) != fmt.Sprint(want) {
 		t.Errorf("SortRun = %v, want %v", r, want)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "1 a\t1\n1 b\t2\n" {
+		t.Errorf("SortRun wrote %q", got)
 	}
 	if _, err := SortRun([]string{in}, out, testMemory, 0); err == nil {
 		t.Error("SortRun with 0 samples: no error")
@@ -156,32 +164,50 @@ func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return c.r.ReadAt(p, off)
 }
 
-// sortedFile returns lines sorted and joined into a run, with or without
-// a final newline, and where each line starts in it.
-func sortedFile(lines []string, finalNewline bool) (data []byte, starts []int64) {
-	lines = sortedCopy(lines)
-	for _, l := range lines {
-		starts = append(starts, int64(len(data)))
-		data = append(data, l...)
-		data = append(data, '\n')
-	}
+// sortedFile returns lines sorted into a counted run, with or without a
+// final newline.
+func sortedFile(lines []string, finalNewline bool) []byte {
+	data := []byte(countedRun(sortedCopy(lines)))
 	if !finalNewline && len(data) > 0 {
 		data = data[:len(data)-1]
 	}
-	return data, starts
+	return data
 }
 
-// findKeyBrute is FindKey by a scan over the lines.
+// recordKey is the key of a counted run's record, with or without its
+// newline.
+func recordKey(rec []byte) []byte {
+	_, line, _ := bytes.Cut(bytes.TrimSuffix(rec, []byte{'\n'}), []byte{' '})
+	return Key(line)
+}
+
+// writtenOut is a counted run's lines, every copy written out.
+func writtenOut(t *testing.T, run []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := NewWriter(bufio.NewWriter(&b), false)
+	for rec := range bytes.Lines(run) {
+		line, count, err := parseRecord(bytes.TrimSuffix(rec, []byte{'\n'}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Add(line, count)
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// findKeyBrute is FindKey by a scan over the records.
 func findKeyBrute(data []byte, key []byte) int64 {
 	if key == nil {
 		return 0
 	}
 	off := 0
-	for line := range bytes.Lines(data) {
-		if bytes.Compare(Key(bytes.TrimSuffix(line, []byte{'\n'})), key) >= 0 {
+	for rec := range bytes.Lines(data) {
+		if bytes.Compare(recordKey(rec), key) >= 0 {
 			return int64(off)
 		}
-		off += len(line)
+		off += len(rec)
 	}
 	return int64(len(data))
 }
@@ -219,7 +245,7 @@ func TestFindKey(t *testing.T) {
 	for _, tt := range tests {
 		for _, final := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/final newline %v", tt.name, final), func(t *testing.T) {
-				data, _ := sortedFile(tt.lines, final)
+				data := sortedFile(tt.lines, final)
 				queries := [][]byte{nil}
 				for _, k := range trickyKeys() {
 					queries = append(queries, []byte(k))
@@ -250,7 +276,7 @@ func TestOpenRange(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	lines := append(randomLines(rng, 2000, 100), strings.Repeat("x", 10000)+"\t1", "", "")
 	for _, final := range []bool{true, false} {
-		data, _ := sortedFile(lines, final)
+		data := sortedFile(lines, final)
 		path := filepath.Join(t.TempDir(), "run")
 		writeFile(t, path, string(data))
 		bounds := [][]byte{nil}
@@ -260,10 +286,10 @@ func TestOpenRange(t *testing.T) {
 		for range 300 {
 			lo, hi := bounds[rng.IntN(len(bounds))], bounds[rng.IntN(len(bounds))]
 			var want []byte
-			for line := range bytes.Lines(data) {
-				k := Key(bytes.TrimSuffix(line, []byte{'\n'}))
+			for rec := range bytes.Lines(data) {
+				k := recordKey(rec)
 				if (lo == nil || bytes.Compare(k, lo) >= 0) && (hi == nil || bytes.Compare(k, hi) < 0) {
-					want = append(want, line...)
+					want = append(want, rec...)
 				}
 			}
 			rc, n, err := OpenRange(path, lo, hi)

@@ -52,8 +52,10 @@ func TestShuffle(t *testing.T) {
 			rc, _, err := OpenRange(runs[i], lo, hi)
 			return rc, err
 		}
-		err := MergeStreams(len(runs), open, func(line []byte) error {
-			part = append(part, string(line))
+		err := MergeStreams(len(runs), open, func(line []byte, count int64) error {
+			for range count {
+				part = append(part, string(line))
+			}
 			return nil
 		}, 3, t.TempDir())
 		if err != nil {

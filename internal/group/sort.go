@@ -25,13 +25,14 @@ type entry struct {
 }
 
 // headerBytes is the header before each line in the arena: how many times
-// the line was read, and the length of its key.
-const headerBytes = 8
+// the line was read, the length of its key, and its own length (so that a
+// look-up compares lines without reading the line's entry).
+const headerBytes = 12
 
 // Bytes one entry costs: the entry, and with hashing its two index slots.
 const (
 	plainEntryBytes  = int64(unsafe.Sizeof(entry{}))
-	hashedEntryBytes = plainEntryBytes + 2*4
+	hashedEntryBytes = plainEntryBytes + 2*8
 )
 
 // Hashing stops for the rest of a chunk when, after this many distinct
@@ -49,10 +50,13 @@ const hashingTrial = 1 << 15
 type chunk struct {
 	arena   []byte
 	entries []entry
-	// index finds a line's entry while hashing: open addressing with linear
-	// probing, entry number + 1 in each slot, 0 for empty. It has twice as
-	// many slots as entries has room, a power of two.
-	index   []uint32
+	// index finds a line in the arena while hashing: open addressing with
+	// linear probing, 0 for an empty slot, else the line's offset in the
+	// arena in the low 32 bits and the top 32 bits of its hash in the high
+	// ones (most probes that miss end there, the arena unread: a look-up is
+	// a chain of cache misses). It has twice as many slots as entries has
+	// room, a power of two.
+	index   []uint64
 	hashing bool
 	tried   bool  // whether the hashing trial is over
 	reads   int64 // lines added
@@ -68,7 +72,7 @@ func newChunk(memory int64) *chunk {
 
 // used is what the chunk holds, counted by capacity.
 func (c *chunk) used() int64 {
-	return int64(cap(c.arena)) + plainEntryBytes*int64(cap(c.entries)) + 4*int64(len(c.index))
+	return int64(cap(c.arena)) + plainEntryBytes*int64(cap(c.entries)) + 8*int64(len(c.index))
 }
 
 func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
@@ -76,6 +80,9 @@ func (c *chunk) line(e entry) []byte { return c.arena[e.off : e.off+e.n] }
 func (c *chunk) count(e entry) uint32 {
 	return binary.NativeEndian.Uint32(c.arena[e.off-headerBytes:])
 }
+
+// slotValue is what the index holds for the line at off, of hash hash.
+func slotValue(off uint32, hash uint64) uint64 { return hash&^(1<<32-1) | uint64(off) }
 
 func (c *chunk) keyLen(e entry) uint32 {
 	return binary.NativeEndian.Uint32(c.arena[e.off-headerBytes+4:])
@@ -91,12 +98,13 @@ func (c *chunk) add(line []byte) bool {
 	}
 	if len(c.index) > 0 {
 		slot = c.find(line, hash)
-		if n := c.index[slot]; n != 0 {
-			e := c.entries[n-1]
-			if c.count(e) == math.MaxUint32 {
+		if v := c.index[slot]; v != 0 {
+			count := c.arena[uint32(v)-headerBytes:]
+			n := binary.NativeEndian.Uint32(count)
+			if n == math.MaxUint32 {
 				return false
 			}
-			binary.NativeEndian.PutUint32(c.arena[e.off-headerBytes:], c.count(e)+1)
+			binary.NativeEndian.PutUint32(count, n+1)
 			c.reads++
 			c.left -= int64(len(line)) + 1
 			return true
@@ -124,6 +132,7 @@ func (c *chunk) add(line []byte) bool {
 	off := len(c.arena) + headerBytes
 	c.arena = binary.NativeEndian.AppendUint32(c.arena, 1)
 	c.arena = binary.NativeEndian.AppendUint32(c.arena, uint32(len(Key(line))))
+	c.arena = binary.NativeEndian.AppendUint32(c.arena, uint32(len(line)))
 	c.arena = append(c.arena, line...)
 	c.entries = append(c.entries, entry{prefix: keyPrefix(line), off: uint32(off), n: uint32(len(line))})
 	c.reads++
@@ -131,7 +140,7 @@ func (c *chunk) add(line []byte) bool {
 	if !c.hashing {
 		return true
 	}
-	c.index[slot] = uint32(len(c.entries))
+	c.index[slot] = slotValue(uint32(off), hash)
 	if !c.tried && (len(c.entries) == hashingTrial || int64(len(c.arena)) >= c.memory/16) {
 		c.tried = true
 		if c.reads < 2*int64(len(c.entries)) {
@@ -163,12 +172,18 @@ func (c *chunk) sizeForRest() {
 // belongs.
 func (c *chunk) find(line []byte, hash uint64) int {
 	mask := uint64(len(c.index) - 1)
+	tag := slotValue(0, hash)
 	for i := hash & mask; ; i = (i + 1) & mask {
-		n := c.index[i]
-		if n == 0 {
+		v := c.index[i]
+		if v == 0 {
 			return int(i)
 		}
-		if e := c.entries[n-1]; int(e.n) == len(line) && bytes.Equal(c.line(e), line) {
+		if v&^(1<<32-1) != tag {
+			continue
+		}
+		off := uint32(v)
+		n := binary.NativeEndian.Uint32(c.arena[off-4:])
+		if int(n) == len(line) && bytes.Equal(c.arena[off:off+n], line) {
 			return int(i)
 		}
 	}
@@ -209,14 +224,15 @@ func (c *chunk) reindex() {
 	if !c.hashing {
 		return
 	}
-	c.index = make([]uint32, 2*cap(c.entries))
+	c.index = make([]uint64, 2*cap(c.entries))
 	mask := uint64(len(c.index) - 1)
-	for n, e := range c.entries {
-		i := maphash.Bytes(c.seed, c.line(e)) & mask
+	for _, e := range c.entries {
+		hash := maphash.Bytes(c.seed, c.line(e))
+		i := hash & mask
 		for c.index[i] != 0 {
 			i = (i + 1) & mask
 		}
-		c.index[i] = uint32(n + 1)
+		c.index[i] = slotValue(e.off, hash)
 	}
 }
 
@@ -245,17 +261,14 @@ func (c *chunk) compare(a, b entry) int {
 	return bytes.Compare(la[ka:], lb[kb:])
 }
 
-// writeTo writes the sorted lines, each as many times as it was read, and
-// shows them to smp, if not nil.
-func (c *chunk) writeTo(w *bufio.Writer, smp *sampler) error {
+// writeTo passes the sorted lines to emit, each with how many times it was
+// read, and shows them to smp, if not nil.
+func (c *chunk) writeTo(emit func(line []byte, count int64) error, smp *sampler) error {
 	for _, e := range c.entries {
-		line := c.line(e)
-		smp.add(line, int64(c.count(e)))
-		for range c.count(e) {
-			w.Write(line)
-			if err := w.WriteByte('\n'); err != nil {
-				return err
-			}
+		line, count := c.line(e), int64(c.count(e))
+		smp.add(line, count)
+		if err := emit(line, count); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -327,7 +340,12 @@ func (s *sorter) sortFiles(inputs []string, memory int64) error {
 	}
 	if len(s.spills) == 0 {
 		s.chunk.sort()
-		if err := s.chunk.writeTo(out.Writer, s.sample); err != nil {
+		w := NewWriter(out.Writer, s.counted)
+		err := s.chunk.writeTo(w.Add, s.sample)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
 			out.Abort()
 			return fmt.Errorf("write %s: %w", s.output, err)
 		}
@@ -340,7 +358,7 @@ func (s *sorter) sortFiles(inputs []string, memory int64) error {
 		}
 	}
 	s.chunk = nil // let the merge have the memory
-	if err := s.mergeSpills(out.Writer); err != nil {
+	if err := s.mergeSpills(NewWriter(out.Writer, s.counted)); err != nil {
 		out.Abort()
 		return fmt.Errorf("merge sorted runs into %s: %w", s.output, err)
 	}
@@ -353,8 +371,11 @@ var maxFanIn = 64 // a variable so that tests can make merges pass it
 // sorter is one SortFiles in progress.
 type sorter struct {
 	output string
-	chunk  *chunk
-	spills []string
+	// counted makes the output a counted run (counted.go); plain lines
+	// otherwise. Spills are counted runs either way.
+	counted bool
+	chunk   *chunk
+	spills  []string
 	// runs counts the sorted runs spilled, merged runs not included.
 	runs int
 	// sample, if not nil, sees the output's lines (for SortRun).
@@ -365,7 +386,7 @@ type sorter struct {
 func (s *sorter) spill() error {
 	c := s.chunk
 	c.sort()
-	name, err := s.writeRun(func(w *bufio.Writer) error { return c.writeTo(w, nil) })
+	name, err := s.writeRun(func(w *Writer) error { return c.writeTo(w.Add, nil) })
 	if err != nil {
 		return err
 	}
@@ -374,15 +395,15 @@ func (s *sorter) spill() error {
 	return nil
 }
 
-// writeRun writes a new run beside the output with write and returns its
-// name, a unique one: a speculative copy of the task may be spilling beside
-// it.
-func (s *sorter) writeRun(write func(*bufio.Writer) error) (string, error) {
+// writeRun writes a new counted run beside the output with write and
+// returns its name, a unique one: a speculative copy of the task may be
+// spilling beside it.
+func (s *sorter) writeRun(write func(*Writer) error) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(s.output), "."+filepath.Base(s.output)+".run-*")
 	if err != nil {
 		return "", fmt.Errorf("spill: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 256<<10)
+	w := NewWriter(bufio.NewWriterSize(f, 256<<10), true)
 	err = write(w)
 	if err == nil {
 		err = w.Flush()
@@ -398,18 +419,12 @@ func (s *sorter) writeRun(write func(*bufio.Writer) error) (string, error) {
 }
 
 // mergeSpills merges the spilled runs into out, first merging them
-// maxFanIn at a time into longer runs while there are more.
-func (s *sorter) mergeSpills(out *bufio.Writer) error {
-	emitTo := func(w *bufio.Writer, smp *sampler) func([]byte) error {
-		return func(line []byte) error {
-			smp.add(line, 1)
-			w.Write(line)
-			return w.WriteByte('\n')
-		}
-	}
+// maxFanIn at a time into longer runs while there are more, and flushes
+// out.
+func (s *sorter) mergeSpills(out *Writer) error {
 	for len(s.spills) > maxFanIn {
 		group := s.spills[:maxFanIn]
-		name, err := s.writeRun(func(w *bufio.Writer) error { return mergeFiles(group, emitTo(w, nil)) })
+		name, err := s.writeRun(func(w *Writer) error { return mergeFiles(group, true, w.Add) })
 		if err != nil {
 			return err
 		}
@@ -418,7 +433,14 @@ func (s *sorter) mergeSpills(out *bufio.Writer) error {
 		}
 		s.spills = append(s.spills[maxFanIn:], name)
 	}
-	return mergeFiles(s.spills, emitTo(out, s.sample))
+	err := mergeFiles(s.spills, true, func(line []byte, count int64) error {
+		s.sample.add(line, count)
+		return out.Add(line, count)
+	})
+	if err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 // read adds the lines of file to the chunk, calling spill whenever the
@@ -432,7 +454,7 @@ func (c *chunk) read(file string, spill func() error) error {
 	r := bufio.NewReaderSize(f, 1<<20)
 	for {
 		line, err := r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil && errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: gather it whole, copying
 			// before the next read reuses the buffer.
 			line = bytes.Clone(line)
@@ -445,8 +467,10 @@ func (c *chunk) read(file string, spill func() error) error {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s: %w", file, err)
 		}
-		if len(line) > 0 {
-			line = bytes.TrimSuffix(line, []byte{'\n'})
+		if n := len(line); n > 0 {
+			if line[n-1] == '\n' {
+				line = line[:n-1]
+			}
 			if !c.add(line) {
 				if err := spill(); err != nil {
 					return err

@@ -17,13 +17,13 @@ type StreamError struct {
 func (e *StreamError) Error() string { return fmt.Sprintf("stream %d: %v", e.Index, e.Err) }
 func (e *StreamError) Unwrap() error { return e.Err }
 
-// MergeStreams merges n streams, each sorted by Compare, and passes each
-// line, in order and without its newline, to emit; the slice is only valid
-// during the call. open(i) opens stream i when the merge needs it. At most
+// MergeStreams merges n streams, each a counted run (counted.go), and
+// passes each line, in order and without its newline, to emit with its
+// count; the slice is only valid during the call. open(i) opens stream i when the merge needs it. At most
 // fanIn streams are open at once, so when there are more, groups of them
 // are first merged into temporary files in tmpDir, removed before it
 // returns. A failure of stream i is a *StreamError with Index i.
-func MergeStreams(n int, open func(i int) (io.ReadCloser, error), emit func(line []byte) error, fanIn int, tmpDir string) error {
+func MergeStreams(n int, open func(i int) (io.ReadCloser, error), emit func(line []byte, count int64) error, fanIn int, tmpDir string) error {
 	if fanIn < 2 {
 		return fmt.Errorf("merge streams: fan-in %d, want at least 2", fanIn)
 	}
@@ -62,7 +62,7 @@ type streamMerger struct {
 
 // merge merges sources into emit, and removes those that are temporary
 // files.
-func (m *streamMerger) merge(sources []source, emit func(line []byte) error) error {
+func (m *streamMerger) merge(sources []source, emit func(line []byte, count int64) error) error {
 	runs := make(runHeap, 0, len(sources))
 	var opened []io.Closer
 	defer func() {
@@ -76,7 +76,7 @@ func (m *streamMerger) merge(sources []source, emit func(line []byte) error) err
 			return m.fail(src, err)
 		}
 		opened = append(opened, rc)
-		r := &run{name: "the stream", id: i, r: bufio.NewReaderSize(rc, mergeBuffer)}
+		r := &run{name: "the stream", id: i, r: bufio.NewReaderSize(rc, mergeBuffer), counted: true}
 		if src.temp != "" {
 			r.name = src.temp
 		}
@@ -127,10 +127,9 @@ func (m *streamMerger) mergeToTemp(sources []source) (source, error) {
 	m.temps = append(m.temps, f.Name())
 	defer f.Close()
 	writeErr := func(err error) error { return fmt.Errorf("merge streams: write %s: %w", f.Name(), err) }
-	w := bufio.NewWriterSize(f, mergeBuffer)
-	err = m.merge(sources, func(line []byte) error {
-		w.Write(line)
-		if err := w.WriteByte('\n'); err != nil {
+	w := NewWriter(bufio.NewWriterSize(f, mergeBuffer), true)
+	err = m.merge(sources, func(line []byte, count int64) error {
+		if err := w.Add(line, count); err != nil {
 			return writeErr(err)
 		}
 		return nil

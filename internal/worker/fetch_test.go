@@ -19,8 +19,11 @@ import (
 	"mapreduce/protocol"
 )
 
-// run0 is a sorted run; its last line has no tab, so its key is the line.
-const run0 = "apple\t1\nbanana\t2\ncherry\t3\ncherry\t4\ndate\n"
+// run0 is a counted run; its last line has no tab, so its key is the line.
+const run0 = "1 apple\t1\n1 banana\t2\n2 cherry\t3\n1 cherry\t4\n5 date\n"
+
+// run0Lines is run0's lines, every copy written out: what a reducer reads.
+const run0Lines = "apple\t1\nbanana\t2\ncherry\t3\ncherry\t3\ncherry\t4\ndate\ndate\ndate\ndate\ndate\n"
 
 // startPair starts a worker holding run map-0 of job 3 and another.
 func startPair(t *testing.T) (m *fakeMaster, holder, other *worker.Worker) {
@@ -72,9 +75,9 @@ func TestFetchRun(t *testing.T) {
 	local := protocol.Piece{Holder: "localhost:1", HolderID: "holder", Run: "map-0"}
 	for _, tt := range []struct{ lo, hi, want string }{
 		{"", "", run0},
-		{"banana", "date", "banana\t2\ncherry\t3\ncherry\t4\n"},
-		{"c", "", "cherry\t3\ncherry\t4\ndate\n"},
-		{"", "b", "apple\t1\n"},
+		{"banana", "date", "1 banana\t2\n2 cherry\t3\n1 cherry\t4\n"},
+		{"c", "", "2 cherry\t3\n1 cherry\t4\n5 date\n"},
+		{"", "b", "1 apple\t1\n"},
 		{"b", "banana", ""},
 		{"zebra", "", ""},
 	} {
@@ -338,8 +341,8 @@ func TestReduceWaitsForABusyHolder(t *testing.T) {
 	if st.Status != protocol.StatusFinished || len(st.LostPieces) > 0 {
 		t.Fatalf("reduce status %+v, want finished: a busy holder is not a lost one", st)
 	}
-	if got := readFile(t, out); got != run0 {
-		t.Errorf("reduce output %q, want %q", got, run0)
+	if got := readFile(t, out); got != run0Lines {
+		t.Errorf("reduce output %q, want %q", got, run0Lines)
 	}
 	for range 16 {
 		if err := <-done; err != nil {

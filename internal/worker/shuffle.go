@@ -173,18 +173,17 @@ func mergePieces(red *protocol.ReduceInput, fetched []string, merged, tmpDir str
 	if err != nil {
 		return own(fmt.Errorf("merge the reducer's input: %w", err))
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	// The runs hold each line once with its count; the reducer reads
+	// every copy.
+	lines := group.NewWriter(bufio.NewWriterSize(f, 64<<10), false)
 	err = group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
 		if fetched[i] != "" {
 			return os.Open(fetched[i])
 		}
 		return open(i)
-	}, func(line []byte) error {
-		bw.Write(line)
-		return bw.WriteByte('\n')
-	}, mergeFanIn, tmpDir)
+	}, lines.Add, mergeFanIn, tmpDir)
 	if err == nil {
-		err = bw.Flush()
+		err = lines.Flush()
 	}
 	if closeErr := f.Close(); err == nil && closeErr != nil {
 		err = fmt.Errorf("merge the reducer's input: %w", closeErr)
