@@ -17,7 +17,8 @@ import (
 // count's "the\t1"), and a sort that counts them anyway (chunk) would
 // otherwise write every copy, and each merge after it read, compare and
 // write them one by one: counted, a run of word count's map output is a
-// tenth of the bytes and a fiftieth of the records. The lines are written
+// seventh to a thirteenth of the bytes, a tenth to a twentieth of the
+// records (map tasks of 4 and 12 MB of text). The lines are written
 // out in full only into what a program reads (SortFiles' output, a reduce
 // task's input). A record still starts after a newline, so a counted run
 // is searched by key as a plain sorted file is (FindKey).
@@ -110,7 +111,7 @@ func (r *Writer) writeHeld() error {
 // (a common word's line may be read a million times).
 func (r *Writer) writeCopies(line []byte, count int64) error {
 	n := len(line) + 1
-	for ; count > 0; count-- {
+	for count > 0 {
 		if r.w.Available() < n {
 			if err := r.w.Flush(); err != nil {
 				return err
@@ -122,16 +123,18 @@ func (r *Writer) writeCopies(line []byte, count int64) error {
 			if err := r.w.WriteByte('\n'); err != nil {
 				return err
 			}
+			count--
 			continue
 		}
 		buf := r.w.AvailableBuffer()
-		for ; count > 1 && cap(buf)-len(buf) >= 2*n; count-- {
+		copies := min(count, int64(cap(buf)/n))
+		for range copies {
 			buf = append(append(buf, line...), '\n')
 		}
-		buf = append(append(buf, line...), '\n')
 		if _, err := r.w.Write(buf); err != nil {
 			return err
 		}
+		count -= copies
 	}
 	return nil
 }
