@@ -219,6 +219,11 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 			if w == nil || w.dead || w.host != h.Host || w.port != h.Port {
 				continue
 			}
+			if !w.awaiting && !w.has(protocol.CapShuffle) {
+				// Back without the capability (an older build, whose runs
+				// are plain lines): our reducers would misread its run.
+				continue
+			}
 			t.holder, t.samples = w, clipSamples(d.Samples, samplesPerRun(j.spec, len(st.tasks)))
 		}
 		t.counters = protocol.Counters{}
@@ -363,4 +368,9 @@ func (s *Scheduler) handOver(awaiting, w *worker) {
 	}
 	j.pieces = nil
 	s.log.Info().Int("worker", w.pid).Int("runs", kept).Msg("worker is back: it keeps the runs the journal says it holds")
+	if kept > 0 && !w.has(protocol.CapShuffle) {
+		// Back without the capability (an older build, whose runs are
+		// plain lines): our reducers would misread its runs.
+		s.loseRuns(w, "it no longer announces "+protocol.CapShuffle)
+	}
 }

@@ -31,15 +31,15 @@ var fetchSlotWait = 5 * time.Second
 // first.
 const fetchTimeout = 30 * time.Second
 
-// openRange opens the lines of a sorted run whose key is at least lo and
-// below hi (a nil bound is open): the part of the file that holds them,
-// found by binary search. A variable, for tests.
+// openRange opens the records of a counted run (group.Writer) whose lines'
+// keys are at least lo and below hi (a nil bound is open): the part of the
+// file that holds them, found by binary search. A variable, for tests.
 var openRange = func(path string, lo, hi []byte) (io.ReadCloser, error) {
 	rc, _, err := group.OpenRange(path, lo, hi)
 	return rc, err
 }
 
-// serveFetch answers a fetch_run with the lines of the run, streamed, or
+// serveFetch answers a fetch_run with the records of the run, streamed, or
 // an Error naming the run and the job.
 func (w *Worker) serveFetch(from string, m protocol.FetchRun, reply func(protocol.Message) error) {
 	refuse := func(err error) {
@@ -85,7 +85,7 @@ func (w *Worker) serveFetch(from string, m protocol.FetchRun, reply func(protoco
 	}
 }
 
-// openPiece opens the lines of piece p of job whose key is in [lo, hi):
+// openPiece opens the records of piece p of job whose keys are in [lo, hi):
 // from the file itself when this worker holds it, else fetched from its
 // holder. The caller closes it.
 func (w *Worker) openPiece(job int, p protocol.Piece, lo, hi []byte) (io.ReadCloser, error) {
