@@ -58,7 +58,10 @@ func uniqueSleep() string { return fmt.Sprintf("%d", 1_000_000+time.Now().UnixNa
 // what each killed attempt wrote to stderr is kept as its log; the next
 // job runs.
 func TestHungProgramTimesOut(t *testing.T) {
-	c := newCluster(t, "--task-timeout", "500ms", "--max-attempts", "2")
+	// Long enough for the mapper to start and write its stderr line under
+	// a loaded machine's race-detected test run: that line is the log the
+	// test waits for.
+	c := newCluster(t, "--task-timeout", "1500ms", "--max-attempts", "2")
 	c.startWorker()
 	c.startWorker()
 	good := job{input: "input", mapper: "exec/word_count/map.py", reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 2}
@@ -69,7 +72,7 @@ func TestHungProgramTimesOut(t *testing.T) {
 	info := c.waitJob(id, 30*time.Second)
 	errs := strings.Join(info.Errors, "; ")
 	if info.State != protocol.JobFailed || !strings.Contains(errs, "made no progress in 2 attempts") ||
-		!strings.Contains(errs, "--task-timeout 500ms") {
+		!strings.Contains(errs, "--task-timeout 1.5s") {
 		t.Fatalf("job ended %s with %q; want failed, naming the attempts and the timeout", info.State, errs)
 	}
 	var workers []int

@@ -33,9 +33,10 @@ func (s *Scheduler) noteProgress(now time.Time, w *worker, listed []protocol.Tas
 		if a == nil && s.adopt(now, w, p) {
 			continue
 		}
-		if a == nil && t != nil && t.finishedOn(w, p.Task) {
+		if a == nil && (t != nil && t.finishedOn(w, p.Task) || s.finishedEarlier(w, p.Task)) {
 			// Its status is recorded, and the worker lists the task
-			// until the acknowledgement reaches it.
+			// until the acknowledgement reaches it (perhaps after the
+			// job ended, its last status among the last recorded).
 			continue
 		}
 		if a == nil {

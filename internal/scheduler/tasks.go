@@ -235,6 +235,20 @@ func (s *Scheduler) reported(id *protocol.TaskIdentity, output string) *task {
 	return j.byOutput[s.abs(output)]
 }
 
+// finishedEarlier reports whether id names an attempt on w that finished,
+// of a job that is no longer the current one.
+func (s *Scheduler) finishedEarlier(w *worker, id *protocol.TaskIdentity) bool {
+	if id == nil {
+		return false
+	}
+	j := s.job(id.JobID)
+	if j == nil || j == s.current {
+		return false
+	}
+	t := j.taskAt(*id)
+	return t != nil && t.finishedOn(w, id)
+}
+
 // timedOutOn returns the last attempt of t that timed out on w, or nil.
 func (t *task) timedOutOn(w *worker) *attempt {
 	for i := len(t.attempts) - 1; i >= 0; i-- {
