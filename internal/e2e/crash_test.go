@@ -233,6 +233,9 @@ func TestRestartAdoptsRunningMaps(t *testing.T) {
 	j := job{input: "input", mapper: mapper, reducer: "exec/word_count/reduce.py", mappers: 2, reducers: 1}
 	id, out := c.submit(j)
 	testutil.WaitFor(t, 10*time.Second, "both map tasks running", func() bool { return c.running(id, protocol.PhaseMap, 2) })
+	// Sent is not started: the workers must run the mappers when the
+	// master dies, or there is nothing to adopt.
+	testutil.WaitFor(t, 10*time.Second, "both mappers started on the workers", func() bool { return len(running(t, mapper)) == 2 })
 	c.master.kill()
 	c.startMaster()
 	restarted := time.Now()
