@@ -13,7 +13,9 @@
 #                                 1000 files of 5 KB, one 32 MB file, 100M
 #                                 in 64 files; a summary line each at the end
 #
-# Environment: BENCH_DIR (/tmp/mapreduce-bench) scratch directory;
+# Environment: ROUNDS (1), how many times to run the whole benchmark, with
+# the median job/floor at the end (runs on a shared machine vary by
+# 10-20%); BENCH_DIR (/tmp/mapreduce-bench) scratch directory;
 # MASTER_PORT (6100) and WORKER_PORTS ("6101 6102"); NUM_MAPPERS (8) and
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
 # unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
@@ -47,6 +49,22 @@ if [ "${1:-}" = shapes ]; then
   done
   rm -f "${TMPDIR:-/tmp}/bench-shape.$$"
   printf '%s\n' "${summary[@]}"
+  exit 0
+fi
+
+if [ "${ROUNDS:-1}" -gt 1 ]; then
+  # ROUNDS runs of the whole benchmark, one after the other (each measures
+  # its own pipeline, floor and job: the ratios pair measurements made
+  # minutes apart at most); each round's summary, then the median job/floor.
+  summary=()
+  for _ in $(seq "$ROUNDS"); do
+    ROUNDS=1 "$0" "$@" | tee /dev/stderr >"${TMPDIR:-/tmp}/bench-round.$$"
+    summary+=("$(tail -n 1 "${TMPDIR:-/tmp}/bench-round.$$")")
+  done
+  rm -f "${TMPDIR:-/tmp}/bench-round.$$"
+  printf '%s\n' "${summary[@]}"
+  printf '%s\n' "${summary[@]}" | sed -n 's/.*job\/floor \([0-9.]*\)).*/\1/p' | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) printf "job/floor over %d rounds: median %s, least %s, most %s\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
   exit 0
 fi
 
