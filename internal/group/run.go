@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"mapreduce/internal/partition"
 )
 
 // Run describes a sorted run that SortRun wrote.
@@ -27,8 +29,9 @@ type Sample struct {
 
 // SortRun is SortFiles into a counted run (counted.go), and it also samples
 // the output: at most samples keys, of lines about evenly spaced in the
-// bytes of the lines written out, the first line among them. The samples'
-// Bytes sum to Size; an empty output has none.
+// bytes of the lines written out, the first line among them, each key cut
+// to partition.MaxKey bytes. The samples' Bytes sum to Size; an empty
+// output has none.
 func SortRun(inputs []string, output string, memory int64, samples int) (Run, error) {
 	if samples < 1 {
 		return Run{}, fmt.Errorf("sort run %s: %d samples, want at least 1", output, samples)
@@ -71,7 +74,8 @@ func (s *sampler) add(line []byte, count int64) {
 			break
 		}
 		if key == nil {
-			key = bytes.Clone(Key(line))
+			k := Key(line)
+			key = bytes.Clone(k[:min(len(k), partition.MaxKey)])
 			if key == nil {
 				key = []byte{}
 			}

@@ -13,6 +13,12 @@ import (
 	"slices"
 )
 
+// MaxKey bounds a sample's key: a worker sends no more of a longer key, and
+// the master keeps no more. A cut need not be a key that occurs, only a
+// point between keys, so a long key's head serves; and a map task's status
+// with all its samples stays far below protocol.MaxMessageSize.
+const MaxKey = 1 << 10
+
 // Sample is a key of a sorted run and the bytes of the run it stands for:
 // from its line to the next sample's.
 type Sample struct {

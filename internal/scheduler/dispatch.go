@@ -70,7 +70,7 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 // has been produced.
 func (s *Scheduler) inputsReady(t *task) bool {
 	if t.kind == kindShuffleReduce {
-		return t.job.mapsDone()
+		return t.job.runsReady()
 	}
 	for _, in := range t.inputs {
 		if p := t.job.byOutput[s.abs(in)]; p != nil && p != t && p.state != taskDone {

@@ -347,7 +347,7 @@ func (s *Scheduler) restoreDone(t *task) {
 func clipSamples(samples []protocol.Sample, limit int) []partition.Sample {
 	var kept []partition.Sample
 	for _, smp := range samples[:min(len(samples), limit)] {
-		kept = append(kept, partition.Sample{Key: slices.Clone(smp.Key[:min(len(smp.Key), maxSampleKey)]), Bytes: smp.Bytes})
+		kept = append(kept, partition.Sample{Key: slices.Clone(smp.Key[:min(len(smp.Key), partition.MaxKey)]), Bytes: smp.Bytes})
 	}
 	return kept
 }

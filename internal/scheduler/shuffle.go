@@ -40,10 +40,6 @@ const (
 	samplesPerReducer = 256
 	minSamples        = 16
 	maxSamples        = 1024
-	// maxSampleKey bounds a sample key the master keeps: a cut need not be
-	// a key that occurs, only a point between keys, so a long key's head
-	// serves.
-	maxSampleKey = 1 << 10
 	// maxFetchRetries bounds how often a reduce task runs again for runs it
 	// could not fetch, each made again meanwhile.
 	maxFetchRetries = 10
@@ -209,6 +205,24 @@ func (s *Scheduler) fetchFailed(t *task, lost []protocol.Piece) {
 // mapsDone reports whether every map task of j is done: a reduce task of
 // the shuffle reads every run.
 func (j *job) mapsDone() bool { return j.stage(stageMap).allDone() }
+
+// runsReady reports whether j's reduce tasks can be sent: every map task
+// is done, and every run's holder is known to be back after a restart.
+// One still awaited either comes back, announcing what it is (a holder
+// without CapShuffle keeps none of its runs: handOver), or is found dead
+// and its runs made again; a reduce task sent meanwhile would read runs
+// that may be lost, or that it would misread.
+func (j *job) runsReady() bool {
+	if !j.mapsDone() {
+		return false
+	}
+	for _, t := range j.stage(stageMap).tasks {
+		if t.holder != nil && t.holder.awaiting {
+			return false
+		}
+	}
+	return true
+}
 
 // endShuffle is what ending job j asks of the shuffle: workers drop the
 // job's runs.

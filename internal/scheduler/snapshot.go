@@ -127,6 +127,10 @@ const (
 	// restart, for its workers to come back with the attempts they run
 	// (rejoinGrace).
 	WaitRejoining = "the master restarted: its workers are coming back with the tasks they run"
+	// WaitHolders: after the master's restart, the reduce tasks of the
+	// shuffle wait for the workers that hold runs to come back, or to be
+	// found dead (job.runsReady).
+	WaitHolders = "the master restarted: reduce tasks wait for the workers that hold runs to come back, or to be found dead"
 )
 
 // waiting says why job j cannot go on now for want of workers, given the
@@ -150,6 +154,8 @@ func (s *Scheduler) waiting(j *job, live []*worker) string {
 		return WaitRejoining
 	case j != s.current:
 		return ""
+	case j.shuffle && j.mapsDone() && !j.runsReady():
+		return WaitHolders
 	}
 	for _, st := range j.stages {
 		if !st.begun() || st.finished() || !st.def().onWorkers || st.count[taskPending] == 0 {
