@@ -266,16 +266,17 @@ for pid in "$master_pid" "${worker_pids[@]}"; do
   ticks_before[$pid]=$(cpu_ticks "$pid")
 done
 # busy_ticks: the machine's busy CPU time since boot, all processes and the
-# kernel's own threads (writeback, for one), in clock ticks.
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-busy_before=$(busy_ticks)
+# kernel's own threads (writeback, for one), and the time the host took
+# from this virtual machine's CPUs (steal), in clock ticks.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
+read -r busy_before steal_before <<<"$(busy_ticks)"
 t0=$(now)
 if ! "$sendjob" "${job_args[@]}" "$master_port" >sendjob.log 2>&1; then
   cat sendjob.log >&2
   exit 1
 fi
 job_wall=$(seconds_since "$t0")
-busy_after=$(busy_ticks)
+read -r busy_after steal_after <<<"$(busy_ticks)"
 hz=$(getconf CLK_TCK)
 cpu_master=0 cpu_workers=0 cpu_programs=0
 for pid in "$master_pid" "${worker_pids[@]}"; do
@@ -296,8 +297,10 @@ job_cpu=$(awk -v p="$cpu_programs" -v w="$cpu_workers" -v m="$cpu_master" -v hz=
       p / hz, w / hz, m / hz, t, (wall > 0 ? 100 * t / (wall * c) : 0), c }')
 # What else kept the machine busy meanwhile: the kernel's threads (writing
 # dirty pages back, for one) and anything else that ran.
+# The host's steal is time the job wanted the CPUs and did not get them.
 machine_cpu=$(awk -v b="$((busy_after - busy_before))" -v p="$cpu_programs" -v w="$cpu_workers" -v m="$cpu_master" \
-  -v hz="$hz" 'BEGIN { printf "%.2f s busy, %.2f s of it outside the job'"'"'s processes", b / hz, (b - p - w - m) / hz }')
+  -v s="$((steal_after - steal_before))" -v hz="$hz" 'BEGIN {
+    printf "%.2f s busy, %.2f s of it outside the job'"'"'s processes; %.2f s taken by the host (steal)", b / hz, (b - p - w - m) / hz, s / hz }')
 job_id=$(sed -n 's/^job \([0-9]*\) done: output.*/\1/p' sendjob.log)
 
 # Peak memory, now that the job is over and before the shutdown.
