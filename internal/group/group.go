@@ -3,6 +3,12 @@
 // one, as in Hadoop Streaming. Lines are ordered by key, then by the whole
 // line, so that all lines of a key are contiguous even when another key
 // extends it with bytes that sort below a tab.
+//
+// Sorted lines come in two forms: plain, every copy of a line on its own,
+// which is what programs read and what the reference protocol's sort tasks
+// write (SortFiles, MergePartition); and counted runs, each distinct line
+// once with its count (counted.go), which the shuffle between workers keeps
+// and merges (SortRun, OpenRange, MergeStreams). Writer writes either.
 package group
 
 import (
