@@ -20,6 +20,13 @@ func setReadLimits(t *testing.T, small, large int, timeout time.Duration) {
 	t.Cleanup(func() { smallMessage, largeReads, readTimeout = oldSmall, oldLarge, oldTimeout })
 }
 
+// setMaxConns sets Serve's connection bound for one test.
+func setMaxConns(t *testing.T, n int) {
+	old := maxConns
+	maxConns = n
+	t.Cleanup(func() { maxConns = old })
+}
+
 // readWatch wraps a listener so that a test sees how much Serve read from
 // each connection, and how many connections were reading past
 // smallMessage (and not yet at EOF) at once.
@@ -311,9 +318,7 @@ func TestLargeDocumentCopies(t *testing.T) {
 // each of which has sent something, a new one is closed unread; once one
 // ends, new ones are served again.
 func TestServeBoundsConnections(t *testing.T) {
-	old := maxConns
-	maxConns = 2
-	t.Cleanup(func() { maxConns = old })
+	setMaxConns(t, 2)
 	const small = 1 << 10
 	setReadLimits(t, small, 1, 10*time.Second)
 	w, addr, handled := serveWatched(t, small)
@@ -363,9 +368,7 @@ func TestServeBoundsConnections(t *testing.T) {
 // the place of the oldest one that has sent nothing, which is closed; so
 // idle connections cannot keep a message out.
 func TestServeEvictsSilentConnections(t *testing.T) {
-	old := maxConns
-	maxConns = 2
-	t.Cleanup(func() { maxConns = old })
+	setMaxConns(t, 2)
 	const small = 1 << 10
 	setReadLimits(t, small, 1, 10*time.Second)
 	w, addr, handled := serveWatched(t, small)

@@ -98,9 +98,7 @@ func TestRequestStages(t *testing.T) {
 // served having sent something, resets a new connection unread, before or after the request arrives; either way the
 // request is Unread.
 func TestRequestAtTheConnectionBound(t *testing.T) {
-	old := maxConns
-	maxConns = 1
-	t.Cleanup(func() { maxConns = old })
+	setMaxConns(t, 1)
 	ln := listen(t)
 	w := watchReads(ln, smallMessage)
 	go Serve(w, zerolog.Nop(), func(_ string, _ Message, reply func(Message) error) {
