@@ -63,8 +63,17 @@ if [ "${ROUNDS:-1}" -gt 1 ]; then
   done
   rm -f "${TMPDIR:-/tmp}/bench-round.$$"
   printf '%s\n' "${summary[@]}"
-  printf '%s\n' "${summary[@]}" | sed -n 's/.*job\/floor \([0-9.]*\)).*/\1/p' | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) printf "job/floor over %d rounds: median %s, least %s, most %s\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+  # median_of WHAT SED: the median, least and most of the number SED
+  # finds in each round's summary.
+  median_of() {
+    printf '%s\n' "${summary[@]}" | sed -n "$2" | sort -n |
+      awk -v what="$1" '{ v[NR] = $1 } END { if (NR) printf "%s over %d rounds: median %s, least %s, most %s\n", what, NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+  }
+  median_of "job/floor" 's/.*job\/floor \([0-9.]*\)).*/\1/p'
+  # What the machine allowed: the programs alone, two at a time, against
+  # the floor (which takes them to scale perfectly over the cores). Rounds
+  # in which this is high measured a busy host more than the job.
+  median_of "programs side by side/floor" 's/.*programs side by side \([0-9.]*\) of the floor.*/\1/p'
   exit 0
 fi
 
@@ -458,5 +467,5 @@ for port in $worker_ports; do
   i=$((i + 1))
 done
 show "output" "$result ($(wc -l <test.sorted) words)"
-echo "bench $size in $input_files files: job ${job_wall}s vs pipeline ${pipeline_wall}s (${job_ratio}x), $cores-core floor ${floor}s (${floor_ratio}x; job/floor ${job_floor}), map ${phase[map]}s, group ${phase[group]}s vs sort ${baseline_wall}s, $result"
+echo "bench $size in $input_files files: job ${job_wall}s vs pipeline ${pipeline_wall}s (${job_ratio}x), $cores-core floor ${floor}s (${floor_ratio}x; job/floor ${job_floor}), programs side by side $(ratio "$side_wall" "$floor") of the floor, map ${phase[map]}s, group ${phase[group]}s vs sort ${baseline_wall}s, $result"
 [ "$result" = MATCH ]
