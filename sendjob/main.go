@@ -23,7 +23,7 @@ func main() {
 	pflag.StringVar(&o.job.InputDirectory, "input-directory", "input", "directory of input files")
 	pflag.StringVar(&o.job.OutputDirectory, "output-directory", "output", "directory for the reducers' output")
 	pflag.StringVar(&o.job.MapperExecutable, "mapper-executable", "exec/word_count/map.py", "map program")
-	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program")
+	pflag.StringVar(&o.job.ReducerExecutable, "reducer-executable", "exec/word_count/reduce.py", "reduce program (none by default for a map-only job, --num-reducers 0)")
 	pflag.StringVar(&o.job.CombinerExecutable, "combiner-executable", "", "optional combiner, run over each sorted map output before the merge (like Hadoop Streaming's -combiner)")
 	pflag.StringVar(&o.commands.mapper, "mapper", "", `map command, split into words as a shell would, without one: --mapper "python3 m.py stopwords.txt" (instead of --mapper-executable)`)
 	pflag.StringVar(&o.commands.reducer, "reducer", "", "reduce command, as --mapper (instead of --reducer-executable)")

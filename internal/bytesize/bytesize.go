@@ -31,7 +31,7 @@ func (s *Size) Set(text string) error {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/scale {
-		return fmt.Errorf("%q is not a size: a number of bytes, or one with KiB, MiB or GiB", text)
+		return fmt.Errorf("%q is not a size: a number of bytes, or one with KiB, MiB or GiB (K, M, G, KB, MB and GB are the same units)", text)
 	}
 	*s = Size(n * scale)
 	return nil
