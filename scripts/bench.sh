@@ -20,7 +20,8 @@
 # NUM_REDUCERS (4); COMBINER, a combiner executable for the job (not used if
 # unset); FILES (64) and SEED (1) for the input; WORKER_FLAGS, flags for the
 # workers (--shuffle=false for the reference path; PORT in them stands for
-# each worker's port: --cpuprofile /tmp/cpu-PORT); JOB_FLAGS, flags added to
+# each worker's port: --cpuprofile /tmp/cpu-PORT); MASTER_FLAGS, flags for
+# the master (--cpuprofile /tmp/cpu-master); JOB_FLAGS, flags added to
 # the job's sendjob (--split-per-file for a map process per file); MAPPER and
 # REDUCER, the job's programs (word count's by default; /bin/cat for an
 # identity job).
@@ -234,7 +235,7 @@ if "$sendjob" --status "$master_port" >/dev/null 2>&1; then
 fi
 echo "starting a master on $master_port and workers on $worker_ports in $run" >&2
 # --keep-intermediates: the group baseline below reads the map outputs in var/.
-"$repo/bin/master" --log-format json --keep-intermediates "$master_port" 2>master.log &
+"$repo/bin/master" --log-format json --keep-intermediates ${MASTER_FLAGS:-} "$master_port" 2>master.log &
 master_pid=$!
 for _ in $(seq 100); do
   "$sendjob" --status "$master_port" >/dev/null 2>&1 && break
