@@ -21,3 +21,10 @@ func SetFetchHooks(t interface{ Cleanup(func()) }, open func(path string, lo, hi
 	openRange, fetchSlotWait = open, wait
 	t.Cleanup(func() { openRange, fetchSlotWait = oldOpen, oldWait })
 }
+
+// Held counts the tasks the worker holds.
+func Held(w *Worker) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.held)
+}

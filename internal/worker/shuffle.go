@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -74,15 +75,12 @@ func (w *Worker) mapToRun(job protocol.NewWorkerJob, r *running) (*protocol.RunI
 	if err := os.MkdirAll(filepath.Dir(run), 0o755); err != nil {
 		return nil, ioCounts{}, own(fmt.Errorf("local directory: %w", err))
 	}
-	// Temporaries beside the run, named so that no run can be named so,
-	// and apart for each attempt: an earlier attempt of the task on this
-	// worker, cancelled, may still be finishing its sort.
-	tmp := func(what string) string {
-		return filepath.Join(filepath.Dir(run), fmt.Sprintf(".%s-%s-%d", what, out.Run, job.Task.Attempt))
+	scratch, err := taskScratch(filepath.Dir(run), job.Task)
+	if err != nil {
+		return nil, ioCounts{}, err
 	}
-	mapped, combined := tmp("map"), tmp("combine")
-	defer os.Remove(mapped)
-	defer os.Remove(combined)
+	defer os.RemoveAll(scratch)
+	mapped, combined := filepath.Join(scratch, "map"), filepath.Join(scratch, "combine")
 	cmd := taskCommand(job)
 	counts, err := w.runExecutable(r, cmd, programInput{ranges: job.Split.Ranges}, mapped)
 	if err != nil {
@@ -144,38 +142,64 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
 		return ioCounts{}, own(fmt.Errorf("local directory: %w", err))
 	}
-	fetched, err := w.fetchPieces(r, id, red, tmpDir)
-	defer func() {
-		for _, f := range fetched {
-			if f != "" {
-				os.Remove(f)
-			}
-		}
-	}()
+	scratch, err := taskScratch(tmpDir, id)
 	if err != nil {
 		return ioCounts{}, err
 	}
-	merged := filepath.Join(tmpDir, fmt.Sprintf(".merged-%s-%d-%d", id.Stage, id.Index, id.Attempt))
-	defer os.Remove(merged)
-	if err := mergePieces(red, fetched, merged, tmpDir, func(i int) (io.ReadCloser, error) {
-		return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
-	}); err != nil {
+	defer os.RemoveAll(scratch)
+	merged := filepath.Join(scratch, "merged")
+	if err := w.gather(r, id, red, scratch, merged); err != nil {
 		return ioCounts{}, err
 	}
 	in := programInput{file: merged, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
 	return w.runExecutable(r, taskCommand(job), in, red.OutputFile)
 }
 
+// taskScratch makes a new directory in dir for one attempt's temporary
+// files, apart from every other attempt's: an earlier one of the same task
+// (of this master's life or an earlier one's, whose attempts count from 1
+// again), cancelled, may still be finishing. Its name starts with '.', so
+// no run can be named so (layout.LocalRun).
+func taskScratch(dir string, id *protocol.TaskIdentity) (string, error) {
+	scratch, err := os.MkdirTemp(dir, fmt.Sprintf(".%s-%d-*", id.Stage, id.Index))
+	if err != nil {
+		return "", own(fmt.Errorf("local directory: %w", err))
+	}
+	return scratch, nil
+}
+
+// gather fetches the pieces of the reduce input that other workers hold
+// into scratch and merges them all into the file merged, as one of the
+// worker's gathers at a time.
+func (w *Worker) gather(r *running, id *protocol.TaskIdentity, red *protocol.ReduceInput, scratch, merged string) error {
+	r.waitingForSlot(true)
+	select {
+	case w.gathers <- struct{}{}:
+		r.waitingForSlot(false)
+		defer func() { <-w.gathers }()
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+	fetched, err := w.fetchPieces(r, id, red, scratch)
+	if err != nil {
+		return err
+	}
+	return mergePieces(r.ctx, red, fetched, merged, scratch, func(i int) (io.ReadCloser, error) {
+		return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
+	})
+}
+
 // mergePieces merges the reduce input's pieces into the file merged: a
-// fetched piece from its local copy, any other opened with open.
-func mergePieces(red *protocol.ReduceInput, fetched []string, merged, tmpDir string, open func(i int) (io.ReadCloser, error)) error {
+// fetched piece from its local copy, any other opened with open. It stops
+// once ctx is done.
+func mergePieces(ctx context.Context, red *protocol.ReduceInput, fetched []string, merged, tmpDir string, open func(i int) (io.ReadCloser, error)) error {
 	f, err := os.Create(merged)
 	if err != nil {
 		return own(fmt.Errorf("merge the reducer's input: %w", err))
 	}
 	// The runs hold each line once with its count; the reducer reads
 	// every copy.
-	lines := group.NewWriter(bufio.NewWriterSize(f, 64<<10), false)
+	lines := group.NewWriter(bufio.NewWriterSize(cancellable{ctx, f}, 64<<10), false)
 	err = group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
 		if fetched[i] != "" {
 			return os.Open(fetched[i])
@@ -201,7 +225,7 @@ func (w *Worker) fetchPieces(r *running, id *protocol.TaskIdentity, red *protoco
 	var remote []int
 	for i, p := range red.Pieces {
 		if p.HolderID == "" || p.HolderID != w.cfg.ID {
-			fetched[i] = filepath.Join(dir, fmt.Sprintf(".fetch-%s-%d-%d-%d", id.Stage, id.Index, id.Attempt, i))
+			fetched[i] = filepath.Join(dir, fmt.Sprintf("fetch-%d", i))
 			remote = append(remote, i)
 		}
 	}
@@ -249,7 +273,7 @@ func (w *Worker) fetchPieceTrying(r *running, job int, p protocol.Piece, lo, hi 
 	busySince := time.Time{}
 	var err error
 	for try := 0; try < fetchTries; {
-		if err = w.fetchPiece(job, p, lo, hi, path); err == nil || r.ctx.Err() != nil {
+		if err = w.fetchPiece(r.ctx, job, p, lo, hi, path); err == nil || r.ctx.Err() != nil {
 			return err
 		}
 		pause := time.Duration(try+1) * 200 * time.Millisecond
@@ -284,8 +308,9 @@ const (
 	busyWait        = 2 * time.Minute
 )
 
-// fetchPiece copies piece p's lines in [lo, hi) into path.
-func (w *Worker) fetchPiece(job int, p protocol.Piece, lo, hi []byte, path string) error {
+// fetchPiece copies piece p's lines in [lo, hi) into path, or stops once
+// ctx is done.
+func (w *Worker) fetchPiece(ctx context.Context, job int, p protocol.Piece, lo, hi []byte, path string) error {
 	rc, err := w.openPiece(job, p, lo, hi)
 	if err != nil {
 		return err
@@ -295,7 +320,7 @@ func (w *Worker) fetchPiece(job int, p protocol.Piece, lo, hi []byte, path strin
 	if err != nil {
 		return own(fmt.Errorf("local copy of run %s: %w", p.Run, err))
 	}
-	if _, err := io.Copy(f, rc); err != nil {
+	if _, err := io.Copy(cancellable{ctx, f}, rc); err != nil {
 		f.Close()
 		return fmt.Errorf("fetch run %s from %s: %w", p.Run, p.Holder, err)
 	}
@@ -324,4 +349,18 @@ func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
 		}
 	}
 	return f
+}
+
+// cancellable is w until ctx is done, then fails every write: a copy or a
+// merge into it stops at its next write once its task is cancelled.
+type cancellable struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c cancellable) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -43,6 +43,11 @@ type Worker struct {
 	// sorting holds one sort at a time, so that SortMemory bounds the
 	// worker, not each of its sorts.
 	sorting chan struct{}
+	// gathers holds one token per reduce task of the shuffle fetching and
+	// merging its input, as many as slots: the master sends a worker every
+	// reduce task it is given at once, and each gather holds connections,
+	// files and merge buffers.
+	gathers chan struct{}
 	// fetches holds one token per fetch_run being served.
 	fetches  chan struct{}
 	ctx      context.Context
@@ -103,6 +108,7 @@ func Start(cfg Config, log zerolog.Logger) (*Worker, error) {
 		acked:     make(chan struct{}),
 		slots:     make(chan struct{}, cfg.Parallel),
 		sorting:   make(chan struct{}, 1),
+		gathers:   make(chan struct{}, cfg.Parallel),
 		fetches:   make(chan struct{}, maxFetches),
 		held:      make(map[string]*running),
 		ended:     make(chan struct{}),
