@@ -10,6 +10,7 @@ package scheduler
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -31,12 +32,21 @@ type specRun struct {
 func newSpecRun(t *testing.T) *specRun {
 	r := &specRun{t: t, sc: newScenario(t)}
 	t.Cleanup(func() {
-		if t.Failed() || testing.Verbose() {
-			t.Logf("story:\n%s", strings.Join(r.story, "\n"))
+		if !t.Failed() && !testing.Verbose() {
+			return
 		}
+		story := r.story
+		if n := len(story) - maxStory; n > 0 && !testing.Verbose() {
+			story = append([]string{fmt.Sprintf("(%d lines before)", n)}, story[n:]...)
+		}
+		t.Logf("story:\n%s", strings.Join(story, "\n"))
 	})
 	return r
 }
+
+// maxStory is how many lines of the story a failure shows, the last ones
+// (all of them with -v).
+const maxStory = 80
 
 // do plays one scenario event, such as "finish map[file_000.txt]", and
 // returns its actions as the scenario files print them.
