@@ -1,8 +1,9 @@
 package scheduler
 
-// Tests written from the specification seeds alone (/work/shared/seeds:
-// 001 the fault rules of a coordinator, 002 task assignment, 003 the
-// reference protocol, 004 deadlines and speculation), as mapped onto this
+// Tests written from the specification alone (the team's four spec texts,
+// kept outside this repository: seed 001, the fault rules of a
+// coordinator; 002, task assignment; 003, the reference protocol; 004,
+// deadlines and speculation), as mapped onto this
 // project by docs/protocol.md. Each test quotes the seed line it checks.
 // They drive the scheduler through the scenario harness (scenario_test.go)
 // and check properties of what it does, not its exact actions: the seeds
