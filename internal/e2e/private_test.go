@@ -210,7 +210,7 @@ func (c *privateCluster) runs(p *proc, id int) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") { // not a reducer's fetched piece
+		if !strings.HasPrefix(e.Name(), ".") { // not a task's scratch directory
 			names = append(names, e.Name())
 		}
 	}

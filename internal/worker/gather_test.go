@@ -125,3 +125,56 @@ func TestReduceTasksGatherAsManyAtOnceAsSlots(t *testing.T) {
 		t.Errorf("%d fetches at once into a worker with one slot, want at most 4 (one task's)", most.Load())
 	}
 }
+
+// A reduce task keeps its gather token until its reducer has a slot: a
+// worker with one slot, sent four reduce tasks, holds at most two merged
+// inputs (the running reducer's and the next one's), not four.
+func TestMergedInputsWaitingForSlotsAreBounded(t *testing.T) {
+	m, holder, _ := startPair(t)
+	cfg := m.config()
+	cfg.ID, cfg.PID, cfg.Parallel = "reducer", workerPID+2, 1
+	reducer := m.start(cfg)
+	base := t.TempDir()
+	gate := filepath.Join(base, "gate")
+	prog := script(t, base, "prog", `while [ ! -e `+gate+` ]; do sleep 0.01; done
+cat
+`)
+	outDir := t.TempDir()
+	const tasks = 4
+	for r := range tasks {
+		m.send(t, reducer, protocol.NewWorkerJob{InputFiles: []string{}, Executable: prog, OutputDirectory: outDir, WorkerPID: workerPID + 2,
+			Task:        &protocol.TaskIdentity{JobID: 3, Stage: "reduce", Index: r, Attempt: 1},
+			ReduceInput: &protocol.ReduceInput{Pieces: []protocol.Piece{{Holder: holder.Addr(), HolderID: "holder", Run: "map-0"}}, OutputFile: filepath.Join(outDir, fmt.Sprintf("input_%d", r))}})
+	}
+	var most atomic.Int64
+	merged := func() int {
+		f, _ := filepath.Glob(filepath.Join(worker.LocalDir(reducer), "job-3", ".reduce-*", "merged"))
+		if n := int64(len(f)); n > most.Load() {
+			most.Store(n)
+		}
+		return len(f)
+	}
+	testutil.WaitFor(t, 5*time.Second, "every task held, two merged inputs", func() bool {
+		return worker.Held(reducer) == tasks && merged() == 2
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for most.Load() <= 2 && worker.Held(reducer) > 0 {
+			merged()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range tasks {
+		if st := m.status(t); st.Status != protocol.StatusFinished {
+			t.Errorf("status %+v", st)
+		}
+	}
+	<-done
+	if most.Load() > 2 {
+		t.Errorf("%d merged inputs at once on a worker with one slot, want at most 2", most.Load())
+	}
+}

@@ -151,8 +151,18 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 	if err := w.gather(r, id, red, scratch, merged); err != nil {
 		return ioCounts{}, err
 	}
+	// The gather's token is kept until the reducer has a slot: while the
+	// slots are taken, one merged input waits per token, not one per
+	// reduce task the worker was sent (each holds a partition, every copy
+	// of each line written out, on the local disk).
+	err = w.takeSlot(r)
+	<-w.gathers
+	if err != nil {
+		return ioCounts{}, err
+	}
+	defer func() { <-w.slots }()
 	in := programInput{file: merged, describe: fmt.Sprintf("key range [%q, %q) of %d runs", red.Lo, red.Hi, len(red.Pieces))}
-	return w.runExecutable(r, taskCommand(job), in, red.OutputFile)
+	return w.runInSlot(r, taskCommand(job), in, red.OutputFile)
 }
 
 // taskScratch makes a new directory in dir for one attempt's temporary
@@ -169,29 +179,33 @@ func taskScratch(dir string, id *protocol.TaskIdentity) (string, error) {
 }
 
 // gather fetches the pieces of the reduce input that other workers hold
-// into scratch and merges them all into the file merged, as one of the
-// worker's gathers at a time.
+// into scratch and merges them all into the file merged, holding one of
+// the worker's gather tokens (w.gathers), which it keeps on success: the
+// caller gives it back.
 func (w *Worker) gather(r *running, id *protocol.TaskIdentity, red *protocol.ReduceInput, scratch, merged string) error {
 	r.waitingForSlot(true)
 	select {
 	case w.gathers <- struct{}{}:
 		r.waitingForSlot(false)
-		defer func() { <-w.gathers }()
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
 	fetched, err := w.fetchPieces(r, id, red, scratch)
-	if err != nil {
-		return err
+	if err == nil {
+		err = mergePieces(r.ctx, red, fetched, merged, scratch, func(i int) (io.ReadCloser, error) {
+			return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
+		})
 	}
-	return mergePieces(r.ctx, red, fetched, merged, scratch, func(i int) (io.ReadCloser, error) {
-		return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
-	})
+	if err != nil {
+		<-w.gathers
+	}
+	return err
 }
 
 // mergePieces merges the reduce input's pieces into the file merged: a
 // fetched piece from its local copy, any other opened with open. It stops
-// once ctx is done.
+// at its next read once ctx is done, in the merges of some pieces into
+// temporary files (past mergeFanIn) too.
 func mergePieces(ctx context.Context, red *protocol.ReduceInput, fetched []string, merged, tmpDir string, open func(i int) (io.ReadCloser, error)) error {
 	f, err := os.Create(merged)
 	if err != nil {
@@ -199,12 +213,19 @@ func mergePieces(ctx context.Context, red *protocol.ReduceInput, fetched []strin
 	}
 	// The runs hold each line once with its count; the reducer reads
 	// every copy.
-	lines := group.NewWriter(bufio.NewWriterSize(cancellable{ctx, f}, 64<<10), false)
+	lines := group.NewWriter(bufio.NewWriterSize(f, 64<<10), false)
 	err = group.MergeStreams(len(red.Pieces), func(i int) (io.ReadCloser, error) {
+		var rc io.ReadCloser
+		var err error
 		if fetched[i] != "" {
-			return os.Open(fetched[i])
+			rc, err = os.Open(fetched[i])
+		} else {
+			rc, err = open(i)
 		}
-		return open(i)
+		if err != nil {
+			return nil, err
+		}
+		return cancellableReader{ctx, rc}, nil
 	}, lines.Add, mergeFanIn, tmpDir)
 	if err == nil {
 		err = lines.Flush()
@@ -320,7 +341,7 @@ func (w *Worker) fetchPiece(ctx context.Context, job int, p protocol.Piece, lo, 
 	if err != nil {
 		return own(fmt.Errorf("local copy of run %s: %w", p.Run, err))
 	}
-	if _, err := io.Copy(cancellable{ctx, f}, rc); err != nil {
+	if _, err := io.Copy(cancellableWriter{ctx, f}, rc); err != nil {
 		f.Close()
 		return fmt.Errorf("fetch run %s from %s: %w", p.Run, p.Holder, err)
 	}
@@ -351,16 +372,32 @@ func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
 	return f
 }
 
-// cancellable is w until ctx is done, then fails every write: a copy or a
-// merge into it stops at its next write once its task is cancelled.
-type cancellable struct {
+// cancellableWriter is w until ctx is done, then fails every write: a
+// copy into it stops at its next write once its task is cancelled. (A
+// fetch that waits on a holder that sends nothing waits out its read
+// timeout, fetchTimeout, first.)
+type cancellableWriter struct {
 	ctx context.Context
 	w   io.Writer
 }
 
-func (c cancellable) Write(p []byte) (int, error) {
+func (c cancellableWriter) Write(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// cancellableReader is ReadCloser until ctx is done, then fails every
+// read: a merge of it stops once its task is cancelled.
+type cancellableReader struct {
+	ctx context.Context
+	io.ReadCloser
+}
+
+func (c cancellableReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.ReadCloser.Read(p)
 }

@@ -81,14 +81,28 @@ func (w *Worker) endTask(r *running, status protocol.Status, log zerolog.Logger,
 // program that could not start, or that its interpreter could not run,
 // fails with a hint that names the fix (program.Hint).
 func (w *Worker) runExecutable(r *running, c command, in programInput, out string) (ioCounts, error) {
+	if err := w.takeSlot(r); err != nil {
+		return ioCounts{}, err
+	}
+	defer func() { <-w.slots }()
+	return w.runInSlot(r, c, in, out)
+}
+
+// takeSlot waits for one of the worker's slots, or gives up when the task
+// is cancelled; the caller gives the slot back (<-w.slots).
+func (w *Worker) takeSlot(r *running) error {
 	r.waitingForSlot(true)
 	select {
 	case w.slots <- struct{}{}:
 		r.waitingForSlot(false)
-		defer func() { <-w.slots }()
+		return nil
 	case <-r.ctx.Done():
-		return ioCounts{}, r.ctx.Err()
+		return r.ctx.Err()
 	}
+}
+
+// runInSlot is runExecutable for a task that holds a slot.
+func (w *Worker) runInSlot(r *running, c command, in programInput, out string) (ioCounts, error) {
 	exe, err := c.path()
 	if err != nil {
 		// The master found the program and the working directory when

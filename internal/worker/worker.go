@@ -44,9 +44,10 @@ type Worker struct {
 	// worker, not each of its sorts.
 	sorting chan struct{}
 	// gathers holds one token per reduce task of the shuffle fetching and
-	// merging its input, as many as slots: the master sends a worker every
-	// reduce task it is given at once, and each gather holds connections,
-	// files and merge buffers.
+	// merging its input, or whose merged input waits for a slot; as many
+	// as slots. The master sends a worker every reduce task it is given
+	// at once: each gather holds connections, files and merge buffers,
+	// and each merged input a partition on the local disk.
 	gathers chan struct{}
 	// fetches holds one token per fetch_run being served.
 	fetches  chan struct{}
