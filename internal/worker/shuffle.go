@@ -155,7 +155,7 @@ func (w *Worker) reduceRuns(job protocol.NewWorkerJob, r *running) (ioCounts, er
 	// slots are taken, one merged input waits per token, not one per
 	// reduce task the worker was sent (each holds a partition, every copy
 	// of each line written out, on the local disk).
-	err = w.takeSlot(r)
+	err = acquire(r, w.slots)
 	<-w.gathers
 	if err != nil {
 		return ioCounts{}, err
@@ -183,12 +183,8 @@ func taskScratch(dir string, id *protocol.TaskIdentity) (string, error) {
 // the worker's gather tokens (w.gathers), which it keeps on success: the
 // caller gives it back.
 func (w *Worker) gather(r *running, id *protocol.TaskIdentity, red *protocol.ReduceInput, scratch, merged string) error {
-	r.waitingForSlot(true)
-	select {
-	case w.gathers <- struct{}{}:
-		r.waitingForSlot(false)
-	case <-r.ctx.Done():
-		return r.ctx.Err()
+	if err := acquire(r, w.gathers); err != nil {
+		return err
 	}
 	fetched, err := w.fetchPieces(r, id, red, scratch)
 	if err == nil {

@@ -81,19 +81,20 @@ func (w *Worker) endTask(r *running, status protocol.Status, log zerolog.Logger,
 // program that could not start, or that its interpreter could not run,
 // fails with a hint that names the fix (program.Hint).
 func (w *Worker) runExecutable(r *running, c command, in programInput, out string) (ioCounts, error) {
-	if err := w.takeSlot(r); err != nil {
+	if err := acquire(r, w.slots); err != nil {
 		return ioCounts{}, err
 	}
 	defer func() { <-w.slots }()
 	return w.runInSlot(r, c, in, out)
 }
 
-// takeSlot waits for one of the worker's slots, or gives up when the task
-// is cancelled; the caller gives the slot back (<-w.slots).
-func (w *Worker) takeSlot(r *running) error {
+// acquire waits for a token of sem (the worker's slots, or its gathers),
+// showing the task as waiting meanwhile, or gives up when the task is
+// cancelled; the caller gives the token back (<-sem).
+func acquire(r *running, sem chan struct{}) error {
 	r.waitingForSlot(true)
 	select {
-	case w.slots <- struct{}{}:
+	case sem <- struct{}{}:
 		r.waitingForSlot(false)
 		return nil
 	case <-r.ctx.Done():
