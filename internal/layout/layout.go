@@ -9,6 +9,8 @@
 //	VAR/job-N/reducer-output/input_i         reduce task i's output
 //	OUT/_temporary-N/input_i                 reduce task i's output, moved for the commit
 //	OUT/input_i, OUT/_SUCCESS                the committed outputs, the marker last
+//	DIR/.STAGE-I.attempt-L-A/<name>          an output of attempt A (sent by master life L)
+//	                                         of task STAGE-I that writes apart from DIR/<name>
 //
 //	VAR/logs/job-N/STAGE-I.A.log             what attempt A of task STAGE-I wrote to stderr
 //
@@ -87,6 +89,23 @@ func Output(dir, input string) string { return filepath.Join(dir, filepath.Base(
 // FileOutputCommitter uses out/_temporary.
 func CommitDir(out string, id int) string {
 	return filepath.Join(out, fmt.Sprintf("_temporary-%d", id))
+}
+
+// AttemptDir is where attempt number of task (a TaskName), sent by master
+// life, writes the outputs it would write into dir, when it writes apart:
+// another attempt may still be writing them in place (a reference-only
+// worker's, which cannot be stopped). Its name starts with a dot, so that
+// `cat dir/*` and listings of dir pass it by.
+func AttemptDir(dir, task string, life, number int) string {
+	return filepath.Join(dir, fmt.Sprintf(".%s.attempt-%d-%d", task, life, number))
+}
+
+// IsApart reports whether output is own (dir/name) as an attempt of task
+// that writes apart names it: in an AttemptDir of dir.
+func IsApart(output, own, task string) bool {
+	attemptDir := filepath.Dir(output)
+	return filepath.Base(output) == filepath.Base(own) && filepath.Dir(attemptDir) == filepath.Dir(own) &&
+		strings.HasPrefix(filepath.Base(attemptDir), "."+task+".attempt-")
 }
 
 // SuccessMarker is the empty file written into a job's output directory

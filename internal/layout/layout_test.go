@@ -82,3 +82,27 @@ func TestLocalRun(t *testing.T) {
 		t.Error("LocalRun of job -1: not refused")
 	}
 }
+
+func TestAttemptDir(t *testing.T) {
+	own := "/v/job-0/mapper-output/a.txt"
+	apart := Output(AttemptDir("/v/job-0/mapper-output", "map-3", 2, 5), "a.txt")
+	if want := "/v/job-0/mapper-output/.map-3.attempt-2-5/a.txt"; apart != want {
+		t.Fatalf("apart output %s, want %s", apart, want)
+	}
+	for _, c := range []struct {
+		output, task string
+		want         bool
+	}{
+		{apart, "map-3", true},
+		{apart, "map-30", false}, // another task's
+		{apart, "map-", false},
+		{"/v/job-0/mapper-output/.map-3.attempt-2-5/b.txt", "map-3", false},   // another output
+		{"/v/job-0/reducer-output/.map-3.attempt-2-5/a.txt", "map-3", false},  // another directory
+		{"/v/job-0/mapper-output/x/.map-3.attempt-2-5/a.txt", "map-3", false}, // deeper
+		{own, "map-3", false},
+	} {
+		if got := IsApart(c.output, own, c.task); got != c.want {
+			t.Errorf("IsApart(%s, %s, %s) = %v, want %v", c.output, own, c.task, got, c.want)
+		}
+	}
+}

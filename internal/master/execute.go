@@ -253,9 +253,9 @@ func moveOutputs(files []string, dest, temp string) (err error) {
 // discard.
 func commitOutputs(temp, dest string, names []string) (err error) {
 	for _, name := range names {
-		_, err := os.Lstat(filepath.Join(dest, name))
+		_, err := os.Lstat(filepath.Join(dest, filepath.Base(name)))
 		if err == nil {
-			return fmt.Errorf("%s already exists", filepath.Join(dest, name))
+			return fmt.Errorf("%s already exists", filepath.Join(dest, filepath.Base(name)))
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return err
@@ -273,7 +273,7 @@ func commitOutputs(temp, dest string, names []string) (err error) {
 		}
 	}()
 	for _, name := range names {
-		to := filepath.Join(dest, name)
+		to := filepath.Join(dest, filepath.Base(name))
 		if err := os.Rename(filepath.Join(temp, name), to); err != nil {
 			return err
 		}

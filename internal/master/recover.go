@@ -128,7 +128,7 @@ func redoCommit(temp, dest string, names []string) (err error) {
 		}
 	}()
 	for _, name := range names {
-		from, to := filepath.Join(temp, name), filepath.Join(dest, name)
+		from, to := filepath.Join(temp, name), filepath.Join(dest, filepath.Base(name))
 		_, inTemp := os.Lstat(from)
 		_, inDest := os.Lstat(to)
 		switch {

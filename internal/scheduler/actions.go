@@ -76,9 +76,10 @@ type MoveOutputs struct {
 	Temp  string
 }
 
-// CommitOutputs is the second step: it renames each of Names from Temp
-// into Dest, which must not hold them yet, removes Temp and writes an
-// empty layout.SuccessMarker last. If a step fails it removes what it put
+// CommitOutputs is the second step: it renames each of Names, paths in
+// Temp, into Dest under its base name (an output that an attempt wrote
+// apart is in a directory of its own in Temp), which must not hold them
+// yet, removes Temp and writes an empty layout.SuccessMarker last. If a step fails it removes what it put
 // into Dest, which is left as it was found. Renames within a directory
 // are quick and atomic: the owner carries it out at once, on the
 // goroutine that owns the Scheduler, so that no event (a cancel) comes

@@ -52,7 +52,14 @@ func (s *Scheduler) commit(j *job, st *stage) []Action {
 	st.planned = true
 	var names []string
 	for _, f := range outputsOf(j.previous(st).tasks) {
-		names = append(names, filepath.Base(f))
+		name := filepath.Base(f) // moved into the commit directory by its name
+		if j.commitDirMade {
+			// Written there by its task, maybe apart.
+			if rel, err := filepath.Rel(j.commitDir(), f); err == nil {
+				name = rel
+			}
+		}
+		names = append(names, name)
 	}
 	c := CommitOutputs{Job: j.id, Temp: j.commitDir(), Dest: j.spec.OutputDirectory, Names: names}
 	return []Action{commitRecord(j, c), c}

@@ -146,6 +146,9 @@ func (s *Scheduler) cancelAttempt(t *task, a *attempt) []Action {
 		return nil
 	}
 	msg := protocol.CancelTask{Output: t.name()}
+	if len(a.outputs) > 0 {
+		msg.Output = a.outputs[0] // where the attempt writes
+	}
 	if a.worker.identity {
 		msg.Task = t.identity(a)
 	}

@@ -60,7 +60,7 @@ func (s *Scheduler) dispatch(now time.Time, st *stage) []Action {
 		if at < 0 {
 			at = max(slices.IndexFunc(live, func(w *worker) bool { return !t.triedOn(w) }), 0)
 		}
-		actions = append(actions, s.assign(now, t, live[at]))
+		actions = append(actions, s.assign(now, t, live[at])...)
 		r.took(at)
 	}
 	return actions
@@ -80,34 +80,42 @@ func (s *Scheduler) inputsReady(t *task) bool {
 	return true
 }
 
-// assign starts an attempt of t on w.
-func (s *Scheduler) assign(now time.Time, t *task, w *worker) Action {
+// assign starts an attempt of t on w, and returns the actions that send
+// it (after making the directory it writes apart in, if it does).
+func (s *Scheduler) assign(now time.Time, t *task, w *worker) []Action {
 	t.setState(taskRunning)
 	a := t.newAttempt(now, w)
 	t.stage.live++
 	w.held = append(w.held, t)
-	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", a.number).Msg("task assigned")
-	return s.send(w, s.message(t, w), 0)
+	var actions []Action
+	log := t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", a.number)
+	if dir := s.place(t, a); dir != "" {
+		actions = append(actions, MakeJobDirs{Job: t.job.id, Dirs: []string{dir}})
+		log = log.Str("apart", dir)
+	}
+	log.Msg("task assigned")
+	return append(actions, s.send(w, s.message(t, w), 0))
 }
 
 // message is t's message for w, its latest attempt: a new_sort_job, or a
 // new_worker_job with its stage's program; with the task's identity for a
 // worker that echoes it.
 func (s *Scheduler) message(t *task, w *worker) protocol.Message {
+	a := t.latest()
 	var id *protocol.TaskIdentity
 	if w.identity {
-		id = t.identity(t.latest())
+		id = t.identity(a)
 	}
 	switch t.kind {
 	case kindShuffleMap, kindShuffleReduce:
 		return s.shuffleMessage(t, w)
 	case kindSort:
-		return protocol.NewSortJob{InputFiles: t.inputs, OutputFile: t.output, WorkerPID: w.pid, Task: id}
+		return protocol.NewSortJob{InputFiles: s.readPaths(t), OutputFile: a.output, WorkerPID: w.pid, Task: id}
 	}
-	msg := protocol.NewWorkerJob{InputFiles: t.inputs, Executable: t.stage.def().program(t.job.spec), OutputDirectory: t.output,
+	msg := protocol.NewWorkerJob{InputFiles: s.readPaths(t), Executable: t.stage.def().program(t.job.spec), OutputDirectory: a.output,
 		WorkerPID: w.pid, Task: id, Program: t.program(w)}
 	if t.kind == kindSplit {
-		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: t.outputs[0]}
+		msg.Split = &protocol.Split{Ranges: t.ranges, OutputFile: a.outputs[0]}
 	}
 	return msg
 }

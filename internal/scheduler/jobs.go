@@ -67,6 +67,9 @@ type job struct {
 	// later is what the journal kept of j's stages after map: their plans
 	// and the tasks that finished, taken back as the stages plan them.
 	later map[string]*journal.Later
+	// ranBefore: an earlier master ran j, whose attempts may still be
+	// writing its tasks' outputs in place (apart.go).
+	ranBefore bool
 	// adopted are attempts at j's map tasks, by index, that workers ran
 	// for an earlier master, to be taken up when j's map tasks are planned
 	// again from kept.

@@ -125,7 +125,7 @@ func (s *Scheduler) onRestore(now time.Time, st *journal.State) []Action {
 			j.freeze(now, kept.Ended)
 			continue
 		}
-		j.kept, j.later = kept, kept.Later
+		j.kept, j.later, j.ranBefore = kept, kept.Later, kept.Plan != nil
 		s.queue = append(s.queue, j)
 		actions = append(actions, MakeJobDirs{Job: j.id, Dirs: j.dir.Dirs(j.spec.CombinerExecutable != "")})
 		for _, d := range kept.Done {
@@ -225,6 +225,11 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 				continue
 			}
 			t.holder, t.samples = w, clipSamples(d.Samples, samplesPerRun(j.spec, len(st.tasks)))
+		} else if taskKinds[t.kind].files {
+			if !t.keptOutputs(d.Outputs) {
+				continue
+			}
+			s.acceptOutputs(t, d.Outputs)
 		}
 		t.counters = protocol.Counters{}
 		t.countersRefused = t.counters.AddAll(d.Counters)
@@ -235,7 +240,7 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 	for _, index := range slices.Sorted(maps.Keys(j.adopted)) {
 		ad := j.adopted[index]
 		if t := st.tasks[index]; t.state == taskPending && s.workers[ad.w.key] == ad.w && !ad.w.dead && t.takes(ad.w) {
-			s.adoptAttempt(st.started, t, ad.w, ad.id)
+			s.adoptAttempt(st.started, t, ad.w, ad.id, ad.output)
 		}
 	}
 	j.adopted = nil
@@ -248,6 +253,8 @@ func (s *Scheduler) replanMap(j *job, st *stage) []Action {
 type adoption struct {
 	w  *worker
 	id protocol.TaskIdentity
+	// output is the first output the worker lists for it.
+	output string
 }
 
 // adopt takes up p, a task that w lists and that this master did not send
@@ -279,14 +286,14 @@ func (s *Scheduler) adopt(now time.Time, w *worker, p protocol.TaskProgress) boo
 		if j.adopted == nil {
 			j.adopted = make(map[int]adoption)
 		}
-		j.adopted[id.Index] = adoption{w: w, id: *id}
+		j.adopted[id.Index] = adoption{w: w, id: *id, output: p.Output}
 		return true
 	}
 	t := j.taskAt(*id)
 	if j != s.current || t == nil || t.stage.kind != stageMap || t.state != taskPending || !t.takes(w) || id.Life >= s.life {
 		return false
 	}
-	s.adoptAttempt(now, t, w, *id)
+	s.adoptAttempt(now, t, w, *id, p.Output)
 	return true
 }
 
@@ -306,9 +313,11 @@ func (s *Scheduler) takesLater(msg protocol.Status) bool {
 
 // adoptAttempt makes w's attempt id at t, which an earlier master sent,
 // t's running attempt.
-func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, id protocol.TaskIdentity) {
+func (s *Scheduler) adoptAttempt(now time.Time, t *task, w *worker, id protocol.TaskIdentity, output string) {
 	t.setState(taskRunning)
-	t.attempts = append(t.attempts, &attempt{worker: w, start: now, progressed: now, number: id.Attempt, life: id.Life, listed: true})
+	a := &attempt{worker: w, start: now, progressed: now, number: id.Attempt, life: id.Life, listed: true}
+	s.adoptedOutputs(t, a, output)
+	t.attempts = append(t.attempts, a)
 	t.stage.live++
 	w.held = append(w.held, t)
 	t.logger(s.log.Info()).Int("worker", w.pid).Int("attempt", id.Attempt).Int("life", id.Life).
@@ -332,9 +341,10 @@ func (s *Scheduler) restoreDone(t *task) {
 		return
 	}
 	d, ok := l.Done[t.index]
-	if !ok || !slices.Equal(d.Outputs, t.outputs) {
+	if !ok || !t.keptOutputs(d.Outputs) {
 		return
 	}
+	s.acceptOutputs(t, d.Outputs)
 	t.counters = protocol.Counters{}
 	t.countersRefused = t.counters.AddAll(d.Counters)
 	t.job.counterSum = nil

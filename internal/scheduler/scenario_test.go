@@ -56,6 +56,8 @@ import (
 //	                               the journal kept of the records asked for so far
 //	> journal                      what the journal holds: each job's state, and
 //	                               its map tasks done
+//	> paths TASK                   the paths TASK's last message names: what it
+//	                               reads and where it writes
 //
 // A task is named by its stage and inputs' names, as actions print it:
 // map[file_000.txt], sort[file_000.txt,file_001.txt], reduce[input_0];
@@ -93,6 +95,9 @@ type scenario struct {
 	s     *Scheduler
 	now   time.Time
 	sends map[string]Send // the last Send of each task, by name
+	// sendsTo are the last Send of each task to each worker, by name@pid:
+	// an attempt that writes apart is sent its own paths.
+	sendsTo map[string]Send
 	// job is the last job submitted; asked is the job of the last action
 	// of the master's own work, which scan, partition, merged and moved
 	// answer.
@@ -107,7 +112,7 @@ type scenario struct {
 }
 
 func newScenario(t *testing.T) *scenario {
-	return &scenario{t: t, now: t0, sends: map[string]Send{}, job: -1, ids: map[int]bool{}}
+	return &scenario{t: t, now: t0, sends: map[string]Send{}, sendsTo: map[string]Send{}, job: -1, ids: map[int]bool{}}
 }
 
 // runScenario plays text's events and returns text with each event's
@@ -218,6 +223,21 @@ func (sc *scenario) play(words []string) []string {
 			t.Fatal(err)
 		}
 		acts = sc.step(RestoreEvent{State: &sc.kept})
+	case "paths":
+		// The paths the task's last Send names, under the var directory.
+		snd := sc.send(arg(1))
+		var lines []string
+		for _, in := range inputsOf(snd) {
+			lines = append(lines, "reads "+strings.TrimPrefix(in, sc.s.cfg.VarDir+"/"))
+		}
+		out := ""
+		switch m := snd.Msg.(type) {
+		case protocol.NewWorkerJob:
+			out = m.OutputDirectory
+		case protocol.NewSortJob:
+			out = m.OutputFile
+		}
+		return append(lines, "writes "+strings.TrimPrefix(out, sc.s.cfg.VarDir+"/"))
 	case "journal":
 		var lines []string
 		for _, j := range sc.kept.Jobs {
@@ -251,10 +271,14 @@ func (sc *scenario) play(words []string) []string {
 		}
 		acts = sc.step(InputScannedEvent{Job: sc.asked, Files: files})
 	case "finish":
-		st := finished(sc.send(arg(1)))
+		snd := sc.send(arg(1))
 		if len(words) > 2 { // a worker other than the last one sent it
-			st.WorkerPID = num(2)
+			if to, ok := sc.sendsTo[fmt.Sprintf("%s@%d", arg(1), num(2))]; ok {
+				snd = to
+			}
+			snd.PID = num(2)
 		}
+		st := finished(snd)
 		acts = sc.step(StatusEvent{Msg: st})
 	case "fail":
 		acts = sc.step(StatusEvent{Msg: failed(sc.send(arg(1)), strings.Join(words[2:], " "))})
@@ -414,9 +438,13 @@ func (sc *scenario) inputOf(snd Send, name string) string {
 func taskName(snd Send) string {
 	stage := "sort"
 	if m, ok := snd.Msg.(protocol.NewWorkerJob); ok {
-		stage = strings.TrimSuffix(filepath.Base(m.OutputDirectory), "-output")
+		dir := m.OutputDirectory
+		if strings.HasPrefix(filepath.Base(dir), ".") {
+			dir = filepath.Dir(dir) // an attempt that writes apart
+		}
+		stage = strings.TrimSuffix(filepath.Base(dir), "-output")
 		stage = map[string]string{"mapper": "map", "combiner": "combine", "reducer": "reduce"}[stage]
-		if strings.HasPrefix(filepath.Base(m.OutputDirectory), "_temporary-") {
+		if strings.HasPrefix(filepath.Base(dir), "_temporary-") {
 			stage = "map" // a map-only job's, writing into its commit directory
 		}
 		if m.Task != nil {
@@ -471,11 +499,17 @@ func (sc *scenario) describe(acts []Action) []string {
 			if inputsOf(a) != nil {
 				what = taskName(a)
 				sc.sends[what] = a
+				sc.sendsTo[fmt.Sprintf("%s@%d", what, a.PID)] = a
 			}
 			lines = append(lines, fmt.Sprintf("send %s to %d", what, a.PID))
 		case CloseOutbox:
 			lines = append(lines, fmt.Sprintf("close outbox %d", a.Incarnation))
 		case MakeJobDirs:
+			if len(a.Dirs) == 1 && strings.HasPrefix(filepath.Base(a.Dirs[0]), ".") {
+				// Where an attempt writes apart.
+				lines = append(lines, fmt.Sprintf("make dir %s of job %d", filepath.Base(a.Dirs[0]), a.Job))
+				continue
+			}
 			lines = append(lines, fmt.Sprintf("make dirs of job %d", a.Job))
 		case ScanInput:
 			sc.asked = a.Job

@@ -40,7 +40,7 @@ func (s *Scheduler) speculate(now time.Time, st *stage) []Action {
 		t := stragglers[i]
 		stragglers[i] = nil
 		t.logger(s.log.Info()).Stringer("running", now.Sub(t.liveAttempt().start)).Stringer("threshold", threshold).Msg("speculative copy")
-		actions = append(actions, s.assign(now, t, w))
+		actions = append(actions, s.assign(now, t, w)...)
 	}
 	return actions
 }

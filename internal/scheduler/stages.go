@@ -353,10 +353,10 @@ func (s *Scheduler) beginSort(j *job, st *stage) []Action {
 		parts = kept.Files
 	case j.spec.CombinerExecutable != "":
 		for _, t := range mapTasks {
-			parts = append(parts, t.outputs)
+			parts = append(parts, t.own)
 		}
 	default:
-		parts = splitFiles(outputsOf(mapTasks), max(1, len(s.liveWorkers())))
+		parts = splitFiles(ownOutputsOf(mapTasks), max(1, len(s.liveWorkers())))
 	}
 	for i, part := range parts {
 		s.addTask(j, st, i, part, j.dir.Sorted(i))
@@ -473,25 +473,16 @@ func (s *Scheduler) add(t *task) {
 	if t.index != len(t.stage.tasks) {
 		panic(fmt.Sprintf("%s task %d added as task %d", t.stage.kind, t.index, len(t.stage.tasks)))
 	}
+	t.own = slices.Clone(t.outputs)
+	t.unknownInPlace = t.job.ranBefore && t.kind.mayHaveWriterInPlace()
 	t.stage.tasks = append(t.stage.tasks, t)
 	t.stage.count[t.state]++
+	if taskKinds[t.kind].files {
+		for _, out := range t.own {
+			t.job.byOutput[s.abs(out)] = t
+		}
+	}
 	if t.stage.kind != stageMap {
 		s.restoreDone(t)
 	}
-	if !taskKinds[t.kind].files {
-		return
-	}
-	for _, out := range t.outputs {
-		t.job.byOutput[s.abs(out)] = t
-	}
-}
-
-// outputsOf lists the outputs of tasks, sorted.
-func outputsOf(tasks []*task) []string {
-	var files []string
-	for _, t := range tasks {
-		files = append(files, t.outputs...)
-	}
-	slices.Sort(files)
-	return files
 }

@@ -33,12 +33,13 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 		return s.lateReport(msg.WorkerID, msg.WorkerPID, msg.Task, name, msg.Report)
 	}
 	log = log.With().Int("job", t.job.id).Str("stage", t.stage.kind.String()).Int("task", t.index).Logger()
+	s.reportedInPlace(t, msg.WorkerPID, msg.Task, name)
 	w := s.workers[workerKey(msg.WorkerID, msg.WorkerPID)]
 	if msg.Status == protocol.StatusFinished && t.kind == kindShuffleMap && msg.Run == nil {
 		msg.Status, msg.Error = protocol.StatusFailed, "a map task of the shuffle finished without describing the run it kept"
 	}
-	if late := t.timedOutOn(w); late != nil && w != nil && !w.dead && msg.Status == protocol.StatusFinished &&
-		(t.state == taskRunning || t.state == taskPending) && t.attemptOn(w) == nil && sameAttempt(msg.Task, t, late) {
+	if late := s.timedOutNamed(t, w, msg.Task, name); late != nil && w != nil && !w.dead && msg.Status == protocol.StatusFinished &&
+		(t.state == taskRunning || t.state == taskPending) && (msg.Task == nil || t.attemptOn(w) == nil) {
 		// A worker that could not be told to stop a task that timed out
 		// (a reference worker) finished it after all: its output is as
 		// good as any copy's.
@@ -48,6 +49,7 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 		if t.kind == kindShuffleMap {
 			t.keepRun(w, msg.Run)
 		}
+		s.acceptOutputs(t, late.outputs)
 		actions := s.record(t, late, msg.Report, true)
 		actions = append(actions, s.done(now, t, log)...)
 		return append(actions, s.advance(now)...)
@@ -60,7 +62,7 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 	if w != nil && !w.dead {
 		a = t.attemptOn(w)
 	}
-	if a == nil || !sameAttempt(msg.Task, t, a) {
+	if a == nil || !sameAttempt(msg.Task, t, a) || !s.names(msg.Task, name, a) {
 		// Another attempt of the task on this worker (one that timed out
 		// before the task came back to it) is not the one running now.
 		log.Info().Msg("ignored status: the attempt is not running on this worker")
@@ -73,6 +75,7 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 			t.keepRun(w, msg.Run)
 		}
 		t.endAttempt(now, a, OutcomeFinished)
+		s.acceptOutputs(t, a.outputs)
 		log.Info().Stringer("took", now.Sub(a.start)).Msg("task finished")
 		actions = append(actions, s.done(now, t, log)...)
 		return append(actions, s.advance(now)...)
@@ -90,7 +93,7 @@ func (s *Scheduler) onStatusReceived(now time.Time, msg protocol.Status) []Actio
 		// A missing input that another task produced was lost: produce it
 		// again first. Only the task's own inputs count.
 		inputs := make(map[string]bool, len(t.inputs))
-		for _, in := range t.inputs {
+		for _, in := range s.readPaths(t) {
 			inputs[s.abs(in)] = true
 		}
 		for _, f := range msg.MissingFiles {

@@ -77,6 +77,11 @@ type attempt struct {
 	// life is the master life that sent the attempt: this one's
 	// (Scheduler.life), or an earlier one's for an adopted attempt.
 	life int
+	// output is the directory (or a sort task's file) the attempt was
+	// sent to write, and outputs the files it writes: its task's own, or
+	// apart (apart.go).
+	output  string
+	outputs []string
 }
 
 func (a *attempt) live() bool { return a.end.IsZero() }
@@ -140,12 +145,20 @@ type task struct {
 	// output is the directory (map, combine, reduce) or file (sort) the
 	// worker writes.
 	output string
-	// outputs are the files the task produces, absolute and clean; a status
-	// naming one of them reports this task.
-	outputs  []string
-	state    taskState
-	attempts []*attempt
-	retries  int
+	// own are the files the task produces, absolute and clean, as planned
+	// (the tasks that read them are planned with these); outputs those of
+	// its accepted attempt, which they are sent: its own, or an attempt's
+	// that wrote apart (apart.go). A status naming any of them reports
+	// this task. inPlace is the attempt of a reference-only worker that
+	// may still be writing own in place; unknownInPlace, one that an
+	// earlier master sent may.
+	own            []string
+	outputs        []string
+	inPlace        *attempt
+	unknownInPlace bool
+	state          taskState
+	attempts       []*attempt
+	retries        int
 	// counters are those of the accepted attempt (see reports.go);
 	// countersRefused counts those of its status the bounds refused.
 	counters        protocol.Counters
@@ -204,9 +217,9 @@ func (t *task) describeInputs() string {
 	return strings.Join(t.inputs, ", ")
 }
 
-// name is the task's output as a reference-only worker names it: the
-// first of its outputs.
-func (t *task) name() string { return t.outputs[0] }
+// name is the task's first own output, as a cancel_task names a task
+// when its attempt has no outputs of its own.
+func (t *task) name() string { return t.own[0] }
 
 // taskAt returns j's task with identity id, or nil.
 func (j *job) taskAt(id protocol.TaskIdentity) *task {
@@ -303,6 +316,11 @@ func (t *task) running() int {
 func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
+	if a == t.inPlace && outcome == OutcomeWorkerDead {
+		// Taken for a crash, as the reference protocol has it: the next
+		// attempt writes in place too (apart.go).
+		t.inPlace = nil
+	}
 	t.stage.live--
 	if outcome == OutcomeFinished {
 		t.stage.noteFinished(a)
