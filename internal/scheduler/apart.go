@@ -29,16 +29,15 @@ import (
 // (outputsOf). A task whose first attempt finishes, as most do, keeps the
 // paths the reference protocol names.
 //
-// Who may still write a task's own outputs: its live attempts, and an
-// attempt of a reference-only worker that wrote them in place
-// (task.inPlace) until that worker's status for them comes, or the worker
-// is found dead: the reference protocol takes a worker that misses its
-// heartbeats for a crashed one, and sends the next attempt as the first.
-// (One that was only frozen, and comes back, could still write; that is
-// the price of sending reference-only workers what the reference protocol
-// says.) After a master restart, the attempts an earlier master sent are
-// unknown: the tasks that any worker may run of a job it ran have an
-// unknown writer (task.unknownInPlace) until such a status comes.
+// Who may still write a task's own outputs: an attempt of a
+// reference-only worker that wrote them in place (task.inPlace), until
+// that worker's status for them comes, even if it was found dead since (a
+// failed send or late heartbeats on a busy machine mark dead a worker
+// that still writes); and an attempt of the task that is live or that
+// timed out, whose finish would still be taken. After a master restart,
+// the attempts an earlier master sent are unknown: the tasks that any
+// worker may run of a job it ran have an unknown writer
+// (task.unknownInPlace) until such a status comes.
 //
 // The interleaving this prevents: attempt 1 on reference worker A writes
 // mapper-output/f in place and times out; attempt 2 goes to B. Before, B
@@ -60,13 +59,16 @@ func (k taskKind) mayHaveWriterInPlace() bool { return taskKinds[k].files && tas
 
 // ownInUse reports whether attempt a, just made, must not write t's own
 // outputs: another attempt may be writing them in place, or a would write
-// them in place while another attempt may write them (ours rename a whole
-// file into place; two of ours at one path do no harm).
+// them in place while another attempt may still write them and be taken
+// (ours rename a whole file into place; two of ours at one path do no
+// harm).
 func (t *task) ownInUse(a *attempt) bool {
 	if t.inPlace != nil || t.unknownInPlace {
 		return true
 	}
-	return a.worker.writesInPlace() && slices.ContainsFunc(t.attempts, func(b *attempt) bool { return b != a && b.live() })
+	return a.worker.writesInPlace() && slices.ContainsFunc(t.attempts, func(b *attempt) bool {
+		return b != a && (b.live() || b.outcome == OutcomeTimedOut) && slices.Equal(b.outputs, t.own)
+	})
 }
 
 // place chooses where attempt a of t, just made, writes: t's own outputs,
@@ -122,7 +124,7 @@ func (s *Scheduler) reportedInPlace(t *task, pid int, id *protocol.TaskIdentity,
 // attempt by its first output as a reference-only worker does, is about
 // attempt a.
 func (s *Scheduler) names(id *protocol.TaskIdentity, output string, a *attempt) bool {
-	return id != nil || output == "" || len(a.outputs) == 0 || s.abs(output) == a.outputs[0]
+	return id != nil || s.abs(output) == a.outputs[0]
 }
 
 // acceptOutputs makes outputs, those of t's accepted attempt, t's

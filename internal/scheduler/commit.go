@@ -55,7 +55,7 @@ func (s *Scheduler) commit(j *job, st *stage) []Action {
 		name := filepath.Base(f) // moved into the commit directory by its name
 		if j.commitDirMade {
 			// Written there by its task, maybe apart.
-			if rel, err := filepath.Rel(j.commitDir(), f); err == nil {
+			if rel, err := filepath.Rel(j.commitDir(), f); err == nil && filepath.IsLocal(rel) {
 				name = rel
 			}
 		}

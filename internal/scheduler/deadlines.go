@@ -145,10 +145,7 @@ func (s *Scheduler) cancelAttempt(t *task, a *attempt) []Action {
 	if !a.worker.cancel || a.worker.dead {
 		return nil
 	}
-	msg := protocol.CancelTask{Output: t.name()}
-	if len(a.outputs) > 0 {
-		msg.Output = a.outputs[0] // where the attempt writes
-	}
+	msg := protocol.CancelTask{Output: a.outputs[0]} // where the attempt writes
 	if a.worker.identity {
 		msg.Task = t.identity(a)
 	}

@@ -205,7 +205,6 @@ func withoutDirs(acts []Action) []Action {
 
 // finishedSingular is the status the reference protocol's Python worker sends for a
 // reduce task: output_file, singular.
-
 func finishedSingular(s Send) protocol.Status {
 	m := s.Msg.(protocol.NewWorkerJob)
 	return protocol.Status{

@@ -217,10 +217,6 @@ func (t *task) describeInputs() string {
 	return strings.Join(t.inputs, ", ")
 }
 
-// name is the task's first own output, as a cancel_task names a task
-// when its attempt has no outputs of its own.
-func (t *task) name() string { return t.own[0] }
-
 // taskAt returns j's task with identity id, or nil.
 func (j *job) taskAt(id protocol.TaskIdentity) *task {
 	if id.JobID != j.id || id.Index < 0 {
@@ -260,16 +256,6 @@ func (s *Scheduler) finishedEarlier(w *worker, id *protocol.TaskIdentity) bool {
 	}
 	t := j.taskAt(*id)
 	return t != nil && t.finishedOn(w, id)
-}
-
-// timedOutOn returns the last attempt of t that timed out on w, or nil.
-func (t *task) timedOutOn(w *worker) *attempt {
-	for i := len(t.attempts) - 1; i >= 0; i-- {
-		if a := t.attempts[i]; a.worker == w && a.outcome == OutcomeTimedOut {
-			return a
-		}
-	}
-	return nil
 }
 
 // finishedOn reports whether the attempt of t that id names (the last
@@ -316,11 +302,6 @@ func (t *task) running() int {
 func (t *task) endAttempt(now time.Time, a *attempt, outcome string) {
 	a.end = now
 	a.outcome = outcome
-	if a == t.inPlace && outcome == OutcomeWorkerDead {
-		// Taken for a crash, as the reference protocol has it: the next
-		// attempt writes in place too (apart.go).
-		t.inPlace = nil
-	}
 	t.stage.live--
 	if outcome == OutcomeFinished {
 		t.stage.noteFinished(a)
