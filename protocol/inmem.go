@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -238,7 +239,7 @@ func (n *Inmem) SendDatagram(addr string, msg Message) error {
 // Stream hands msg to addr's handler and returns its answer as a stream,
 // framed as over TCP (stream.go) on a net.Pipe: a test sees the ends,
 // errors and idle timeouts the wire would give.
-func (n *Inmem) Stream(addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
+func (n *Inmem) Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
 	l, decoded, err := n.carry(n.listeners, addr, msg)
 	if err != nil {
 		return nil, err
@@ -262,5 +263,5 @@ func (n *Inmem) Stream(addr string, msg Message, timeout time.Duration) (io.Read
 			return err
 		})
 	}()
-	return openStream(client, addr, nil, "", timeout)
+	return openStream(closedWith(ctx, client), addr, nil, "", timeout)
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -275,15 +276,17 @@ func (s *streamReader) readErr(err error) error {
 // which the caller must close. Each read waits at most timeout for a byte;
 // the stream as a whole may take longer. An Error in place of the stream
 // is returned as a *RemoteError.
-func (t TCP) Stream(addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
+func (t TCP) Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
 	data, err := Encode(msg)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := net.DialTimeout("tcp", addr, DialTimeout)
+	dialer := net.Dialer{Timeout: DialTimeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
+	watched := closedWith(ctx, conn)
 	bufs, nonce, err := t.seal(purposeMessage, t.to(addr, conn), data)
 	if err == nil {
 		err = conn.SetWriteDeadline(time.Now().Add(timeout))
@@ -295,10 +298,26 @@ func (t TCP) Stream(addr string, msg Message, timeout time.Duration) (io.ReadClo
 		err = tc.CloseWrite()
 	}
 	if err != nil {
-		conn.Close()
+		watched.Close()
 		return nil, fmt.Errorf("request to %s: %w", addr, err)
 	}
-	return openStream(conn, addr, t.Auth, nonce, timeout)
+	return openStream(watched, addr, t.Auth, nonce, timeout)
+}
+
+// closedWith returns conn, closed once ctx is done: a read or a write
+// that waits fails at once. Closing it stops the watch.
+func closedWith(ctx context.Context, conn net.Conn) net.Conn {
+	return ctxConn{conn, context.AfterFunc(ctx, func() { conn.Close() })}
+}
+
+type ctxConn struct {
+	net.Conn
+	stop func() bool
+}
+
+func (c ctxConn) Close() error {
+	c.stop()
+	return c.Conn.Close()
 }
 
 // answer writes msg on conn as the answer to the request with nonce

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -61,7 +62,7 @@ func streamHandler(data []byte) Handler {
 // fails midway through tr, served by a streamHandler at addr.
 func checkStreams(t *testing.T, tr Transport, addr string, data []byte) {
 	t.Helper()
-	r, err := tr.Stream(addr, FetchRun{JobID: 1, Run: "run-0"}, 5*time.Second)
+	r, err := tr.Stream(context.Background(), addr, FetchRun{JobID: 1, Run: "run-0"}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +72,13 @@ func checkStreams(t *testing.T, tr Transport, addr string, data []byte) {
 		t.Errorf("stream: %d bytes, %v; want %d bytes, nil", len(got), err, len(data))
 	}
 
-	_, err = tr.Stream(addr, FetchRun{JobID: 1, Run: "missing"}, 5*time.Second)
+	_, err = tr.Stream(context.Background(), addr, FetchRun{JobID: 1, Run: "missing"}, 5*time.Second)
 	var remote *RemoteError
 	if !errors.As(err, &remote) || remote.Err != "no run missing of job 1" {
 		t.Errorf("stream of a missing run: %v, want a RemoteError", err)
 	}
 
-	r, err = tr.Stream(addr, FetchRun{JobID: 1, Run: "fail"}, 5*time.Second)
+	r, err = tr.Stream(context.Background(), addr, FetchRun{JobID: 1, Run: "fail"}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestInmemStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer quiet.Close()
-	if _, err := n.Stream(quiet.Addr(), FetchRun{Run: "x"}, 50*time.Millisecond); err == nil {
+	if _, err := n.Stream(context.Background(), quiet.Addr(), FetchRun{Run: "x"}, 50*time.Millisecond); err == nil {
 		t.Error("a stream nobody answers: no error")
 	}
 }
@@ -229,7 +230,7 @@ func TestStreamRefusals(t *testing.T) {
 				s, starts := streamBytes(t, serverAuth, nonce, data)
 				return tt.edit(s, starts, nonce)
 			})
-			r, err := client.Stream(addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
+			r, err := client.Stream(context.Background(), addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -242,7 +243,7 @@ func TestStreamRefusals(t *testing.T) {
 	}
 	// The good stream, through the same server, for contrast.
 	addr := rawServer(t, func(nonce string) []byte { s, _ := streamBytes(t, auth, nonce, data); return s })
-	r, err := TCP{Auth: NewAuth(testSecret, Self{})}.Stream(addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
+	r, err := TCP{Auth: NewAuth(testSecret, Self{})}.Stream(context.Background(), addr, FetchRun{JobID: 1, Run: "r"}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestStreamIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r, err := TCP{}.Stream(ln.Addr(), FetchRun{Run: "r"}, 200*time.Millisecond)
+	r, err := TCP{}.Stream(context.Background(), ln.Addr(), FetchRun{Run: "r"}, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +287,59 @@ func TestStreamIdle(t *testing.T) {
 	got, err := io.ReadAll(r)
 	if len(got) != 5*maxChunk || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("read %d bytes, then %v; want %d and a timeout", len(got), err, 5*maxChunk)
+	}
+}
+
+// TestStreamCancelled: once the caller's context is done, a stream from a
+// peer that went silent ends at once, before its idle timeout (a minute
+// here): whether the peer never answered, or stopped midway.
+func TestStreamCancelled(t *testing.T) {
+	stall := make(chan struct{})
+	defer close(stall)
+	handler := func(_ string, msg Message, reply func(Message) error) {
+		if msg.(FetchRun).Run == "silent" {
+			<-stall
+			return
+		}
+		reply(Streamer(func(w io.Writer) error {
+			w.Write(make([]byte, maxChunk))
+			<-stall
+			return nil
+		}))
+	}
+	tcp := TCP{Log: zerolog.Nop()}
+	inmem := NewInmem()
+	for _, tr := range []struct {
+		name string
+		t    Transport
+	}{{"tcp", tcp}, {"inmem", inmem}} {
+		ln, err := tr.t.Listen("127.0.0.1:0", handler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		for _, run := range []string{"silent", "midway"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				r, err := tr.t.Stream(ctx, ln.Addr(), FetchRun{Run: run}, time.Minute)
+				if err == nil {
+					defer r.Close()
+					_, err = io.ReadAll(r)
+				}
+				done <- err
+			}()
+			// Let the request reach the peer; the point is the wait after.
+			time.Sleep(50 * time.Millisecond)
+			cancel()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Errorf("%s, %s peer: a cancelled stream ended without an error", tr.name, run)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s, %s peer: a cancelled stream still waits", tr.name, run)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"io"
 	"time"
 )
@@ -21,8 +22,10 @@ type Transport interface {
 	// of bytes of any length (stream.go), which the caller must close: a
 	// Handler answers with a Streamer. Each read waits at most timeout for
 	// a byte. An Error in place of the stream, or one that ends it, is a
-	// *RemoteError; a stream cut short is an error, never io.EOF.
-	Stream(addr string, msg Message, timeout time.Duration) (io.ReadCloser, error)
+	// *RemoteError; a stream cut short is an error, never io.EOF. Once ctx
+	// is done the connection is closed: a read that waits on a silent peer
+	// fails at once, not after timeout.
+	Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error)
 	// Listen passes each message sent to addr to handle, on a goroutine of
 	// its own, until the Listener is closed. A document that does not
 	// decode is logged and answered with an Error, never passed on.

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"io"
 	"time"
 
@@ -8,8 +9,8 @@ import (
 )
 
 // OpenPiece is openPiece, for the tests of package worker_test.
-func OpenPiece(w *Worker, job int, p protocol.Piece, lo, hi []byte) (io.ReadCloser, error) {
-	return w.openPiece(job, p, lo, hi)
+func OpenPiece(ctx context.Context, w *Worker, job int, p protocol.Piece, lo, hi []byte) (io.ReadCloser, error) {
+	return w.openPiece(ctx, job, p, lo, hi)
 }
 
 // LocalDir is the worker's local directory, once ready.

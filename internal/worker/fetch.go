@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,8 +88,8 @@ func (w *Worker) serveFetch(from string, m protocol.FetchRun, reply func(protoco
 
 // openPiece opens the records of piece p of job whose keys are in [lo, hi):
 // from the file itself when this worker holds it, else fetched from its
-// holder. The caller closes it.
-func (w *Worker) openPiece(job int, p protocol.Piece, lo, hi []byte) (io.ReadCloser, error) {
+// holder, until ctx is done. The caller closes it.
+func (w *Worker) openPiece(ctx context.Context, job int, p protocol.Piece, lo, hi []byte) (io.ReadCloser, error) {
 	if p.HolderID != "" && p.HolderID == w.cfg.ID {
 		path, err := layout.LocalRun(w.localDir(), job, p.Run)
 		if err != nil {
@@ -100,7 +101,7 @@ func (w *Worker) openPiece(job int, p protocol.Piece, lo, hi []byte) (io.ReadClo
 		}
 		return r, nil
 	}
-	r, err := w.transport.Stream(p.Holder, protocol.FetchRun{JobID: job, Run: p.Run, Lo: lo, Hi: hi}, fetchTimeout)
+	r, err := w.transport.Stream(ctx, p.Holder, protocol.FetchRun{JobID: job, Run: p.Run, Lo: lo, Hi: hi}, fetchTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("fetch run %q of job %d from %s: %w", p.Run, job, p.Holder, err)
 	}

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -57,7 +58,7 @@ func readPiece(t *testing.T, w *worker.Worker, p protocol.Piece, lo, hi string) 
 		}
 		return []byte(s)
 	}
-	r, err := worker.OpenPiece(w, 3, p, bound(lo), bound(hi))
+	r, err := worker.OpenPiece(context.Background(), w, 3, p, bound(lo), bound(hi))
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +118,7 @@ func TestFetchRunRefused(t *testing.T) {
 		}
 	}
 	// A missing job too.
-	r, err := worker.OpenPiece(other, 9, protocol.Piece{Holder: holder.Addr(), Run: "map-0"}, nil, nil)
+	r, err := worker.OpenPiece(context.Background(), other, 9, protocol.Piece{Holder: holder.Addr(), Run: "map-0"}, nil, nil)
 	var remote *protocol.RemoteError
 	if !errors.As(err, &remote) || !strings.Contains(remote.Err, "job 9") {
 		t.Errorf("fetch from job 9: %v, %v; want a RemoteError", r, err)

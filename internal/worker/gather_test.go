@@ -178,3 +178,37 @@ cat
 		t.Errorf("%d merged inputs at once on a worker with one slot, want at most 2", most.Load())
 	}
 }
+
+// A reduce task cancelled while it waits on a holder that sends nothing
+// gives up its fetch at once, and with it its gather token: the worker's
+// next reduce task does not wait out the fetch's read timeout (30 s).
+func TestCancelledFetchFromASilentHolderEndsAtOnce(t *testing.T) {
+	stall := make(chan struct{})
+	defer close(stall)
+	var opens atomic.Int64
+	worker.SetFetchHooks(t, func(path string, _, _ []byte) (io.ReadCloser, error) {
+		if opens.Add(1) == 1 {
+			<-stall // the holder, silent: the first fetch gets no byte
+		}
+		return os.Open(path)
+	}, time.Second)
+	m, holder, _ := startPair(t)
+	cfg := m.config()
+	cfg.ID, cfg.PID, cfg.Parallel = "reducer", workerPID+2, 1
+	reducer := m.start(cfg)
+	pieces := []protocol.Piece{{Holder: holder.Addr(), HolderID: "holder", Run: "map-0"}}
+	outDir := t.TempDir()
+	task := func(r int) protocol.NewWorkerJob {
+		return protocol.NewWorkerJob{InputFiles: []string{}, Executable: "cat", OutputDirectory: outDir, WorkerPID: workerPID + 2,
+			Task:        &protocol.TaskIdentity{JobID: 3, Stage: "reduce", Index: r, Attempt: 1},
+			ReduceInput: &protocol.ReduceInput{Pieces: pieces, OutputFile: filepath.Join(outDir, fmt.Sprintf("input_%d", r))}}
+	}
+	m.send(t, reducer, task(0))
+	testutil.WaitFor(t, 5*time.Second, "the first task's fetch waiting on the holder", func() bool { return opens.Load() == 1 })
+	m.send(t, reducer, protocol.CancelTask{Output: filepath.Join(outDir, "input_0"), Task: task(0).Task})
+	m.send(t, reducer, task(1))
+	testutil.WaitFor(t, 5*time.Second, "the next task fetching", func() bool { return opens.Load() == 2 })
+	if st := m.status(t); st.Status != protocol.StatusFinished || st.Task.Index != 1 {
+		t.Errorf("status %+v, want task 1 finished", st)
+	}
+}

@@ -189,7 +189,7 @@ func (w *Worker) gather(r *running, id *protocol.TaskIdentity, red *protocol.Red
 	fetched, err := w.fetchPieces(r, id, red, scratch)
 	if err == nil {
 		err = mergePieces(r.ctx, red, fetched, merged, scratch, func(i int) (io.ReadCloser, error) {
-			return w.openPiece(id.JobID, red.Pieces[i], red.Lo, red.Hi)
+			return w.openPiece(r.ctx, id.JobID, red.Pieces[i], red.Lo, red.Hi)
 		})
 	}
 	if err != nil {
@@ -328,7 +328,7 @@ const (
 // fetchPiece copies piece p's lines in [lo, hi) into path, or stops once
 // ctx is done.
 func (w *Worker) fetchPiece(ctx context.Context, job int, p protocol.Piece, lo, hi []byte, path string) error {
-	rc, err := w.openPiece(job, p, lo, hi)
+	rc, err := w.openPiece(ctx, job, p, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -370,8 +370,8 @@ func shuffleFailure(err error, job protocol.NewWorkerJob) protocol.Failure {
 
 // cancellableWriter is w until ctx is done, then fails every write: a
 // copy into it stops at its next write once its task is cancelled. (A
-// fetch that waits on a holder that sends nothing waits out its read
-// timeout, fetchTimeout, first.)
+// fetch that waits on a holder that sends nothing stops too: the stream
+// is closed with ctx, see protocol.Transport.Stream.)
 type cancellableWriter struct {
 	ctx context.Context
 	w   io.Writer
