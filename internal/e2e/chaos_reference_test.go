@@ -52,11 +52,15 @@ out.flush()
 
 // TestChaosReferenceWorkers runs a job on reference-only workers, which
 // write in place and cannot be told to stop, while a short task timeout,
-// maybe speculation, and chaos make attempts of one task overlap: at
-// random moments a reference worker (with its programs, or without) is
-// frozen until the master declares it dead, then let go on, so that its
+// maybe speculation, and chaos make attempts of one task overlap (the
+// attempts that may overlap write apart: internal/scheduler/apart.go). At
+// random moments a reference worker is frozen (with its programs, or
+// without) until the master declares it dead, then let go on, so that its
 // late writes and statuses arrive; or one is killed with -9 (its programs
-// go on) and a fresh one starts. Everything random comes from the seed
+// go on) and a fresh one starts; in a third of the runs the master may be
+// killed once and started again on its journal. The mapper, and maybe the
+// reducer and combiner, write half their output, sleep a while that each
+// worker draws, and write the rest. Everything random comes from the seed
 // (CHAOS_SEED replays the choices; the interleavings are the machine's).
 // The job must end done with the truth pipeline's output, whole: no NUL,
 // no broken record, and nothing in its output directory but its outputs
@@ -74,7 +78,7 @@ func TestChaosReferenceWorkers(t *testing.T) {
 		masterArgs = append(masterArgs, "--speculate", "--speculate-after", ms(200, 800).String())
 	}
 	c := newCluster(t, masterArgs...)
-	ch := &refChaos{c: c, rng: rng, stopped: map[int]bool{}}
+	ch := &refChaos{c: c, rng: rng, stopped: map[int]bool{}, restart: rng.IntN(3) == 0}
 	scratch := t.TempDir()
 	ch.scratch = scratch
 	t.Cleanup(ch.cleanup) // runs before the cluster's: see cleanup
@@ -105,8 +109,8 @@ func TestChaosReferenceWorkers(t *testing.T) {
 	// the map tasks are splits, which only it runs.
 	ours := []string{"none", "after", "before"}[rng.IntN(3)]
 	refs := 2 + rng.IntN(2)
-	t.Logf("task timeout %s, speculate %v, %d reference workers, ours %s, staggered reducer %v, map-only %v, combiner %v, %d mappers, %d reducers",
-		timeout, speculate, refs, ours, staggered, mapOnly, j.combiner != "", j.mappers, j.reducers)
+	t.Logf("task timeout %s, speculate %v, %d reference workers, ours %s, staggered reducer %v, map-only %v, combiner %v, %d mappers, %d reducers, master restart %v",
+		timeout, speculate, refs, ours, staggered, mapOnly, j.combiner != "", j.mappers, j.reducers, ch.restart)
 
 	ch.env = func() []string {
 		env := []string{
@@ -130,9 +134,8 @@ func TestChaosReferenceWorkers(t *testing.T) {
 		ch.startOurs()
 	}
 
-	ch.run(id, 2+rng.IntN(5), 20*time.Second)
+	ch.run(id, 4+rng.IntN(6), 15*time.Second)
 	info := c.waitJob(id, 30*time.Second)
-	ch.resumeAll()
 	if info.State != protocol.JobDone {
 		t.Fatalf("job ended %s: %v", info.State, info.Errors)
 	}
@@ -141,7 +144,7 @@ func TestChaosReferenceWorkers(t *testing.T) {
 	// land in it late.
 	ch.waitProgramsEnded(15 * time.Second)
 	ch.summarize(info)
-	checkOneFinished(t, info)
+	checkOneFinished(t, info, ch.restarted)
 	checkNoNUL(t, out)
 	if mapOnly {
 		names, got := mapOnlyOutputs(t, out)
@@ -170,6 +173,9 @@ type refChaos struct {
 	frozenTree map[*proc][]int
 	stopped    map[int]bool
 	log        []string
+	// restart: the chaos may kill the master once, and start it again;
+	// restarted, it did.
+	restart, restarted bool
 }
 
 func (ch *refChaos) note(format string, args ...any) {
@@ -200,11 +206,40 @@ func (ch *refChaos) startOurs() {
 func (ch *refChaos) live() []*proc {
 	var live []*proc
 	for _, w := range ch.c.workers {
-		if _, frozen := ch.frozen[w]; !w.exited() && !frozen {
+		if _, frozen := ch.frozen[w]; !w.exited() && !frozen && (slices.Contains(ch.refs, w) || !ch.isRef(w)) {
 			live = append(live, w)
 		}
 	}
 	return live
+}
+
+// isRef reports whether w is a reference worker.
+func (ch *refChaos) isRef(w *proc) bool { return w.name == "reference-worker" }
+
+// restartMaster kills the master with -9 and starts it again on its var:
+// it takes the job up again from its journal. A reference worker never
+// registers again by itself: those of the earlier master go on with what
+// they were sent, their statuses arrive, but the new master does not know
+// them. The chaos only lets those it froze go on, and starts a fresh one.
+func (ch *refChaos) restartMaster() {
+	ch.c.t.Helper()
+	ch.restart, ch.restarted = false, true
+	ch.c.master.kill()
+	ch.note("SIGKILL the master; its reference workers %v go on, unknown to the next", stillRunning(ch.refs))
+	ch.c.startMaster()
+	ch.refs = nil
+	ch.startRef()
+}
+
+// stillRunning lists the pids of procs that still run.
+func stillRunning(procs []*proc) []int {
+	var ids []int
+	for _, p := range procs {
+		if !p.exited() {
+			ids = append(ids, p.pid())
+		}
+	}
+	return ids
 }
 
 // run does up to n chaos actions at random moments while job id runs, for
@@ -219,7 +254,7 @@ func (ch *refChaos) run(id, n int, limit time.Duration) {
 			time.Sleep(time.Duration(ch.rng.IntN(1500)) * time.Millisecond)
 			first = false
 		} else {
-			time.Sleep(time.Duration(100+ch.rng.IntN(800)) * time.Millisecond)
+			time.Sleep(time.Duration(50+ch.rng.IntN(500)) * time.Millisecond)
 		}
 		ch.resumeDue()
 		if state := ch.c.jobInfo(id).State; state == protocol.JobDone || state == protocol.JobFailed || state == protocol.JobCancelled {
@@ -235,8 +270,10 @@ func (ch *refChaos) run(id, n int, limit time.Duration) {
 		victim := candidates[ch.rng.IntN(len(candidates))]
 		_, frozen := ch.frozen[victim]
 		switch {
+		case ch.restart && ch.rng.IntN(4) == 0:
+			ch.restartMaster()
 		case ch.rng.IntN(3) > 0 && !frozen && len(ch.live()) >= 2:
-			ch.freeze(victim, ch.rng.IntN(2) == 0)
+			ch.freeze(victim, ch.rng.IntN(4) > 0)
 		case ch.rng.IntN(2) == 0:
 			ch.killAndReplace(victim)
 		default:
@@ -375,9 +412,14 @@ func (ch *refChaos) summarize(info protocol.JobInfo) {
 			outcomes[task.Phase+"/"+a.Outcome]++
 		}
 	}
-	data, _ := os.ReadFile(ch.c.master.log)
-	apart := bytes.Count(data, []byte(`"apart":`))
-	late := bytes.Count(data, []byte("a timed-out attempt finished after all"))
+	apart, late := 0, 0
+	for _, p := range ch.c.procs {
+		if p.name == "master" {
+			data, _ := os.ReadFile(p.log)
+			apart += bytes.Count(data, []byte(`"apart":`))
+			late += bytes.Count(data, []byte("a timed-out attempt finished after all"))
+		}
+	}
 	ch.c.t.Logf("attempts by phase/outcome %v; %d attempts wrote apart, %d timed-out attempts finished after all", outcomes, apart, late)
 }
 
@@ -447,10 +489,14 @@ func processesMentioning(text string) []int {
 }
 
 // checkOneFinished wants each task of a done job to have exactly one
-// finished attempt: the accepted one.
-func checkOneFinished(t *testing.T, info protocol.JobInfo) {
+// finished attempt: the accepted one; after a restart, a task the journal
+// kept done has none.
+func checkOneFinished(t *testing.T, info protocol.JobInfo, restarted bool) {
 	t.Helper()
 	for _, task := range info.Tasks {
+		if restarted && len(task.Attempts) == 0 {
+			continue
+		}
 		n := 0
 		for _, a := range task.Attempts {
 			if a.Outcome == "finished" {
