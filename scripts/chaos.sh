@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs the chaos scenario (TestChaos, whose subtests play it without and
-# with a combiner) N times, each with a new random seed for which busy worker
-# dies and when, and how long a connection flood holds the master; it prints
-# "N passed, M failed" as its last line. A failed
-# run's seed is printed; rerun it with
-#   CHAOS_SEED=SEED go test -race -run TestChaos ./internal/e2e
+# Runs the chaos scenarios (TestChaos, whose subtests play it without and
+# with a combiner and through the shuffle, and TestChaosReferenceWorkers,
+# reference-only workers frozen, killed and timed out) N times, each with a
+# new random seed for which worker dies or freezes and when, and how long a
+# connection flood holds the master; it prints "N passed, M failed" as its
+# last line. A failed run's seed is printed; rerun it with
+#   CHAOS_SEED=SEED go test -race -run 'TestChaos$|TestChaosReferenceWorkers' ./internal/e2e
 # Usage: scripts/chaos.sh [N]   (default 10)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ go test -race -c -o "$bin/e2e.test" ./internal/e2e || exit 1
 passed=0 failed=0
 for i in $(seq "$runs"); do
   seed=$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')
-  if (cd internal/e2e && CHAOS_SEED=$seed "$bin/e2e.test" -test.run '^TestChaos$' -test.count=1 >"$bin/run.log" 2>&1); then
+  if (cd internal/e2e && CHAOS_SEED=$seed "$bin/e2e.test" -test.run '^TestChaos$|^TestChaosReferenceWorkers$' -test.count=1 >"$bin/run.log" 2>&1); then
     passed=$((passed + 1))
     echo "run $i: ok (seed $seed)"
   else

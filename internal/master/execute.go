@@ -279,7 +279,7 @@ func commitOutputs(temp, dest string, names []string) (err error) {
 		}
 		placed = append(placed, to)
 	}
-	if err := os.RemoveAll(temp); err != nil {
+	if err := removeAll(temp); err != nil {
 		return err
 	}
 	marker := filepath.Join(dest, layout.SuccessMarker)
@@ -291,18 +291,28 @@ func commitOutputs(temp, dest string, names []string) (err error) {
 	return f.Close()
 }
 
-// removeDir removes dir and all it holds, trying again a few times: a
-// program of an ended job, being killed, may still add a file as it goes.
+// removeDir removes dir and all it holds (removeAll), and logs how it went.
 func (s *Server) removeDir(job int, dir, what string) {
+	if err := removeAll(dir); err != nil {
+		s.log.Warn().Err(err).Int("job", job).Str("dir", dir).Msg("could not remove " + what)
+		return
+	}
+	s.log.Debug().Int("job", job).Str("dir", dir).Msg("removed " + what)
+}
+
+// removeAll removes dir and all it holds, trying again a few times (200 ms
+// in all): a program still writing there (of an ended job, being killed,
+// or a reference-only worker's attempt that nobody can stop) may add a
+// file between the removal's last read of a directory and its rmdir.
+func removeAll(dir string) error {
 	var err error
 	for i := range 5 {
 		if err = os.RemoveAll(dir); err == nil {
-			s.log.Debug().Int("job", job).Str("dir", dir).Msg("removed " + what)
-			return
+			return nil
 		}
 		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
 	}
-	s.log.Warn().Err(err).Int("job", job).Str("dir", dir).Msg("could not remove " + what)
+	return err
 }
 
 func copyFile(from, to string) error {

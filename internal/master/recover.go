@@ -147,7 +147,7 @@ func redoCommit(temp, dest string, names []string) (err error) {
 		}
 		placed = append(placed, to)
 	}
-	if err := os.RemoveAll(temp); err != nil {
+	if err := removeAll(temp); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(filepath.Join(dest, layout.SuccessMarker), os.O_WRONLY|os.O_CREATE, 0o666)
