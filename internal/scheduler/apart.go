@@ -128,8 +128,13 @@ func (s *Scheduler) names(id *protocol.TaskIdentity, output string, a *attempt) 
 }
 
 // acceptOutputs makes outputs, those of t's accepted attempt, t's
-// outputs: those the tasks that read them are sent from now on.
+// outputs: those the tasks that read them are sent from now on. (The
+// shuffle's tasks, whose outputs are not files, are left as they are: a
+// job of theirs has 100,000 of them.)
 func (s *Scheduler) acceptOutputs(t *task, outputs []string) {
+	if !taskKinds[t.kind].files || slices.Equal(t.outputs, outputs) {
+		return
+	}
 	t.outputs = slices.Clone(outputs)
 	for _, o := range t.outputs {
 		t.job.byOutput[s.abs(o)] = t

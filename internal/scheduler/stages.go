@@ -473,7 +473,7 @@ func (s *Scheduler) add(t *task) {
 	if t.index != len(t.stage.tasks) {
 		panic(fmt.Sprintf("%s task %d added as task %d", t.stage.kind, t.index, len(t.stage.tasks)))
 	}
-	t.own = slices.Clone(t.outputs)
+	t.own = t.outputs // never changed in place: acceptOutputs makes a new slice
 	t.unknownInPlace = t.job.ranBefore && t.kind.mayHaveWriterInPlace()
 	t.stage.tasks = append(t.stage.tasks, t)
 	t.stage.count[t.state]++
