@@ -240,6 +240,9 @@ func (n *Inmem) SendDatagram(addr string, msg Message) error {
 // framed as over TCP (stream.go) on a net.Pipe: a test sees the ends,
 // errors and idle timeouts the wire would give.
 func (n *Inmem) Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err) // as a dial would
+	}
 	l, decoded, err := n.carry(n.listeners, addr, msg)
 	if err != nil {
 		return nil, err

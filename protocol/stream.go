@@ -275,7 +275,9 @@ func (s *streamReader) readErr(err error) error {
 // Stream sends msg as Request does and returns the answer as a stream,
 // which the caller must close. Each read waits at most timeout for a byte;
 // the stream as a whole may take longer. An Error in place of the stream
-// is returned as a *RemoteError.
+// is returned as a *RemoteError. Once ctx is done the connection is
+// closed: what waits fails with a closed connection's error (a caller
+// that cares asks ctx why).
 func (t TCP) Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error) {
 	data, err := Encode(msg)
 	if err != nil {

@@ -296,8 +296,10 @@ func TestStreamIdle(t *testing.T) {
 func TestStreamCancelled(t *testing.T) {
 	stall := make(chan struct{})
 	defer close(stall)
+	arrived := make(chan struct{}, 1)
 	handler := func(_ string, msg Message, reply func(Message) error) {
 		if msg.(FetchRun).Run == "silent" {
+			arrived <- struct{}{}
 			<-stall
 			return
 		}
@@ -307,12 +309,10 @@ func TestStreamCancelled(t *testing.T) {
 			return nil
 		}))
 	}
-	tcp := TCP{Log: zerolog.Nop()}
-	inmem := NewInmem()
 	for _, tr := range []struct {
 		name string
 		t    Transport
-	}{{"tcp", tcp}, {"inmem", inmem}} {
+	}{{"tcp", TCP{Log: zerolog.Nop()}}, {"inmem", NewInmem()}} {
 		ln, err := tr.t.Listen("127.0.0.1:0", handler)
 		if err != nil {
 			t.Fatal(err)
@@ -325,13 +325,18 @@ func TestStreamCancelled(t *testing.T) {
 				r, err := tr.t.Stream(ctx, ln.Addr(), FetchRun{Run: run}, time.Minute)
 				if err == nil {
 					defer r.Close()
-					_, err = io.ReadAll(r)
+					// A byte of the stream, then the wait: cancelled.
+					if _, err = r.Read(make([]byte, 1)); err == nil {
+						cancel()
+						_, err = io.ReadAll(r)
+					}
 				}
 				done <- err
 			}()
-			// Let the request reach the peer; the point is the wait after.
-			time.Sleep(50 * time.Millisecond)
-			cancel()
+			if run == "silent" {
+				<-arrived // the request is with the peer, which says nothing
+				cancel()
+			}
 			select {
 			case err := <-done:
 				if err == nil {
@@ -340,6 +345,7 @@ func TestStreamCancelled(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatalf("%s, %s peer: a cancelled stream still waits", tr.name, run)
 			}
+			cancel()
 		}
 	}
 }

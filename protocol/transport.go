@@ -24,7 +24,7 @@ type Transport interface {
 	// a byte. An Error in place of the stream, or one that ends it, is a
 	// *RemoteError; a stream cut short is an error, never io.EOF. Once ctx
 	// is done the connection is closed: a read that waits on a silent peer
-	// fails at once, not after timeout.
+	// fails at once, not after timeout, with a closed connection's error.
 	Stream(ctx context.Context, addr string, msg Message, timeout time.Duration) (io.ReadCloser, error)
 	// Listen passes each message sent to addr to handle, on a goroutine of
 	// its own, until the Listener is closed. A document that does not

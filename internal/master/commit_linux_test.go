@@ -43,7 +43,7 @@ func TestSuccessMarkerWrittenLast(t *testing.T) {
 	if _, err := syscall.InotifyAddWatch(fd, out, syscall.IN_CREATE|syscall.IN_MOVED_TO); err != nil {
 		t.Fatal(err)
 	}
-	if err := commitOutputs(temp, out, names); err != nil {
+	if _, err := commitOutputs(temp, out, names); err != nil {
 		t.Fatalf("commitOutputs: %v", err)
 	}
 	// The events are queued by the time commitOutputs returns.

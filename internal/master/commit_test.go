@@ -69,7 +69,7 @@ func TestCommitAcrossFileSystems(t *testing.T) {
 	if got := testutil.ListDir(t, src); len(got) != 0 {
 		t.Errorf("the outputs' old directory still holds %v after the copy", got)
 	}
-	if err := commitOutputs(temp, out, []string{"input_0", "input_1"}); err != nil {
+	if _, err := commitOutputs(temp, out, []string{"input_0", "input_1"}); err != nil {
 		t.Fatalf("commitOutputs: %v", err)
 	}
 	if got := testutil.ListDir(t, out); !slices.Equal(got, []string{"_SUCCESS", "input_0", "input_1"}) {
@@ -78,6 +78,42 @@ func TestCommitAcrossFileSystems(t *testing.T) {
 	for name, text := range contents {
 		if data, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(data) != text {
 			t.Errorf("%s holds %q (%v), want %q", name, data, err, text)
+		}
+	}
+}
+
+// TestCommitLeftover: a commit directory that cannot be removed once every
+// output is in place (a writer nobody can stop keeps adding to it) does
+// not undo the commit: the outputs and the marker stay, and the error
+// comes back as the leftover, to be logged. Once as the master commits,
+// once as a master started again finishes the commit.
+func TestCommitLeftover(t *testing.T) {
+	old := removeTemp
+	removeTemp = func(string) error { return syscall.ENOTEMPTY }
+	t.Cleanup(func() { removeTemp = old })
+	for _, redo := range []bool{false, true} {
+		out := t.TempDir()
+		temp := filepath.Join(out, "_temporary-0")
+		if err := os.MkdirAll(filepath.Join(temp, ".map-1.attempt-1-2"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		names := []string{"part-0", ".map-1.attempt-1-2/part-1"}
+		for _, name := range names {
+			if err := os.WriteFile(filepath.Join(temp, name), []byte(name), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var leftover, err error
+		if redo {
+			leftover, err = redoCommit(temp, out, names)
+		} else {
+			leftover, err = commitOutputs(temp, out, names)
+		}
+		if err != nil || leftover == nil {
+			t.Fatalf("redo %v: err %v, leftover %v; want no error and the leftover", redo, err, leftover)
+		}
+		if got := testutil.ListDir(t, out); !slices.Equal(got, []string{"_SUCCESS", "_temporary-0", "part-0", "part-1"}) {
+			t.Errorf("redo %v: output directory holds %v, want the outputs, the marker and what was left", redo, got)
 		}
 	}
 }

@@ -57,9 +57,13 @@ func (s *Server) execute(actions []scheduler.Action) {
 		case scheduler.CommitOutputs:
 			// Here on the loop: no event comes between the scheduler's
 			// word to commit and the commit.
-			err := commitOutputs(a.Temp, a.Dest, a.Names)
+			leftover, err := commitOutputs(a.Temp, a.Dest, a.Names)
 			if err == nil {
 				s.log.Info().Int("job", a.Job).Str("output", a.Dest).Msg("outputs committed")
+			}
+			if leftover != nil {
+				s.log.Warn().Err(leftover).Int("job", a.Job).Str("dir", a.Temp).
+					Msg("commit: the outputs are in place, but what was left in the commit directory could not be removed")
 			}
 			s.execute(s.step(time.Now(), scheduler.OutputsCommittedEvent{Job: a.Job, Err: err}))
 		case scheduler.DiscardOutputs:
@@ -250,15 +254,17 @@ func moveOutputs(files []string, dest, temp string) (err error) {
 // marker last. Every rename is within dest's file system, and
 // atomic. If a step fails it removes what it put into dest, which is left
 // as it was found; temp and the outputs still in it stay for the caller to
-// discard.
-func commitOutputs(temp, dest string, names []string) (err error) {
+// discard. But temp that cannot be removed once every output is in place
+// (a writer nobody can stop keeps adding to it) does not undo the commit:
+// that error is returned as leftover, for the caller to report.
+func commitOutputs(temp, dest string, names []string) (leftover, err error) {
 	for _, name := range names {
 		_, err := os.Lstat(filepath.Join(dest, filepath.Base(name)))
 		if err == nil {
-			return fmt.Errorf("%s already exists", filepath.Join(dest, filepath.Base(name)))
+			return nil, fmt.Errorf("%s already exists", filepath.Join(dest, filepath.Base(name)))
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return nil, err
 		}
 	}
 	var placed []string
@@ -275,21 +281,23 @@ func commitOutputs(temp, dest string, names []string) (err error) {
 	for _, name := range names {
 		to := filepath.Join(dest, filepath.Base(name))
 		if err := os.Rename(filepath.Join(temp, name), to); err != nil {
-			return err
+			return nil, err
 		}
 		placed = append(placed, to)
 	}
-	if err := removeAll(temp); err != nil {
-		return err
-	}
+	leftover = removeTemp(temp)
 	marker := filepath.Join(dest, layout.SuccessMarker)
 	f, err := os.OpenFile(marker, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	placed = append(placed, marker)
-	return f.Close()
+	return leftover, f.Close()
 }
+
+// removeTemp removes a commit directory whose outputs are in place: it is
+// removeAll, which a test replaces.
+var removeTemp = removeAll
 
 // removeDir removes dir and all it holds (removeAll), and logs how it went.
 func (s *Server) removeDir(job int, dir, what string) {
@@ -300,17 +308,20 @@ func (s *Server) removeDir(job int, dir, what string) {
 	s.log.Debug().Int("job", job).Str("dir", dir).Msg("removed " + what)
 }
 
-// removeAll removes dir and all it holds, trying again a few times (200 ms
-// in all): a program still writing there (of an ended job, being killed,
-// or a reference-only worker's attempt that nobody can stop) may add a
-// file between the removal's last read of a directory and its rmdir.
+// removeAll removes dir and all it holds. A program still writing there
+// (of an ended job, being killed, or a reference-only worker's attempt
+// that nobody can stop) may add a file between the removal's last read of
+// a directory and its rmdir: a directory found not empty is tried again,
+// up to 5 times in 200 ms.
 func removeAll(dir string) error {
 	var err error
 	for i := range 5 {
-		if err = os.RemoveAll(dir); err == nil {
-			return nil
+		if i > 0 {
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
 		}
-		time.Sleep(time.Duration(i+1) * 20 * time.Millisecond)
+		if err = os.RemoveAll(dir); err == nil || !errors.Is(err, syscall.ENOTEMPTY) {
+			return err
+		}
 	}
 	return err
 }

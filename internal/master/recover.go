@@ -59,7 +59,12 @@ func (s *Server) recovered(now time.Time) (*journal.State, error) {
 		if j.Ended != nil || j.Commit == nil {
 			continue
 		}
-		if err := s.journal.Append([]journal.Record{{Ended: finishCommit(now, j.Commit)}}); err != nil {
+		ended, leftover := finishCommit(now, j.Commit)
+		if leftover != nil {
+			s.log.Warn().Err(leftover).Int("job", j.Job).Str("dir", j.Commit.Temp).
+				Msg("journal: the outputs are in place, but what was left in the commit directory could not be removed")
+		}
+		if err := s.journal.Append([]journal.Record{{Ended: ended}}); err != nil {
 			return nil, err
 		}
 		s.log.Info().Int("job", j.Job).Str("state", j.Ended.Info.State).Msg("journal: finished the commit a crash interrupted")
@@ -101,21 +106,23 @@ func (s *Server) recovered(now time.Time) (*journal.State, error) {
 }
 
 // finishCommit renames into c.Dest the outputs still in c.Temp, then
-// writes the success marker, and returns how the job ended.
-func finishCommit(now time.Time, c *journal.Commit) *journal.Ended {
+// writes the success marker, and returns how the job ended, and what
+// could not be removed of c.Temp (see commitOutputs).
+func finishCommit(now time.Time, c *journal.Commit) (*journal.Ended, error) {
 	info := c.Info
 	info.Ended = &now
 	info.State = protocol.JobDone
-	if err := redoCommit(c.Temp, c.Dest, c.Names); err != nil {
+	leftover, err := redoCommit(c.Temp, c.Dest, c.Names)
+	if err != nil {
 		info.State = protocol.JobFailed
 		info.Errors = append(info.Errors, fmt.Sprintf("finish the commit a master crash interrupted: %v", err))
 	}
-	return &journal.Ended{Job: c.Job, Info: info, Logged: info.Logs}
+	return &journal.Ended{Job: c.Job, Info: info, Logged: info.Logs}, leftover
 }
 
 // redoCommit is commitOutputs after a crash, when some outputs may be in
 // place already.
-func redoCommit(temp, dest string, names []string) (err error) {
+func redoCommit(temp, dest string, names []string) (leftover, err error) {
 	// A commit that cannot be finished is undone, as commitOutputs undoes
 	// one: the outputs it put in place go, and so does temp.
 	var placed []string
@@ -136,25 +143,23 @@ func redoCommit(temp, dest string, names []string) (err error) {
 			placed = append(placed, to) // renamed before the crash
 			continue
 		case inTemp != nil:
-			return fmt.Errorf("output %s is in neither %s nor %s", name, temp, dest)
+			return nil, fmt.Errorf("output %s is in neither %s nor %s", name, temp, dest)
 		case inDest == nil:
 			// Not renamed, and something else took its name: as
 			// commitOutputs, the commit does not overwrite it.
-			return fmt.Errorf("%s already exists", to)
+			return nil, fmt.Errorf("%s already exists", to)
 		}
 		if err := os.Rename(from, to); err != nil {
-			return err
+			return nil, err
 		}
 		placed = append(placed, to)
 	}
-	if err := removeAll(temp); err != nil {
-		return err
-	}
+	leftover = removeTemp(temp)
 	f, err := os.OpenFile(filepath.Join(dest, layout.SuccessMarker), os.O_WRONLY|os.O_CREATE, 0o666)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return f.Close()
+	return leftover, f.Close()
 }
 
 // movesOutputs reports whether j's reducers' outputs are moved into its

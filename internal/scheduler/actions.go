@@ -79,7 +79,8 @@ type MoveOutputs struct {
 // CommitOutputs is the second step: it renames each of Names, paths in
 // Temp, into Dest under its base name (an output that an attempt wrote
 // apart is in a directory of its own in Temp), which must not hold them
-// yet, removes Temp and writes an empty layout.SuccessMarker last. If a step fails it removes what it put
+// yet, removes Temp (what a late writer keeps adding there is left, and
+// logged) and writes an empty layout.SuccessMarker last. If a step fails it removes what it put
 // into Dest, which is left as it was found. Renames within a directory
 // are quick and atomic: the owner carries it out at once, on the
 // goroutine that owns the Scheduler, so that no event (a cancel) comes
