@@ -12,27 +12,15 @@ import (
 	"mapreduce/protocol"
 )
 
-// shuffledMapper is a word count mapper that emits its records in a
-// different order each run (as a Python set does), half at once and half
-// three seconds later: bytes of two runs in one file make broken records.
-const shuffledMapper = `#!/usr/bin/env python3
-import random, sys, time
-records = [w + "\t1\n" for line in sys.stdin for w in line.split()]
-random.shuffle(records)
-half = len(records) // 2
-sys.stdout.write("".join(records[:half]))
-sys.stdout.flush()
-time.sleep(3)
-sys.stdout.write("".join(records[half:]))
-`
-
 // TestReferenceCopiesWriteApart: a reference-only worker writes its output
 // in place, at the path it is sent, and cannot be told to stop. When its
 // task times out and a copy runs on another worker, the two must not write
 // the same file: the first finishes after all and its output serves, and
 // the copy, still running, would truncate and overwrite it under the next
-// stage (or the commit). Before the copies wrote apart, the job ended done
-// with NUL bytes and broken records in its output.
+// stage (or the commit). The mapper (chaosMapper) emits its records in a
+// new order each run, half at once and half 3 s later. Before the copies
+// wrote apart, the job ended done with NUL bytes and broken records in its
+// output.
 func TestReferenceCopiesWriteApart(t *testing.T) {
 	for _, mapOnly := range []bool{false, true} {
 		name := "map and reduce"
@@ -41,10 +29,10 @@ func TestReferenceCopiesWriteApart(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			c := newCluster(t, "--task-timeout", "1s", "--max-attempts", "4")
-			c.startReferenceWorker()
-			c.startReferenceWorker()
+			c.startReferenceWorker("CHAOS_MAP_SLEEP=3")
+			c.startReferenceWorker("CHAOS_MAP_SLEEP=3")
 			mapper := filepath.Join(t.TempDir(), "shuffled_map.py")
-			if err := os.WriteFile(mapper, []byte(shuffledMapper), 0o755); err != nil {
+			if err := os.WriteFile(mapper, []byte(chaosMapper), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			input := chaosInput(t, 1, rand.New(rand.NewPCG(7, 7)))
